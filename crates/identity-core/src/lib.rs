@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+
+pub mod change;
+pub mod combined;
+pub mod link;
+pub mod nicknames;
+pub mod normalize;
+pub mod profile;
+pub mod query;
+pub mod source;
+pub mod user;
+
+pub use combined::{CombinedProfile, Sourced};
+pub use link::Link;
+pub use profile::{DateOfBirth, Email, ProfileFields, SourceProfile, Trn};
+pub use source::{ServiceName, Source};
+pub use user::{User, UserId, UserStatus};

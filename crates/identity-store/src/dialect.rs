@@ -1,0 +1,208 @@
+//! The few places where PostgreSQL and SQLite need different SQL text. Everything else is one
+//! query for both (sqlx's SQLite driver accepts `$1` placeholders).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+impl Dialect {
+    /// How a writing transaction starts. SQLite must take its write lock up front: a deferred
+    /// transaction that reads and then writes can fail with SQLITE_BUSY instead of waiting.
+    pub(crate) const fn begin_write(self) -> &'static str {
+        match self {
+            Self::Postgres => "BEGIN",
+            Self::Sqlite => "BEGIN IMMEDIATE",
+        }
+    }
+
+    /// Locks the rows a read selects until the transaction ends. SQLite needs nothing: a
+    /// writing transaction already holds the database's only write lock.
+    pub(crate) const fn for_update(self) -> &'static str {
+        match self {
+            Self::Postgres => " FOR UPDATE",
+            Self::Sqlite => "",
+        }
+    }
+
+    /// Claims queued rows without waiting on rows another worker holds.
+    pub(crate) const fn for_update_skip_locked(self) -> &'static str {
+        match self {
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+            Self::Sqlite => "",
+        }
+    }
+
+    /// A user's links as one JSON array of `[source, external_id]` pairs, so a person reads in
+    /// one query.
+    pub(crate) fn links_json(self, user_id: &str) -> String {
+        match self {
+            Self::Postgres => format!(
+                "(SELECT coalesce(json_agg(json_build_array(l.source, l.external_id) ORDER BY l.source, l.external_key), '[]')::text \
+                 FROM links l WHERE l.user_id = {user_id})"
+            ),
+            Self::Sqlite => format!(
+                "(SELECT coalesce(json_group_array(json_array(source, external_id)), '[]') FROM \
+                 (SELECT l.source, l.external_id FROM links l WHERE l.user_id = {user_id} ORDER BY l.source, l.external_key))"
+            ),
+        }
+    }
+
+    /// Numbers the change-log rows that became visible since the last run, in one writing
+    /// transaction. PostgreSQL allocates ids before commit, so a slow transaction can make a row
+    /// with a small id visible after rows with larger ids: one sequencer at a time (an advisory
+    /// lock, per schema) hands out `seq` to committed rows only. On SQLite one writer at a time means rows become visible in id order, so the id
+    /// is the sequence number.
+    pub(crate) const fn sequence_changes(self) -> (Option<&'static str>, &'static str) {
+        match self {
+            Self::Postgres => (
+                Some("SELECT pg_advisory_xact_lock(7362201, hashtext(current_schema()))"),
+                "UPDATE changes c SET seq = s.seq FROM (SELECT id, nextval('change_seq') AS seq FROM \
+                 (SELECT id FROM changes WHERE seq IS NULL ORDER BY id LIMIT 10000 FOR UPDATE) pending) s \
+                 WHERE c.id = s.id",
+            ),
+            Self::Sqlite => (None, "UPDATE changes SET seq = id WHERE seq IS NULL"),
+        }
+    }
+
+    /// ASCII case folding of a text expression. PostgreSQL's `lower()` follows the collation's
+    /// locale and SQLite's folds ASCII only; forcing the "C" collation makes both fold ASCII
+    /// only, so a filter matches the same rows on both. (Values that need Unicode folding, such
+    /// as emails and user names, are stored with a key folded in Rust.)
+    pub(crate) fn fold(self, expr: &str) -> String {
+        match self {
+            Self::Postgres => format!("lower(({expr}) COLLATE \"C\")"),
+            Self::Sqlite => format!("lower({expr})"),
+        }
+    }
+
+    /// A JSON value at a path of a document, as text (`NULL` when absent). `path` is what
+    /// [`Dialect::json_path`] returns.
+    pub(crate) fn json_text(self, doc: &str, path: &str) -> String {
+        match self {
+            Self::Postgres => format!("({doc} #>> {path})"),
+            Self::Sqlite => format!("json_extract({doc}, {path})"),
+        }
+    }
+
+    /// A JSON number at a path, as a number.
+    pub(crate) fn json_number(self, doc: &str, path: &str) -> String {
+        match self {
+            Self::Postgres => format!("({doc} #>> {path})::double precision"),
+            Self::Sqlite => format!("CAST(json_extract({doc}, {path}) AS REAL)"),
+        }
+    }
+
+    /// Whether a path is present and not JSON null (or an empty string or array, which SCIM
+    /// also treats as unassigned).
+    pub(crate) fn json_present(self, doc: &str, path: &str) -> String {
+        match self {
+            Self::Postgres => format!(
+                "(jsonb_typeof({doc} #> {path}) IS NOT NULL AND jsonb_typeof({doc} #> {path}) <> 'null' \
+                 AND ({doc} #> {path}) NOT IN ('\"\"'::jsonb, '[]'::jsonb, '{{}}'::jsonb))"
+            ),
+            Self::Sqlite => format!(
+                "(json_type({doc}, {path}) IS NOT NULL AND json_type({doc}, {path}) <> 'null' \
+                 AND json_extract({doc}, {path}) <> '' \
+                 AND NOT (json_type({doc}, {path}) = 'array' AND json_array_length({doc}, {path}) = 0))"
+            ),
+        }
+    }
+
+    /// A row source of the elements of a JSON array at a path, aliased `alias`; an absent or
+    /// non-array value yields no rows. Element fields are read with [`Dialect::element_text`].
+    pub(crate) fn json_elements(self, doc: &str, path: &str, alias: &str) -> String {
+        match self {
+            Self::Postgres => format!(
+                "jsonb_array_elements(CASE WHEN jsonb_typeof({doc} #> {path}) = 'array' THEN {doc} #> {path} ELSE '[]'::jsonb END) AS {alias}(v)"
+            ),
+            Self::Sqlite => format!(
+                "json_each(CASE WHEN json_type({doc}, {path}) = 'array' THEN json_extract({doc}, {path}) ELSE '[]' END) AS {alias}"
+            ),
+        }
+    }
+
+    /// The element itself as a JSON document, for the json_* helpers above.
+    pub(crate) fn element_doc(self, alias: &str) -> String {
+        match self {
+            Self::Postgres => format!("{alias}.v"),
+            Self::Sqlite => format!("{alias}.value"),
+        }
+    }
+
+    /// A JSON path as an SQL literal, for the json_* helpers: a text array on PostgreSQL
+    /// (`#>>`), a JSON path on SQLite (`json_extract`). Paths come from schema attribute names;
+    /// anything but letters, digits and `:._-` is refused rather than escaped, so nothing a
+    /// client sends can reach the SQL text. No segments means the document itself.
+    pub(crate) fn json_path(self, segments: &[String]) -> Option<String> {
+        let safe = |s: &String| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ":._-".contains(c))
+        };
+        if !segments.iter().all(safe) {
+            return None;
+        }
+        Some(match self {
+            Self::Postgres => {
+                let quoted: Vec<String> = segments.iter().map(|s| format!("\"{s}\"")).collect();
+                format!("'{{{}}}'", quoted.join(","))
+            }
+            Self::Sqlite => {
+                let quoted: String = segments.iter().map(|s| format!(".\"{s}\"")).collect();
+                format!("'${quoted}'")
+            }
+        })
+    }
+
+    /// The function that finds a substring: `f(haystack, needle) > 0` when it occurs.
+    /// Case-sensitive on both backends, unlike SQLite's `LIKE`.
+    pub(crate) const fn position_fn(self) -> &'static str {
+        match self {
+            Self::Postgres => "strpos",
+            Self::Sqlite => "instr",
+        }
+    }
+
+    /// A JSON boolean at a path equals `value` (absent is neither).
+    pub(crate) fn json_bool_is(self, doc: &str, path: &str, value: bool) -> String {
+        match (self, value) {
+            (Self::Postgres, true) => format!("({doc} #>> {path}) = 'true'"),
+            (Self::Postgres, false) => format!("({doc} #>> {path}) = 'false'"),
+            (Self::Sqlite, true) => format!("(json_type({doc}, {path}) = 'true')"),
+            (Self::Sqlite, false) => format!("(json_type({doc}, {path}) = 'false')"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn json_paths_are_literals_of_safe_names_only() {
+        let enterprise = segs(&[
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "department",
+        ]);
+        assert_eq!(
+            Dialect::Postgres.json_path(&enterprise).unwrap(),
+            "'{\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\",\"department\"}'"
+        );
+        assert_eq!(
+            Dialect::Sqlite.json_path(&enterprise).unwrap(),
+            "'$.\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\".\"department\"'"
+        );
+        assert_eq!(Dialect::Postgres.json_path(&[]).unwrap(), "'{}'");
+        assert_eq!(Dialect::Sqlite.json_path(&[]).unwrap(), "'$'");
+        for bad in [segs(&["a'b"]), segs(&["a\"b"]), segs(&["a b"]), segs(&[""])] {
+            assert_eq!(Dialect::Postgres.json_path(&bad), None);
+            assert_eq!(Dialect::Sqlite.json_path(&bad), None);
+        }
+    }
+}

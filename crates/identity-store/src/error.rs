@@ -1,0 +1,148 @@
+use identity_core::Source;
+
+/// Which uniqueness rule a write ran into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uniqueness {
+    /// Another live user holds this email address.
+    Email,
+    /// Another user is already linked to this (source, external id); for SSO, the `userName`.
+    ExternalId(Source),
+    /// A live credential already has this name.
+    CredentialName,
+    /// The row already exists (an id chosen by the caller was reused).
+    Id,
+}
+
+impl std::fmt::Display for Uniqueness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Email => f.write_str("email address is already held by another user"),
+            Self::ExternalId(source) => write!(
+                f,
+                "external id of source {source} is already linked to another user"
+            ),
+            Self::CredentialName => f.write_str("a credential with this name already exists"),
+            Self::Id => f.write_str("id already exists"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    AlreadyExists(Uniqueness),
+    /// An optimistic write found a newer version than the caller read.
+    #[error("version mismatch: the record is at version {current}")]
+    VersionMismatch { current: i64 },
+    /// The query asks for something the store cannot express (an operator on a column that has
+    /// no such comparison).
+    #[error("unsupported query: {0}")]
+    Unsupported(String),
+    #[error("bad database url: {0}")]
+    Url(String),
+    /// The database cannot be reached (connection refused, pool timed out): worth retrying.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value does not decode into its domain type: written by something other than
+    /// this store, or by an older version with looser rules.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => Self::Unavailable(e),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                match uniqueness_of(db.constraint(), db.message()) {
+                    Some(u) => Self::AlreadyExists(u),
+                    None => Self::Database(e),
+                }
+            }
+            _ => Self::Database(e),
+        }
+    }
+}
+
+/// Names the rule behind a unique violation. PostgreSQL reports the index name; SQLite only a
+/// message naming the columns (`UNIQUE constraint failed: links.source, links.external_key`).
+fn uniqueness_of(constraint: Option<&str>, message: &str) -> Option<Uniqueness> {
+    let text = constraint.unwrap_or(message);
+    if text.contains("combined_profiles_email_key") || text.contains("combined_profiles.email_key")
+    {
+        Some(Uniqueness::Email)
+    } else if text.contains("credentials_live_name")
+        || text.contains("credentials.kind, credentials.name")
+    {
+        Some(Uniqueness::CredentialName)
+    } else if text.contains("links_pkey") || text.contains("links.source, links.external_key") {
+        // The caller knows the source; it replaces this placeholder (see `sql::write::put_link`).
+        Some(Uniqueness::ExternalId(Source::Sso))
+    } else if text.contains("_pkey") || text.contains(".id") {
+        Some(Uniqueness::Id)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_violations_are_named_on_both_backends() {
+        assert_eq!(
+            uniqueness_of(Some("combined_profiles_email_key"), ""),
+            Some(Uniqueness::Email)
+        );
+        assert_eq!(
+            uniqueness_of(
+                None,
+                "UNIQUE constraint failed: combined_profiles.email_key"
+            ),
+            Some(Uniqueness::Email)
+        );
+        assert_eq!(
+            uniqueness_of(Some("credentials_live_name"), ""),
+            Some(Uniqueness::CredentialName)
+        );
+        assert_eq!(
+            uniqueness_of(
+                None,
+                "UNIQUE constraint failed: credentials.kind, credentials.name"
+            ),
+            Some(Uniqueness::CredentialName)
+        );
+        assert!(matches!(
+            uniqueness_of(Some("links_pkey"), ""),
+            Some(Uniqueness::ExternalId(_))
+        ));
+        assert!(matches!(
+            uniqueness_of(
+                None,
+                "UNIQUE constraint failed: links.source, links.external_key"
+            ),
+            Some(Uniqueness::ExternalId(_))
+        ));
+        assert_eq!(uniqueness_of(Some("users_pkey"), ""), Some(Uniqueness::Id));
+        assert_eq!(uniqueness_of(None, "something else"), None);
+    }
+}

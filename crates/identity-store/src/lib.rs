@@ -1,0 +1,249 @@
+#![doc = include_str!("../README.md")]
+
+mod dialect;
+pub mod error;
+mod migrations;
+pub mod model;
+mod postgres;
+mod sqlite;
+pub mod testing;
+
+use std::time::Duration;
+
+use identity_core::change::Change;
+use identity_core::{Source, Trn, UserId};
+use uuid::Uuid;
+
+pub use error::{Result, StoreError, Uniqueness};
+pub use model::*;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL: `postgres://` / `postgresql://` or `sqlite:`.
+    pub fn of_url(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(StoreError::Url(
+                "expected a postgres://… or sqlite:… URL".into(),
+            ))
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Connection pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the store reports `Unavailable`.
+    pub acquire_timeout: Duration,
+    /// Shown in PostgreSQL's `pg_stat_activity`.
+    pub application_name: String,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            application_name: "identity".into(),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Inner {
+    Postgres(postgres::Backend),
+    Sqlite(sqlite::Backend),
+}
+
+/// identity's storage. Cheap to clone (pools are shared).
+#[derive(Clone)]
+pub struct Store {
+    inner: Inner,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Calls the same method on whichever backend was chosen at start-up.
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.inner {
+            Inner::Postgres(b) => b.$method($($arg),*).await,
+            Inner::Sqlite(b) => b.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens a store for a database URL without touching the database, so a service can start
+    /// (and report not ready) while its database is down. Call [`Store::migrate`] next.
+    pub fn connect(url: &str, config: &PoolConfig) -> Result<Self> {
+        let backend = Backend::of_url(url)?;
+        let inner = match backend {
+            Backend::Postgres => Inner::Postgres(postgres::connect(url, config)?),
+            Backend::Sqlite => Inner::Sqlite(sqlite::connect(url, config)?),
+        };
+        Ok(Self { inner, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations (embedded in the binary). Safe to run from several processes
+    /// at once: PostgreSQL serialises them with an advisory lock.
+    pub async fn migrate(&self) -> Result<()> {
+        dispatch!(self.migrate())
+    }
+
+    /// Succeeds when the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        dispatch!(self.ping())
+    }
+
+    pub async fn close(&self) {
+        dispatch!(self.close())
+    }
+
+    // --- SCIM (sso source) ---
+
+    /// Creates a user with its `sso` profile and link, in one transaction.
+    pub async fn sso_create(&self, write: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
+        dispatch!(self.sso_create(write, actor))
+    }
+
+    /// A live (not archived) user with an `sso` profile.
+    pub async fn sso_get(&self, id: UserId) -> Result<SsoUser> {
+        dispatch!(self.sso_get(id))
+    }
+
+    /// Replaces the `sso` profile and status; `if_version` makes it conditional.
+    pub async fn sso_replace(
+        &self,
+        id: UserId,
+        write: &SsoUserWrite,
+        if_version: Option<i64>,
+        actor: &Actor,
+    ) -> Result<SsoUser> {
+        dispatch!(self.sso_replace(id, write, if_version, actor))
+    }
+
+    /// Archives a user; a second call answers `NotFound`.
+    pub async fn sso_archive(
+        &self,
+        id: UserId,
+        if_version: Option<i64>,
+        actor: &Actor,
+    ) -> Result<()> {
+        dispatch!(self.sso_archive(id, if_version, actor))
+    }
+
+    pub async fn sso_list(&self, query: &SsoQuery) -> Result<SsoList> {
+        dispatch!(self.sso_list(query))
+    }
+
+    // --- People (the api) ---
+
+    /// A person, whatever its status (the caller decides what an archived user shows).
+    pub async fn person(&self, id: UserId) -> Result<Person> {
+        dispatch!(self.person(id))
+    }
+
+    pub async fn person_by_email(&self, email: &str) -> Result<Option<Person>> {
+        let key = identity_core::normalize::email_key(email);
+        dispatch!(self.person_by_email(&key))
+    }
+
+    pub async fn person_by_link(
+        &self,
+        source: &Source,
+        external_id: &str,
+    ) -> Result<Option<Person>> {
+        dispatch!(self.person_by_link(source, external_id))
+    }
+
+    pub async fn person_by_trn(&self, trn: &Trn) -> Result<Option<Person>> {
+        dispatch!(self.person_by_link(&Source::Registry, trn.as_str()))
+    }
+
+    pub async fn list_people(&self, query: &PeopleQuery) -> Result<Page<Person, Uuid>> {
+        dispatch!(self.list_people(query))
+    }
+
+    /// Every source profile of a user, as stored.
+    pub async fn profiles(&self, id: UserId) -> Result<Vec<StoredProfile>> {
+        dispatch!(self.profiles(id))
+    }
+
+    // --- The change feed ---
+
+    pub async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<Change>> {
+        dispatch!(self.changes_after(after, limit))
+    }
+
+    /// Numbers newly visible changes; the api runs it in the background as well as before reads.
+    pub async fn sequence_changes(&self) -> Result<u64> {
+        dispatch!(self.sequence_changes())
+    }
+
+    // --- Credentials ---
+
+    pub async fn credential_create(
+        &self,
+        kind: CredentialKind,
+        name: &str,
+        secret_hash: &[u8],
+        scopes: &[String],
+    ) -> Result<Credential> {
+        dispatch!(self.credential_create(kind, name, secret_hash, scopes))
+    }
+
+    pub async fn credentials(&self, kind: CredentialKind) -> Result<Vec<Credential>> {
+        dispatch!(self.credentials(kind))
+    }
+
+    pub async fn live_credential(
+        &self,
+        kind: CredentialKind,
+        id: Uuid,
+    ) -> Result<Option<Credential>> {
+        dispatch!(self.live_credential(kind, id))
+    }
+
+    pub async fn credential_revoke(&self, kind: CredentialKind, name: &str) -> Result<()> {
+        dispatch!(self.credential_revoke(kind, name))
+    }
+
+    // --- The embedded registry ---
+
+    pub async fn registry_put(&self, records: &[RegistryRecord]) -> Result<u64> {
+        dispatch!(self.registry_put(records))
+    }
+
+    pub async fn registry_get(&self, trns: &[Trn]) -> Result<Vec<RegistryRecord>> {
+        dispatch!(self.registry_get(trns))
+    }
+}

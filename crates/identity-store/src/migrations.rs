@@ -1,0 +1,74 @@
+//! The migrations of `migrations/<backend>/`, embedded in the binary so a deployed service needs
+//! no files beside it. Adding a migration means adding its file and one line here; a test checks
+//! that the two lists agree.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+pub(crate) type Embedded = &'static [(i64, &'static str, &'static str)];
+
+pub(crate) const POSTGRES: Embedded = &[(
+    1,
+    "initial",
+    include_str!("../../../migrations/postgres/0001_initial.sql"),
+)];
+
+pub(crate) const SQLITE: Embedded = &[(
+    1,
+    "initial",
+    include_str!("../../../migrations/sqlite/0001_initial.sql"),
+)];
+
+pub(crate) fn migrator(embedded: Embedded) -> Migrator {
+    let migrations = embedded
+        .iter()
+        .map(|(version, description, sql)| {
+            Migration::new(
+                *version,
+                Cow::Borrowed(*description),
+                MigrationType::Simple,
+                Cow::Borrowed(*sql),
+                false,
+            )
+        })
+        .collect::<Vec<_>>();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &str) -> Vec<String> {
+        let path = format!("{}/../../migrations/{dir}", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn listed(embedded: Embedded) -> Vec<String> {
+        embedded
+            .iter()
+            .map(|(v, d, _)| format!("{v:04}_{d}.sql"))
+            .collect()
+    }
+
+    #[test]
+    fn every_migration_file_is_embedded_and_both_backends_match() {
+        assert_eq!(files("postgres"), listed(POSTGRES));
+        assert_eq!(files("sqlite"), listed(SQLITE));
+        assert_eq!(
+            listed(POSTGRES),
+            listed(SQLITE),
+            "same version numbers on both backends"
+        );
+    }
+}

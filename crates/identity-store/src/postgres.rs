@@ -1,0 +1,35 @@
+//! The PostgreSQL backend: production.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::dialect::Dialect;
+use crate::error::{Result, StoreError};
+use crate::PoolConfig;
+
+pub(crate) type Db = sqlx::Postgres;
+pub(crate) const DIALECT: Dialect = Dialect::Postgres;
+pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::POSTGRES;
+
+#[path = "sql/mod.rs"]
+mod sql;
+pub(crate) use sql::Backend;
+
+/// Opens a pool without touching the database: a service starts, and answers `/readyz` 503,
+/// while PostgreSQL is down.
+pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Url(e.to_string()))?
+        .application_name(&config.application_name);
+    let pool = PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .min_connections(0)
+        .acquire_timeout(config.acquire_timeout)
+        // A ping before every acquire costs a round trip per request (the floor measured 19k →
+        // 14k req/s); a dead connection is instead dropped when it fails.
+        .test_before_acquire(false)
+        .idle_timeout(std::time::Duration::from_secs(300))
+        .connect_lazy_with(options);
+    Ok(Backend::new(pool.clone(), pool))
+}

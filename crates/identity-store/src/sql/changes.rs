@@ -1,0 +1,66 @@
+//! The change log as a feed: numbered in the order rows became visible, read after a `seq`.
+
+use identity_core::change::Change;
+use sqlx::Row as _;
+
+use super::rows::{self, corrupt};
+use super::{Backend, Row, DIALECT};
+use crate::error::Result;
+
+fn change(row: &Row) -> Result<Change> {
+    let fields: String = row.try_get("fields")?;
+    Ok(Change {
+        seq: row.try_get("seq")?,
+        user_id: rows::user_id(row, "user_id")?,
+        source: rows::source(row, "source")?,
+        actor: row.try_get("actor")?,
+        kind: row
+            .try_get::<String, _>("kind")?
+            .parse()
+            .map_err(|e| corrupt("changes.kind", e))?,
+        fields: fields
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                serde_json::from_value(serde_json::Value::String(f.to_owned()))
+                    .map_err(|e| corrupt("changes.fields", e))
+            })
+            .collect::<Result<_>>()?,
+        status: rows::status(row, "status")?,
+        at: rows::time(row, "at")?,
+    })
+}
+
+impl Backend {
+    /// Numbers changes that became visible since the last run; returns how many.
+    pub(crate) async fn sequence_changes(&self) -> Result<u64> {
+        let (lock, update) = DIALECT.sequence_changes();
+        let mut numbered = 0;
+        loop {
+            let mut tx = self.begin_write().await?;
+            if let Some(lock) = lock {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            let n = sqlx::query(update).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            numbered += n;
+            if n < 10_000 {
+                return Ok(numbered);
+            }
+        }
+    }
+
+    /// Changes with `seq > after`, in order. Numbers pending changes first, so a reader sees
+    /// everything committed before its call.
+    pub(crate) async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<Change>> {
+        self.sequence_changes().await?;
+        let found = sqlx::query(
+            "SELECT seq, user_id, source, actor, kind, fields, status, at FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        found.iter().map(change).collect()
+    }
+}

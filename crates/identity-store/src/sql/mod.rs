@@ -1,0 +1,61 @@
+//! The queries, shared by both backends: this module is compiled once inside `postgres` and once
+//! inside `sqlite`, where `Db` and `DIALECT` name that backend's driver and SQL dialect.
+
+mod changes;
+mod credentials;
+mod filter;
+mod people;
+mod registry;
+mod rows;
+mod sso;
+mod write;
+
+use sqlx::{Connection, Pool};
+
+use super::{Db, DIALECT, MIGRATIONS};
+use crate::error::Result;
+
+type Tx = sqlx::Transaction<'static, Db>;
+type Conn = <Db as sqlx::Database>::Connection;
+type Row = <Db as sqlx::Database>::Row;
+
+#[derive(Clone)]
+pub(crate) struct Backend {
+    read: Pool<Db>,
+    /// On SQLite a separate pool of one connection; on PostgreSQL the same pool as `read`.
+    write: Pool<Db>,
+}
+
+impl Backend {
+    pub(crate) fn new(read: Pool<Db>, write: Pool<Db>) -> Self {
+        Self { read, write }
+    }
+
+    pub(crate) async fn migrate(&self) -> Result<()> {
+        let mut conn = self.write.acquire().await?;
+        crate::migrations::migrator(MIGRATIONS)
+            .run(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn ping(&self) -> Result<()> {
+        let mut conn = self.read.acquire().await?;
+        if let Err(e) = conn.ping().await {
+            // A connection that fails its ping is dead (the server restarted): close it so the
+            // pool opens a fresh one next time instead of handing it out again.
+            let _ = conn.detach().close().await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    async fn begin_write(&self) -> Result<Tx> {
+        Ok(self.write.begin_with(DIALECT.begin_write()).await?)
+    }
+}

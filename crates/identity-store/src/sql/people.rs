@@ -1,0 +1,179 @@
+//! The api's reads: a person (user, combined profile with the source of each field, links),
+//! lookups, keyset listing, and the stored source profiles.
+
+use std::sync::LazyLock;
+
+use identity_core::link::link_key;
+use identity_core::{
+    CombinedProfile, DateOfBirth, Email, Link, Source, Sourced, Trn, User, UserId,
+};
+use sqlx::{QueryBuilder, Row as _};
+use uuid::Uuid;
+
+use super::rows::{self, corrupt};
+use super::{write, Backend, Db, Row, DIALECT};
+use crate::error::{Result, StoreError};
+use crate::model::{Page, PeopleQuery, Person, StoredProfile};
+
+static SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT u.id, u.status, u.merged_into, u.created_at, u.updated_at, \
+         c.first_name, c.first_name_source, c.middle_name, c.middle_name_source, c.last_name, c.last_name_source, \
+         c.preferred_name, c.preferred_name_source, c.display_name, c.display_name_source, c.email, c.email_source, \
+         c.date_of_birth, c.date_of_birth_source, c.trn, c.trn_source, c.version, {} AS links \
+         FROM users u LEFT JOIN combined_profiles c ON c.user_id = u.id",
+        DIALECT.links_json("u.id")
+    )
+});
+
+fn sourced<T>(
+    row: &Row,
+    col: &str,
+    parse: impl Fn(String) -> Result<T>,
+) -> Result<Option<Sourced<T>>> {
+    let value: Option<String> = row.try_get(col)?;
+    let source: Option<String> = row.try_get(format!("{col}_source").as_str())?;
+    match (value, source) {
+        (Some(value), Some(source)) => Ok(Some(Sourced {
+            value: parse(value)?,
+            source: source.parse().map_err(|e| corrupt(col, e))?,
+        })),
+        _ => Ok(None),
+    }
+}
+
+fn person(row: &Row) -> Result<Person> {
+    let id = rows::user_id(row, "id")?;
+    let text = |s: String| Ok(s);
+    let dob_value: Option<chrono::NaiveDate> = row.try_get("date_of_birth")?;
+    let dob_source: Option<String> = row.try_get("date_of_birth_source")?;
+    let date_of_birth = match (dob_value, dob_source) {
+        (Some(d), Some(s)) => Some(Sourced {
+            value: DateOfBirth::new(d),
+            source: s.parse().map_err(|e| corrupt("date_of_birth", e))?,
+        }),
+        _ => None,
+    };
+    let combined = CombinedProfile {
+        first_name: sourced(row, "first_name", text)?,
+        middle_name: sourced(row, "middle_name", text)?,
+        last_name: sourced(row, "last_name", text)?,
+        preferred_name: sourced(row, "preferred_name", text)?,
+        display_name: sourced(row, "display_name", text)?,
+        email: sourced(row, "email", |s| {
+            Email::parse(&s).map_err(|e| corrupt("email", e))
+        })?,
+        date_of_birth,
+        trn: sourced(row, "trn", |s| {
+            Trn::parse(&s).map_err(|e| corrupt("trn", e))
+        })?,
+    };
+    let pairs: Vec<(String, String)> = serde_json::from_str(&row.try_get::<String, _>("links")?)
+        .map_err(|e| corrupt("links", e))?;
+    let links = pairs
+        .into_iter()
+        .map(|(source, external_id)| {
+            let source: Source = source.parse().map_err(|e| corrupt("links.source", e))?;
+            Ok(Link {
+                source,
+                external_id,
+                user_id: id,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Person {
+        user: User {
+            id,
+            status: rows::status(row, "status")?,
+            merged_into: row
+                .try_get::<Option<Uuid>, _>("merged_into")?
+                .map(UserId::from_uuid),
+            created_at: rows::time(row, "created_at")?,
+            updated_at: rows::time(row, "updated_at")?,
+        },
+        combined,
+        version: row.try_get::<Option<i64>, _>("version")?.unwrap_or(0),
+        links,
+    })
+}
+
+impl Backend {
+    pub(crate) async fn person(&self, id: UserId) -> Result<Person> {
+        let sql = format!("{} WHERE u.id = $1", *SELECT);
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        person(&row)
+    }
+
+    /// The live user holding this address (compared lower-cased).
+    pub(crate) async fn person_by_email(&self, email_key: &str) -> Result<Option<Person>> {
+        let sql = format!("{} WHERE c.email_key = $1", *SELECT);
+        sqlx::query(&sql)
+            .bind(email_key)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(person)
+            .transpose()
+    }
+
+    /// The user a source's external id is linked to.
+    pub(crate) async fn person_by_link(
+        &self,
+        source: &Source,
+        external_id: &str,
+    ) -> Result<Option<Person>> {
+        let sql = format!(
+            "{} WHERE u.id = (SELECT user_id FROM links WHERE source = $1 AND external_key = $2)",
+            *SELECT
+        );
+        sqlx::query(&sql)
+            .bind(source.to_string())
+            .bind(link_key(source, external_id))
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(person)
+            .transpose()
+    }
+
+    pub(crate) async fn list_people(&self, q: &PeopleQuery) -> Result<Page<Person, Uuid>> {
+        let mut qb = QueryBuilder::<Db>::new(SELECT.as_str());
+        qb.push(" WHERE 1 = 1");
+        if let Some(after) = q.after {
+            qb.push(" AND u.id > ").push_bind(after);
+        }
+        if let Some(status) = q.status {
+            qb.push(" AND u.status = ").push_bind(status.as_str());
+        }
+        if let Some(since) = q.updated_since {
+            qb.push(" AND c.updated_at >= ").push_bind(since);
+        }
+        qb.push(" ORDER BY u.id LIMIT ")
+            .push_bind(i64::from(q.limit) + 1);
+        let found = qb.build().fetch_all(&self.read).await?;
+        let mut items = found.iter().map(person).collect::<Result<Vec<_>>>()?;
+        let next = if items.len() > q.limit as usize {
+            items.truncate(q.limit as usize);
+            items.last().map(|p| *p.user.id.as_uuid())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    pub(crate) async fn profiles(&self, id: UserId) -> Result<Vec<StoredProfile>> {
+        let mut conn = self.read.acquire().await?;
+        let exists = sqlx::query("SELECT 1 FROM users WHERE id = $1")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        write::load_profiles(&mut conn, id).await
+    }
+}

@@ -1,0 +1,294 @@
+//! SCIM's users: a user and its `sso` profile. Writes touch only the `sso` profile, its link
+//! (the `userName`) and the user's status.
+
+use identity_core::query::Filter;
+use identity_core::{Source, UserId, UserStatus};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{QueryBuilder, Row as _};
+
+use super::filter::{push_filter, push_order};
+use super::rows::{self, now};
+use super::write::{self, ProfileWrite, UserState};
+use super::{Backend, Conn, Db, Row, DIALECT};
+use crate::error::{Result, StoreError};
+use crate::model::{Actor, SsoList, SsoPage, SsoQuery, SsoUser, SsoUserWrite, StoredProfile};
+
+const SELECT: &str =
+    "SELECT u.id, u.status, p.external_id, p.attributes, p.version, p.created_at, p.updated_at \
+     FROM users u JOIN source_profiles p ON p.user_id = u.id AND p.source = 'sso'";
+
+fn sso_user(row: &Row) -> Result<SsoUser> {
+    Ok(SsoUser {
+        id: rows::user_id(row, "id")?,
+        status: rows::status(row, "status")?,
+        user_name: row
+            .try_get::<Option<String>, _>("external_id")?
+            .unwrap_or_default(),
+        attributes: row.try_get::<Json<Value>, _>("attributes")?.0,
+        version: row.try_get("version")?,
+        created_at: rows::time(row, "created_at")?,
+        updated_at: rows::time(row, "updated_at")?,
+    })
+}
+
+/// Locks a live user with an `sso` profile for the rest of the transaction and loads its
+/// profiles; a missing or archived user, or one SSO does not know, is not found.
+async fn lock_sso_user(
+    conn: &mut Conn,
+    id: UserId,
+) -> Result<(UserStatus, Vec<StoredProfile>, StoredProfile)> {
+    let sql = format!(
+        "SELECT status FROM users WHERE id = $1{}",
+        DIALECT.for_update()
+    );
+    let row = sqlx::query(&sql)
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let status = rows::status(&row, "status")?;
+    if status == UserStatus::Archived {
+        return Err(StoreError::NotFound);
+    }
+    let profiles = write::load_profiles(conn, id).await?;
+    let sso = profiles
+        .iter()
+        .find(|p| p.source == Source::Sso)
+        .cloned()
+        .ok_or(StoreError::NotFound)?;
+    Ok((status, profiles, sso))
+}
+
+fn check_version(current: i64, expected: Option<i64>) -> Result<()> {
+    match expected {
+        Some(v) if v != current => Err(StoreError::VersionMismatch { current }),
+        _ => Ok(()),
+    }
+}
+
+fn status_of(active: bool) -> UserStatus {
+    if active {
+        UserStatus::Active
+    } else {
+        UserStatus::Inactive
+    }
+}
+
+impl Backend {
+    pub(crate) async fn sso_create(&self, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
+        let id = UserId::random();
+        let at = now();
+        let status = status_of(w.active);
+        let mut tx = self.begin_write().await?;
+        write::insert_user(&mut tx, id, status, at).await?;
+        write::put_link(&mut tx, &Source::Sso, &w.user_name, id, at)
+            .await
+            .map_err(|e| write::for_source(e, &Source::Sso))?;
+        let written = write::write_profile(
+            &mut tx,
+            &ProfileWrite {
+                user_id: id,
+                source: &Source::Sso,
+                external_id: Some(&w.user_name),
+                fields: &w.fields,
+                attributes: &w.attributes,
+            },
+            &[],
+            UserState {
+                status,
+                is_new: true,
+                status_changed: false,
+            },
+            &actor.0,
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SsoUser {
+            id,
+            status,
+            user_name: w.user_name.clone(),
+            attributes: w.attributes.clone(),
+            version: written.version,
+            created_at: at,
+            updated_at: at,
+        })
+    }
+
+    pub(crate) async fn sso_get(&self, id: UserId) -> Result<SsoUser> {
+        let sql = format!("{SELECT} WHERE u.id = $1 AND u.status <> 'archived'");
+        let row = sqlx::query(&sql)
+            .bind(id.as_uuid())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        sso_user(&row)
+    }
+
+    pub(crate) async fn sso_replace(
+        &self,
+        id: UserId,
+        w: &SsoUserWrite,
+        if_version: Option<i64>,
+        actor: &Actor,
+    ) -> Result<SsoUser> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let (old_status, profiles, sso) = lock_sso_user(&mut tx, id).await?;
+        check_version(sso.version, if_version)?;
+        let status = status_of(w.active);
+        let old_name = sso.external_id.clone().unwrap_or_default();
+        if identity_core::link::link_key(&Source::Sso, &old_name)
+            != identity_core::link::link_key(&Source::Sso, &w.user_name)
+        {
+            write::remove_links(&mut tx, id, Some(&Source::Sso)).await?;
+            write::put_link(&mut tx, &Source::Sso, &w.user_name, id, at)
+                .await
+                .map_err(|e| write::for_source(e, &Source::Sso))?;
+        }
+        if status != old_status {
+            write::set_status(&mut tx, id, status, at).await?;
+        }
+        let written = write::write_profile(
+            &mut tx,
+            &ProfileWrite {
+                user_id: id,
+                source: &Source::Sso,
+                external_id: Some(&w.user_name),
+                fields: &w.fields,
+                attributes: &w.attributes,
+            },
+            &profiles,
+            UserState {
+                status,
+                is_new: false,
+                status_changed: status != old_status,
+            },
+            &actor.0,
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SsoUser {
+            id,
+            status,
+            user_name: w.user_name.clone(),
+            attributes: w.attributes.clone(),
+            version: written.version,
+            created_at: written.created_at,
+            updated_at: at,
+        })
+    }
+
+    /// Archives a user: kept with its history, hidden from SCIM, its email and external ids
+    /// released.
+    pub(crate) async fn sso_archive(
+        &self,
+        id: UserId,
+        if_version: Option<i64>,
+        actor: &Actor,
+    ) -> Result<()> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let (_, profiles, sso) = lock_sso_user(&mut tx, id).await?;
+        check_version(sso.version, if_version)?;
+        write::set_status(&mut tx, id, UserStatus::Archived, at).await?;
+        write::remove_links(&mut tx, id, None).await?;
+        write::write_profile(
+            &mut tx,
+            &ProfileWrite {
+                user_id: id,
+                source: &Source::Sso,
+                external_id: sso.external_id.as_deref(),
+                fields: &sso.fields,
+                attributes: &sso.attributes,
+            },
+            &profiles,
+            UserState {
+                status: UserStatus::Archived,
+                is_new: false,
+                status_changed: true,
+            },
+            &actor.0,
+            at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn sso_list(&self, query: &SsoQuery) -> Result<SsoList> {
+        let from = |qb: &mut QueryBuilder<'_, Db>, filter: &Option<Filter>| -> Result<()> {
+            qb.push(" WHERE u.status <> 'archived'");
+            if let Some(f) = filter {
+                qb.push(" AND ");
+                push_filter(qb, f)?;
+            }
+            Ok(())
+        };
+
+        let mut qb = QueryBuilder::<Db>::new(SELECT);
+        from(&mut qb, &query.filter)?;
+        let (limit, offset) = match query.page {
+            SsoPage::Index { start, count } => {
+                push_order(&mut qb, query.sort.as_ref().map(|(a, o)| (a, *o)))?;
+                (count, start.saturating_sub(1))
+            }
+            SsoPage::Cursor { after, count } => {
+                if query.sort.is_some() {
+                    return Err(StoreError::Unsupported(
+                        "sorting together with cursor paging".into(),
+                    ));
+                }
+                if let Some(after) = after {
+                    qb.push(" AND u.id > ").push_bind(after);
+                }
+                qb.push(" ORDER BY u.id");
+                // One extra row says whether there is a next page.
+                (count + 1, 0)
+            }
+        };
+        let users: Vec<SsoUser> = if limit == 0 {
+            Vec::new()
+        } else {
+            qb.push(" LIMIT ")
+                .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+            qb.push(" OFFSET ")
+                .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+            let found = qb.build().fetch_all(&self.read).await?;
+            found.iter().map(sso_user).collect::<Result<_>>()?
+        };
+
+        let (users, next_cursor) = match query.page {
+            SsoPage::Cursor { count, .. } if users.len() as u64 > count => {
+                let mut users = users;
+                users.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+                let next = users.last().map(|u| *u.id.as_uuid());
+                (users, next)
+            }
+            _ => (users, None),
+        };
+
+        // A first page that is not full holds everything: no need to count.
+        let short_first_page = match query.page {
+            SsoPage::Index { start, count } => start <= 1 && (users.len() as u64) < count,
+            SsoPage::Cursor { after, count } => after.is_none() && (users.len() as u64) < count,
+        };
+        let total = if short_first_page {
+            users.len() as u64
+        } else {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT count(*) FROM users u JOIN source_profiles p ON p.user_id = u.id AND p.source = 'sso'",
+            );
+            from(&mut qb, &query.filter)?;
+            let n: i64 = qb.build().fetch_one(&self.read).await?.try_get(0)?;
+            u64::try_from(n).unwrap_or(0)
+        };
+        Ok(SsoList {
+            total,
+            users,
+            next_cursor,
+        })
+    }
+}

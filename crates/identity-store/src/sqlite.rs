@@ -1,0 +1,42 @@
+//! The SQLite backend: the embedded default, nothing to install.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::dialect::Dialect;
+use crate::error::{Result, StoreError};
+use crate::PoolConfig;
+
+pub(crate) type Db = sqlx::Sqlite;
+pub(crate) const DIALECT: Dialect = Dialect::Sqlite;
+pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::SQLITE;
+
+#[path = "sql/mod.rs"]
+mod sql;
+pub(crate) use sql::Backend;
+
+/// Opens a read pool and a one-connection write pool. SQLite has one writer at a time: queueing
+/// writers in the pool is cheaper and fairer than letting them collide on the file lock (the
+/// floor measured write p99 rising from 12 to 78 ms with more writers and no more throughput).
+pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Url(e.to_string()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // With WAL, NORMAL loses no committed data on a process crash, only on power loss.
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        // Other processes (the three binaries can share one file) may hold the write lock.
+        .busy_timeout(Duration::from_secs(10));
+    let pool = |max: u32| {
+        SqlitePoolOptions::new()
+            .max_connections(max)
+            .min_connections(0)
+            .acquire_timeout(config.acquire_timeout)
+            .test_before_acquire(false)
+            .connect_lazy_with(options.clone())
+    };
+    Ok(Backend::new(pool(config.max_connections), pool(1)))
+}
