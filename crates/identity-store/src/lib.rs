@@ -211,14 +211,16 @@ impl Store {
 
     // --- Credentials ---
 
-    pub async fn credential_create(
+    /// Stores a credential under an id the caller chose (it is part of the secret handed out).
+    pub async fn credential_create_with_id(
         &self,
+        id: Uuid,
         kind: CredentialKind,
         name: &str,
         secret_hash: &[u8],
         scopes: &[String],
     ) -> Result<Credential> {
-        dispatch!(self.credential_create(kind, name, secret_hash, scopes))
+        dispatch!(self.credential_create(id, kind, name, secret_hash, scopes))
     }
 
     pub async fn credentials(&self, kind: CredentialKind) -> Result<Vec<Credential>> {

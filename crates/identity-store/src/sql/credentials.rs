@@ -32,13 +32,14 @@ const COLUMNS: &str = "id, kind, name, secret_hash, scopes, created_at, revoked_
 impl Backend {
     pub(crate) async fn credential_create(
         &self,
+        id: Uuid,
         kind: CredentialKind,
         name: &str,
         secret_hash: &[u8],
         scopes: &[String],
     ) -> Result<Credential> {
         let c = Credential {
-            id: Uuid::new_v4(),
+            id,
             kind,
             name: name.to_owned(),
             secret_hash: secret_hash.to_vec(),

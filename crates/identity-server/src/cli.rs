@@ -1,0 +1,94 @@
+//! What every binary's command line shares: `--config`, `--bind`, `migrate`, credential
+//! commands, and one-line failures with a non-zero exit status.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use identity_store::{CredentialKind, Store};
+
+use crate::auth;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// A TOML configuration file (see deploy/<binary>/config.toml). Environment variables
+    /// IDENTITY_<SECTION>__<KEY> and DATABASE_URL override it.
+    #[arg(long, global = true, env = "IDENTITY_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, overriding http.bind.
+    #[arg(long, global = true, value_name = "ADDR:PORT")]
+    pub bind: Option<SocketAddr>,
+}
+
+/// `tokens create|list|revoke` for bearer tokens without scopes.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once. Only a hash is stored.
+    Create {
+        /// A name for the caller (shown in logs and the change log as the actor).
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke the live token with this name.
+    Revoke { name: String },
+}
+
+/// `keys create|list|revoke` for API keys with scopes.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key and print it once. Only a hash is stored.
+    Create {
+        /// A name for the consumer service.
+        #[arg(long)]
+        name: String,
+        /// Scopes to grant (repeat, or separate with commas).
+        #[arg(long = "scope", required = true, value_delimiter = ',', num_args = 1..)]
+        scopes: Vec<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke the live key with this name.
+    Revoke { name: String },
+}
+
+impl From<TokenCommand> for KeyCommand {
+    fn from(t: TokenCommand) -> Self {
+        match t {
+            TokenCommand::Create { name } => Self::Create { name, scopes: Vec::new() },
+            TokenCommand::List => Self::List,
+            TokenCommand::Revoke { name } => Self::Revoke { name },
+        }
+    }
+}
+
+/// Runs a credential command, printing to standard output.
+pub async fn run_credentials(store: &Store, kind: CredentialKind, command: KeyCommand, allowed_scopes: &[&str]) -> Result<(), String> {
+    match command {
+        KeyCommand::Create { name, scopes } => {
+            let created = auth::create(store, kind, &name, &scopes, allowed_scopes).await.map_err(|e| e.to_string())?;
+            println!("{}", created.token);
+            eprintln!("Created {:?}. This is the only time the secret is shown: store it now.", created.credential.name);
+        }
+        KeyCommand::List => {
+            let all = store.credentials(kind).await.map_err(|e| e.to_string())?;
+            println!("{:<32} {:<26} {:<26} SCOPES", "NAME", "CREATED", "REVOKED");
+            for c in all {
+                let revoked = c.revoked_at.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
+                println!("{:<32} {:<26} {:<26} {}", c.name, c.created_at.to_rfc3339(), revoked, c.scopes.join(","));
+            }
+        }
+        KeyCommand::Revoke { name } => {
+            auth::revoke(store, kind, &name).await.map_err(|e| e.to_string())?;
+            eprintln!("Revoked {name:?}; it stops working within {} seconds.", auth::CACHE_TTL.as_secs());
+        }
+    }
+    Ok(())
+}
+
+/// Prints a one-line reason and returns a failing exit status.
+pub fn fail(binary: &str, reason: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{binary}: {reason}");
+    ExitCode::FAILURE
+}

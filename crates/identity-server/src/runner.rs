@@ -1,0 +1,113 @@
+//! The start-up every binary shares: load config, start logs, open the store, bind, serve with
+//! the shared layers until SIGTERM, with an optional background task (the import worker loop)
+//! that is told to stop at shutdown and awaited.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use axum::Router;
+use identity_store::Store;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::app::Plumbing;
+use crate::cli::{fail, ServerArgs};
+use crate::config::{self, DatabaseConfig, HttpConfig, LogConfig, NetworkConfig};
+use crate::health::Readiness;
+use crate::metrics::Metrics;
+use crate::serve::{serve, shutdown_signal};
+use crate::startup::{open_store, open_store_now, serve_while_migrating};
+use crate::telemetry;
+
+/// The sections every binary's configuration has.
+pub trait ServiceConfig: DeserializeOwned + Serialize + Default {
+    fn http(&self) -> &HttpConfig;
+    fn http_mut(&mut self) -> &mut HttpConfig;
+    fn database(&self) -> &DatabaseConfig;
+    fn log(&self) -> &LogConfig;
+    fn network(&self) -> &NetworkConfig;
+}
+
+/// Loads the configuration (with `--bind` applied) and starts logging; on a bad configuration
+/// prints one line naming the key and returns the exit status to end with.
+pub fn boot<C: ServiceConfig>(binary: &str, args: &ServerArgs) -> Result<C, ExitCode> {
+    let mut config: C = config::load(args.config.as_deref()).map_err(|e| fail(binary, e))?;
+    if let Some(bind) = args.bind {
+        config.http_mut().bind = bind;
+    }
+    telemetry::init(config.log());
+    Ok(config)
+}
+
+/// Builds a multi-threaded runtime, or reports why not.
+pub fn runtime(binary: &str) -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| fail(binary, format!("cannot start the async runtime: {e}")))
+}
+
+/// What a binary's router builder gets.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub plumbing: Plumbing,
+    /// The address actually bound (port 0 resolved).
+    pub addr: SocketAddr,
+    /// `http.public_url`, or `http://<addr>`.
+    pub base_url: String,
+    /// Becomes `true` at shutdown.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Running {
+    pub fn store(&self) -> &Store {
+        &self.plumbing.store
+    }
+}
+
+/// Serves a binary until SIGTERM. `build` returns the binary's own routes (with their fallback)
+/// and a background task, which must return once `shutdown` turns true.
+pub async fn serve_binary<C, F, B>(binary: &'static str, config: &C, metrics: Metrics, build: F) -> Result<(), String>
+where
+    C: ServiceConfig,
+    F: FnOnce(&Running) -> (Router, B),
+    B: Future<Output = ()>,
+{
+    let ready = Readiness::default();
+    let store = open_store(config.database(), binary, &ready).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(config.http().bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.http().bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let plumbing = Plumbing::new(store.clone(), ready.clone(), metrics, config.network().clone(), config.http().clone());
+    let (stop, shutdown) = watch::channel(false);
+    let running = Running { plumbing: plumbing.clone(), addr, base_url: config.http().base_url(addr), shutdown };
+    let (routes, background) = build(&running);
+    let app = plumbing.wrap(routes);
+    tracing::info!(http.addr = %addr, service = binary, "listening");
+
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    let server = async {
+        let (served, ()) = tokio::join!(serve(listener, app, signal), background);
+        served
+    };
+    serve_while_migrating(server, &store, &ready).await.map_err(|e| format!("server failed: {e}"))?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `BIN migrate`: applies migrations and exits.
+pub async fn migrate(binary: &str, database: &DatabaseConfig) -> Result<(), String> {
+    let store = open_store_now(database, binary).await.map_err(|e| e.to_string())?;
+    store.close().await;
+    eprintln!("{binary}: database migrated ({})", database.redacted_url());
+    Ok(())
+}
+
+/// Opens the store for a one-shot command.
+pub async fn store_for_command(binary: &str, database: &DatabaseConfig) -> Result<Store, String> {
+    open_store_now(database, binary).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,183 @@
+#![doc = include_str!("../README.md")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use identity_store::testing::TestDatabase;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub use identity_store::testing;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A throw-away database for a backend, or `None` when PostgreSQL is unreachable and not
+/// required (the skip is printed).
+pub async fn database(backend: Backend) -> Option<TestDatabase> {
+    match backend {
+        Backend::Sqlite => Some(TestDatabase::sqlite()),
+        Backend::Postgres => TestDatabase::postgres().await,
+    }
+}
+
+/// Runs a binary's command line (`tokens create …`) against a database; returns stdout, panics
+/// with stderr on failure.
+pub async fn run_cli(binary: &str, database_url: &str, args: &[&str]) -> String {
+    let out = Command::new(binary).args(args).env("DATABASE_URL", database_url).env("RUST_LOG", "warn").output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{binary} {args:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running binary.
+pub struct Service {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub database_url: String,
+    pub binary: String,
+    logs: Arc<Mutex<Vec<String>>>,
+    pub http: reqwest::Client,
+}
+
+impl Service {
+    /// Starts `binary serve --bind 127.0.0.1:0` with `DATABASE_URL` and waits until it listens.
+    pub async fn start(binary: &str, database_url: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_with(binary, Some(database_url), None, env).await
+    }
+
+    /// [`Service::start`] with no `DATABASE_URL` at all (the binary's default) and in a chosen
+    /// working directory.
+    pub async fn start_with(binary: &str, database_url: Option<&str>, cwd: Option<&std::path::Path>, env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(binary);
+        cmd.args(["serve", "--bind", "127.0.0.1:0"]);
+        match database_url {
+            Some(url) => cmd.env("DATABASE_URL", url),
+            None => cmd.env_remove("DATABASE_URL"),
+        };
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
+        cmd.env("IDENTITY_LOG__FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sink = logs.clone();
+        // Keep draining stderr for the life of the process: a full pipe would block the server.
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            let mut tx = Some(tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(addr) = listening_address(&line) {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match tokio::time::timeout(Duration::from_secs(60), rx).await {
+            Ok(Ok(addr)) => addr,
+            _ => {
+                let _ = child.start_kill();
+                panic!("{binary} did not start listening:\n{}", logs.lock().unwrap().join("\n"));
+            }
+        };
+        let http = reqwest::Client::builder().pool_max_idle_per_host(4).build().unwrap();
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            database_url: database_url.unwrap_or_default().to_owned(),
+            binary: binary.to_owned(),
+            logs,
+            http,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Everything the binary logged so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Runs this binary's command line against the same database.
+    pub async fn cli(&self, args: &[&str]) -> String {
+        run_cli(&self.binary, &self.database_url, args).await
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    /// SIGTERM, then waits for the process to exit; returns whether it exited successfully.
+    pub async fn stop(mut self) -> bool {
+        let pid = self.pid();
+        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+        match tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await {
+            Ok(Ok(status)) => status.success(),
+            _ => {
+                let _ = self.child.start_kill();
+                false
+            }
+        }
+    }
+}
+
+pub mod foundation;
+
+fn listening_address(line: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    if v.get("message")?.as_str()? != "listening" {
+        return None;
+    }
+    Some(v.get("http.addr")?.as_str()?.to_owned())
+}
+
+/// Declares an async test once per backend: `mod sqlite { fn name }` and `mod postgres { fn name }`.
+/// Each case is `async fn name(db: &TestDatabase)` in the given module path.
+#[macro_export]
+macro_rules! both_backends {
+    ($cases:path: $($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = $crate::database($crate::Backend::Sqlite).await.unwrap();
+                    { use $cases as cases; cases::$case(&db).await; }
+                    db.drop_now().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = $crate::database($crate::Backend::Postgres).await else { return };
+                    { use $cases as cases; cases::$case(&db).await; }
+                    db.drop_now().await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,63 @@
+use std::process::ExitCode;
+
+use api::config::Config;
+use clap::{Parser, Subcommand};
+use identity_server::cli::{fail, KeyCommand, ServerArgs};
+use identity_server::metrics::Metrics;
+use identity_server::runner;
+use identity_store::CredentialKind;
+
+/// identity's consumer API: read people, their combined profiles and where each value came
+/// from, look them up by email, TRN or a source's id, and follow the change feed.
+#[derive(Parser)]
+#[command(name = "api", version)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage consumer API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+const BINARY: &str = "api";
+const SCOPES: &[&str] = &["people:read", "profiles:read", "changes:read"];
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config: Config = match runner::boot(BINARY, &cli.server) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = match runner::runtime(BINARY) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => {
+                runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| (api::routes(running), async {})).await
+            }
+            Command::Migrate => runner::migrate(BINARY, &config.database).await,
+            Command::Keys { command } => {
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                identity_server::cli::run_credentials(&store, CredentialKind::ApiKey, command, SCOPES).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(BINARY, e),
+    }
+}

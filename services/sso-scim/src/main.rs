@@ -1,0 +1,62 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use identity_server::cli::{fail, ServerArgs, TokenCommand};
+use identity_server::metrics::Metrics;
+use identity_server::runner;
+use identity_store::CredentialKind;
+use sso_scim::config::Config;
+
+/// identity's SCIM 2.0 server: Staff SSO (or Entra ID, Okta) creates, updates, deactivates and
+/// archives users at /scim/v2.
+#[derive(Parser)]
+#[command(name = "sso-scim", version)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve SCIM (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage the bearer tokens SCIM clients present.
+    Tokens {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+const BINARY: &str = "sso-scim";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config: Config = match runner::boot(BINARY, &cli.server) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = match runner::runtime(BINARY) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => {
+                runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| (sso_scim::routes(running), async {})).await
+            }
+            Command::Migrate => runner::migrate(BINARY, &config.database).await,
+            Command::Tokens { command } => {
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                identity_server::cli::run_credentials(&store, CredentialKind::ScimToken, command.into(), &[]).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(BINARY, e),
+    }
+}
