@@ -101,15 +101,7 @@ pub struct Credential {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// A person in the teacher registry (DQT).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryRecord {
-    pub trn: identity_core::Trn,
-    pub first_name: String,
-    pub middle_name: Option<String>,
-    pub last_name: String,
-    pub date_of_birth: identity_core::DateOfBirth,
-}
+pub use identity_core::RegistryRecord;
 
 /// A page of results and where the next one starts.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,12 +3,24 @@ use identity_store::{CredentialKind, Store, StoreError, Uniqueness};
 pub async fn credentials_lifecycle(store: Store) {
     let scopes = vec!["people:read".to_owned(), "changes:read".to_owned()];
     let key = store
-        .credential_create_with_id(uuid::Uuid::new_v4(), CredentialKind::ApiKey, "crm", &[1, 2, 3], &scopes)
+        .credential_create_with_id(
+            uuid::Uuid::new_v4(),
+            CredentialKind::ApiKey,
+            "crm",
+            &[1, 2, 3],
+            &scopes,
+        )
         .await
         .unwrap();
     assert_eq!(key.scopes, scopes);
     let dup = store
-        .credential_create_with_id(uuid::Uuid::new_v4(), CredentialKind::ApiKey, "crm", &[4], &[])
+        .credential_create_with_id(
+            uuid::Uuid::new_v4(),
+            CredentialKind::ApiKey,
+            "crm",
+            &[4],
+            &[],
+        )
         .await
         .unwrap_err();
     assert!(
@@ -17,7 +29,13 @@ pub async fn credentials_lifecycle(store: Store) {
     );
     // Names are per kind.
     store
-        .credential_create_with_id(uuid::Uuid::new_v4(), CredentialKind::ScimToken, "crm", &[5], &[])
+        .credential_create_with_id(
+            uuid::Uuid::new_v4(),
+            CredentialKind::ScimToken,
+            "crm",
+            &[5],
+            &[],
+        )
         .await
         .unwrap();
     let live = store
@@ -49,7 +67,13 @@ pub async fn credentials_lifecycle(store: Store) {
     ));
     // A revoked name can be reused; the list keeps both.
     store
-        .credential_create_with_id(uuid::Uuid::new_v4(), CredentialKind::ApiKey, "crm", &[6], &[])
+        .credential_create_with_id(
+            uuid::Uuid::new_v4(),
+            CredentialKind::ApiKey,
+            "crm",
+            &[6],
+            &[],
+        )
         .await
         .unwrap();
     let all = store.credentials(CredentialKind::ApiKey).await.unwrap();
