@@ -140,6 +140,8 @@ CREATE INDEX import_jobs_queue ON import_jobs (status, created_at);
 CREATE TABLE import_rows (
     job_id      uuid NOT NULL REFERENCES import_jobs (id) ON DELETE CASCADE,
     row_number  bigint NOT NULL,
+    -- The row's ID field, when it could be read.
+    source_id   text NOT NULL DEFAULT '',
     raw_data    text NOT NULL,
     -- Why the record could not be read as eight fields (wrong field count, bad bytes), if so.
     problem     text,

@@ -129,6 +129,7 @@ CREATE INDEX import_jobs_queue ON import_jobs (status, created_at);
 CREATE TABLE import_rows (
     job_id      BLOB NOT NULL REFERENCES import_jobs (id) ON DELETE CASCADE,
     row_number  INTEGER NOT NULL,
+    source_id   TEXT NOT NULL DEFAULT '',
     raw_data    TEXT NOT NULL,
     problem     TEXT,
     outcome     TEXT,

@@ -49,15 +49,10 @@ impl FromStr for ChangeKind {
     type Err = UnknownChangeKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Self::Created,
-            Self::ProfileUpdated,
-            Self::StatusChanged,
-            Self::Archived,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| UnknownChangeKind(s.to_owned()))
+        [Self::Created, Self::ProfileUpdated, Self::StatusChanged, Self::Archived]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownChangeKind(s.to_owned()))
     }
 }
 
@@ -94,12 +89,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_through_text() {
-        for k in [
-            ChangeKind::Created,
-            ChangeKind::ProfileUpdated,
-            ChangeKind::StatusChanged,
-            ChangeKind::Archived,
-        ] {
+        for k in [ChangeKind::Created, ChangeKind::ProfileUpdated, ChangeKind::StatusChanged, ChangeKind::Archived] {
             assert_eq!(k.as_str().parse::<ChangeKind>(), Ok(k));
         }
         assert!("deleted".parse::<ChangeKind>().is_err());

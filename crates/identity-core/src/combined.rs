@@ -52,33 +52,18 @@ impl CombinedProfile {
     pub fn derive(profiles: &[SourceProfile]) -> Self {
         let mut ordered: Vec<&SourceProfile> = profiles.iter().collect();
         // Newest first within a kind; the kind order comes from `precedence`.
-        ordered.sort_by(|a, b| {
-            b.updated_at
-                .cmp(&a.updated_at)
-                .then_with(|| a.source.cmp(&b.source))
-        });
+        ordered.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.source.cmp(&b.source)));
 
         let pick = |field: Field, has: &dyn Fn(&ProfileFields) -> bool| -> Option<&SourceProfile> {
-            precedence(field).iter().find_map(|kind| {
-                ordered
-                    .iter()
-                    .copied()
-                    .find(|p| p.source.kind() == *kind && has(&p.fields))
-            })
+            precedence(field)
+                .iter()
+                .find_map(|kind| ordered.iter().copied().find(|p| p.source.kind() == *kind && has(&p.fields)))
         };
-        let sourced = |p: Option<&SourceProfile>,
-                       get: &dyn Fn(&ProfileFields) -> Option<String>| {
-            p.and_then(|p| {
-                get(&p.fields).map(|value| Sourced {
-                    value,
-                    source: p.source.clone(),
-                })
-            })
+        let sourced = |p: Option<&SourceProfile>, get: &dyn Fn(&ProfileFields) -> Option<String>| {
+            p.and_then(|p| get(&p.fields).map(|value| Sourced { value, source: p.source.clone() }))
         };
 
-        let names = pick(Field::FirstName, &|f| {
-            f.first_name.is_some() || f.last_name.is_some()
-        });
+        let names = pick(Field::FirstName, &|f| f.first_name.is_some() || f.last_name.is_some());
         let preferred = pick(Field::PreferredName, &|f| f.preferred_name.is_some());
         let display = pick(Field::DisplayName, &|f| f.display_name.is_some());
         let email = pick(Field::Email, &|f| f.email.is_some());
@@ -91,24 +76,10 @@ impl CombinedProfile {
             last_name: sourced(names, &|f| f.last_name.clone()),
             preferred_name: sourced(preferred, &|f| f.preferred_name.clone()),
             display_name: sourced(display, &|f| f.display_name.clone()),
-            email: email.and_then(|p| {
-                p.fields.email.clone().map(|value| Sourced {
-                    value,
-                    source: p.source.clone(),
-                })
-            }),
-            date_of_birth: dob.and_then(|p| {
-                p.fields.date_of_birth.map(|value| Sourced {
-                    value,
-                    source: p.source.clone(),
-                })
-            }),
-            trn: trn.and_then(|p| {
-                p.fields.trn.clone().map(|value| Sourced {
-                    value,
-                    source: p.source.clone(),
-                })
-            }),
+            email: email.and_then(|p| p.fields.email.clone().map(|value| Sourced { value, source: p.source.clone() })),
+            date_of_birth: dob
+                .and_then(|p| p.fields.date_of_birth.map(|value| Sourced { value, source: p.source.clone() })),
+            trn: trn.and_then(|p| p.fields.trn.clone().map(|value| Sourced { value, source: p.source.clone() })),
         }
     }
 
@@ -146,11 +117,7 @@ mod tests {
     }
 
     fn profile(source: Source, secs: i64, fields: ProfileFields) -> SourceProfile {
-        SourceProfile {
-            source,
-            fields,
-            updated_at: at(secs),
-        }
+        SourceProfile { source, fields, updated_at: at(secs) }
     }
 
     fn names(first: &str, middle: Option<&str>, last: &str) -> ProfileFields {
@@ -174,13 +141,7 @@ mod tests {
             profile(Source::Sso, 2, names("Robert", Some("James"), "Smith")),
             profile(Source::Registry, 1, names("Robert", None, "Smyth")),
         ]);
-        assert_eq!(
-            combined.first_name,
-            Some(Sourced {
-                value: "Robert".into(),
-                source: Source::Registry
-            })
-        );
+        assert_eq!(combined.first_name, Some(Sourced { value: "Robert".into(), source: Source::Registry }));
         assert_eq!(combined.last_name.unwrap().value, "Smyth");
         // The registry says no middle name: SSO's middle name is not mixed in.
         assert_eq!(combined.middle_name, None);
@@ -188,10 +149,7 @@ mod tests {
 
     #[test]
     fn a_source_without_names_does_not_win_the_names() {
-        let registry_without_names = ProfileFields {
-            trn: Some(Trn::parse("1234567").unwrap()),
-            ..Default::default()
-        };
+        let registry_without_names = ProfileFields { trn: Some(Trn::parse("1234567").unwrap()), ..Default::default() };
         let combined = CombinedProfile::derive(&[
             profile(Source::Registry, 1, registry_without_names),
             profile(Source::Sso, 2, names("Ann", Some("B"), "Lee")),
@@ -207,14 +165,8 @@ mod tests {
         sso.email = Some(Email::parse("ann.lee@dept.gov.uk").unwrap());
         let mut imp = ProfileFields::default();
         imp.email = Some(Email::parse("ann@home.example").unwrap());
-        let combined = CombinedProfile::derive(&[
-            profile(import("npq"), 9, imp.clone()),
-            profile(Source::Sso, 1, sso),
-        ]);
-        assert_eq!(
-            combined.email.unwrap().value.as_str(),
-            "ann.lee@dept.gov.uk"
-        );
+        let combined = CombinedProfile::derive(&[profile(import("npq"), 9, imp.clone()), profile(Source::Sso, 1, sso)]);
+        assert_eq!(combined.email.unwrap().value.as_str(), "ann.lee@dept.gov.uk");
 
         let only_import = CombinedProfile::derive(&[profile(import("npq"), 9, imp)]);
         assert_eq!(only_import.email.unwrap().source, import("npq"));
@@ -249,33 +201,15 @@ mod tests {
             profile(import("npq"), 2, dob("02011980")),
             profile(Source::Registry, 1, dob("01011980")),
         ];
-        assert_eq!(
-            CombinedProfile::derive(&all).date_of_birth.unwrap().source,
-            Source::Registry
-        );
-        assert_eq!(
-            CombinedProfile::derive(&all[..2])
-                .date_of_birth
-                .unwrap()
-                .source,
-            import("npq")
-        );
-        assert_eq!(
-            CombinedProfile::derive(&all[..1])
-                .date_of_birth
-                .unwrap()
-                .source,
-            Source::Sso
-        );
+        assert_eq!(CombinedProfile::derive(&all).date_of_birth.unwrap().source, Source::Registry);
+        assert_eq!(CombinedProfile::derive(&all[..2]).date_of_birth.unwrap().source, import("npq"));
+        assert_eq!(CombinedProfile::derive(&all[..1]).date_of_birth.unwrap().source, Source::Sso);
     }
 
     #[test]
     fn preferred_and_display_names_never_come_from_the_registry() {
-        let reg = ProfileFields {
-            preferred_name: Some("X".into()),
-            display_name: Some("X".into()),
-            ..Default::default()
-        };
+        let reg =
+            ProfileFields { preferred_name: Some("X".into()), display_name: Some("X".into()), ..Default::default() };
         let combined = CombinedProfile::derive(&[profile(Source::Registry, 1, reg)]);
         assert_eq!(combined.preferred_name, None);
         assert_eq!(combined.display_name, None);
@@ -287,25 +221,15 @@ mod tests {
         let b = profile(
             import("npq"),
             2,
-            ProfileFields {
-                preferred_name: Some("Annie".into()),
-                ..names("Anne", None, "Leigh")
-            },
+            ProfileFields { preferred_name: Some("Annie".into()), ..names("Anne", None, "Leigh") },
         );
-        assert_eq!(
-            CombinedProfile::derive(&[a.clone(), b.clone()]),
-            CombinedProfile::derive(&[b, a])
-        );
+        assert_eq!(CombinedProfile::derive(&[a.clone(), b.clone()]), CombinedProfile::derive(&[b, a]));
     }
 
     #[test]
     fn get_reports_value_and_source() {
-        let combined =
-            CombinedProfile::derive(&[profile(Source::Sso, 1, names("Ann", None, "Lee"))]);
-        assert_eq!(
-            combined.get(Field::FirstName),
-            Some(("Ann".to_owned(), &Source::Sso))
-        );
+        let combined = CombinedProfile::derive(&[profile(Source::Sso, 1, names("Ann", None, "Lee"))]);
+        assert_eq!(combined.get(Field::FirstName), Some(("Ann".to_owned(), &Source::Sso)));
         assert_eq!(combined.get(Field::Trn), None);
     }
 }

@@ -36,18 +36,11 @@ mod tests {
 
     #[test]
     fn sso_ids_compare_case_insensitively_others_exactly() {
-        assert_eq!(
-            link_key(&Source::Sso, "BJensen@Example.com"),
-            "bjensen@example.com"
-        );
+        assert_eq!(link_key(&Source::Sso, "BJensen@Example.com"), "bjensen@example.com");
         let npq = Source::Import(ServiceName::new("npq").unwrap());
         assert_eq!(link_key(&npq, "AbC-1"), "AbC-1");
         assert_eq!(link_key(&Source::Registry, "1234567"), "1234567");
-        let link = Link {
-            source: Source::Sso,
-            external_id: "Ann".into(),
-            user_id: UserId::random(),
-        };
+        let link = Link { source: Source::Sso, external_id: "Ann".into(), user_id: UserId::random() };
         assert_eq!(link.key(), "ann");
     }
 }

@@ -47,11 +47,7 @@ impl Nicknames {
             if name.is_empty() || nick.is_empty() || name == nick {
                 continue;
             }
-            if t.nicknames
-                .entry(name.clone())
-                .or_default()
-                .insert(nick.clone())
-            {
+            if t.nicknames.entry(name.clone()).or_default().insert(nick.clone()) {
                 t.stands_for.entry(nick).or_default().push(name);
             }
         }
@@ -65,18 +61,14 @@ impl Nicknames {
 
     /// [`Nicknames::are_synonyms`] for names already passed through [`name_key`].
     pub fn are_synonym_keys(&self, a: &str, b: &str) -> bool {
-        let has =
-            |name: &str, nick: &str| self.nicknames.get(name).is_some_and(|n| n.contains(nick));
+        let has = |name: &str, nick: &str| self.nicknames.get(name).is_some_and(|n| n.contains(nick));
         if a == b || has(a, b) || has(b, a) {
             return true;
         }
-        let (Some(heads_a), Some(heads_b)) = (self.stands_for.get(a), self.stands_for.get(b))
-        else {
+        let (Some(heads_a), Some(heads_b)) = (self.stands_for.get(a), self.stands_for.get(b)) else {
             return false;
         };
-        heads_a
-            .iter()
-            .any(|c| heads_b.contains(c) && !has(a, c) && !has(b, c))
+        heads_a.iter().any(|c| heads_b.contains(c) && !has(a, c) && !has(b, c))
     }
 
     /// How many names have nicknames in the table.
@@ -95,20 +87,9 @@ mod tests {
 
     #[test]
     fn the_shipped_table_parses_completely() {
-        let data_lines = TABLE
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .count();
-        let well_formed = TABLE
-            .lines()
-            .skip(1)
-            .filter(|l| l.split(',').nth(1) == Some("has_nickname"))
-            .count();
-        assert_eq!(
-            data_lines, well_formed,
-            "every line of names.csv is a has_nickname triplet"
-        );
+        let data_lines = TABLE.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
+        let well_formed = TABLE.lines().skip(1).filter(|l| l.split(',').nth(1) == Some("has_nickname")).count();
+        assert_eq!(data_lines, well_formed, "every line of names.csv is a has_nickname triplet");
         assert!(Nicknames::built_in().len() > 900);
     }
 
@@ -120,10 +101,7 @@ mod tests {
         assert!(t.are_synonyms("Rob", "Robby"), "two nicknames of one name");
         assert!(t.are_synonyms("Bob", "Rob"));
         assert!(t.are_synonyms("William", "Bill"));
-        assert!(
-            t.are_synonyms("Zoë", "zoe"),
-            "equal names after normalisation"
-        );
+        assert!(t.are_synonyms("Zoë", "zoe"), "equal names after normalisation");
     }
 
     #[test]
@@ -150,9 +128,7 @@ mod tests {
 
     #[test]
     fn malformed_lines_are_ignored() {
-        let t = Nicknames::parse(
-            "robert,has_nickname\n,has_nickname,bob\nann,is,annie\nann,has_nickname,nan\n",
-        );
+        let t = Nicknames::parse("robert,has_nickname\n,has_nickname,bob\nann,is,annie\nann,has_nickname,nan\n");
         assert_eq!(t.len(), 1);
         assert!(!t.are_synonyms("ann", "annie"));
         assert!(t.are_synonyms("ann", "nan"));

@@ -12,11 +12,7 @@ use unicode_normalization::UnicodeNormalization;
 pub fn name_key(name: &str) -> String {
     let compatible: String = name.nfkc().collect();
     let folded = caseless::default_case_fold_str(&compatible);
-    let unaccented: String = folded
-        .nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .nfc()
-        .collect();
+    let unaccented: String = folded.nfd().filter(|c| !is_combining_mark(*c)).nfc().collect();
     unaccented.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -33,10 +29,7 @@ pub fn case_insensitive_key(id: &str) -> String {
 
 /// Trims a free-text field and turns an empty or blank one into `None`.
 pub fn non_blank(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 #[cfg(test)]

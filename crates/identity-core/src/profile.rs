@@ -44,9 +44,7 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local
-                .chars()
-                .all(|c| !c.is_whitespace() && !c.is_control() && !"@,;:<>()[]\\\"".contains(c));
+            && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && !"@,;:<>()[]\\\"".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let label_ok = |l: &&str| {
             !l.is_empty()
@@ -155,16 +153,12 @@ impl DateOfBirth {
         if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(DateError);
         }
-        let number =
-            |range: std::ops::Range<usize>| text.get(range).and_then(|s| s.parse::<u32>().ok());
-        let (Some(day), Some(month), Some(year)) = (number(0..2), number(2..4), number(4..8))
-        else {
+        let number = |range: std::ops::Range<usize>| text.get(range).and_then(|s| s.parse::<u32>().ok());
+        let (Some(day), Some(month), Some(year)) = (number(0..2), number(2..4), number(4..8)) else {
             return Err(DateError);
         };
         let year = i32::try_from(year).map_err(|_| DateError)?;
-        NaiveDate::from_ymd_opt(year, month, day)
-            .map(Self)
-            .ok_or(DateError)
+        NaiveDate::from_ymd_opt(year, month, day).map(Self).ok_or(DateError)
     }
 
     pub const fn date(&self) -> NaiveDate {
@@ -241,10 +235,7 @@ impl fmt::Display for Field {
 impl ProfileFields {
     /// The fields whose values differ between `self` and `other`, in [`Field::ALL`] order.
     pub fn changed_fields(&self, other: &Self) -> Vec<Field> {
-        Field::ALL
-            .into_iter()
-            .filter(|f| self.text(*f) != other.text(*f))
-            .collect()
+        Field::ALL.into_iter().filter(|f| self.text(*f) != other.text(*f)).collect()
     }
 
     /// A field's value as text, for comparison and display.
@@ -276,14 +267,8 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_checked() {
-        assert_eq!(
-            Email::parse("  Ann@Example.org ").unwrap().as_str(),
-            "Ann@Example.org"
-        );
-        assert_eq!(
-            Email::parse(" Ann@Example.org").unwrap().key(),
-            "ann@example.org"
-        );
+        assert_eq!(Email::parse("  Ann@Example.org ").unwrap().as_str(), "Ann@Example.org");
+        assert_eq!(Email::parse(" Ann@Example.org").unwrap().key(), "ann@example.org");
         let bad = [
             ("", EmailError::Empty),
             ("   ", EmailError::Empty),
@@ -301,10 +286,7 @@ mod tests {
         for (text, err) in bad {
             assert_eq!(Email::parse(text), Err(err), "{text:?}");
         }
-        assert_eq!(
-            Email::parse(&format!("{}@example.org", "a".repeat(250))),
-            Err(EmailError::TooLong)
-        );
+        assert_eq!(Email::parse(&format!("{}@example.org", "a".repeat(250))), Err(EmailError::TooLong));
         assert!(Email::parse("first.last+tag@sub.example.co.uk").is_ok());
         assert!(Email::parse("zoë@exämple.de").is_ok());
     }
@@ -312,14 +294,7 @@ mod tests {
     #[test]
     fn trns_are_seven_ascii_digits() {
         assert!(Trn::parse("1234567").is_ok());
-        for bad in [
-            "",
-            "123456",
-            "12345678",
-            "123456a",
-            "１２３４５６７",
-            " 1234567",
-        ] {
+        for bad in ["", "123456", "12345678", "123456a", "１２３４５６７", " 1234567"] {
             assert_eq!(Trn::parse(bad), Err(TrnError), "{bad:?}");
         }
     }
@@ -330,17 +305,8 @@ mod tests {
         assert_eq!(d.date(), NaiveDate::from_ymd_opt(1971, 5, 3).unwrap());
         assert_eq!(d.to_string(), "1971-05-03");
         assert!(DateOfBirth::parse_ddmmyyyy("29022000").is_ok());
-        for bad in [
-            "00011900",
-            "31022000",
-            "29021900",
-            "32011990",
-            "01131990",
-            "1051971",
-            "0305197a",
-            "03-05-1971",
-            "",
-        ] {
+        for bad in ["00011900", "31022000", "29021900", "32011990", "01131990", "1051971", "0305197a", "03-05-1971", ""]
+        {
             assert_eq!(DateOfBirth::parse_ddmmyyyy(bad), Err(DateError), "{bad:?}");
         }
     }
@@ -357,9 +323,6 @@ mod tests {
         b.first_name = Some("Anne".into());
         b.email = Some(Email::parse("a@b.co").unwrap());
         b.trn = None;
-        assert_eq!(
-            a.changed_fields(&b),
-            vec![Field::FirstName, Field::Email, Field::Trn]
-        );
+        assert_eq!(a.changed_fields(&b), vec![Field::FirstName, Field::Email, Field::Trn]);
     }
 }

@@ -31,11 +31,7 @@ pub struct Attr {
 
 impl Attr {
     pub fn new(path: &[&str], ty: AttrType, case_exact: bool) -> Self {
-        Self {
-            path: path.iter().map(|s| (*s).to_owned()).collect(),
-            ty,
-            case_exact,
-        }
+        Self { path: path.iter().map(|s| (*s).to_owned()).collect(), ty, case_exact }
     }
 
     /// The path joined with dots, for messages.
@@ -134,22 +130,14 @@ mod tests {
     fn depth_counts_operators() {
         assert_eq!(cmp("a").depth(), 0);
         assert_eq!(Filter::and(cmp("a"), cmp("b")).depth(), 1);
-        assert_eq!(
-            Filter::not(Filter::or(cmp("a"), Filter::and(cmp("b"), cmp("c")))).depth(),
-            3
-        );
-        let any = Filter::Any {
-            attr: Attr::new(&["emails"], AttrType::Complex, false),
-            filter: Box::new(cmp("value")),
-        };
+        assert_eq!(Filter::not(Filter::or(cmp("a"), Filter::and(cmp("b"), cmp("c")))).depth(), 3);
+        let any =
+            Filter::Any { attr: Attr::new(&["emails"], AttrType::Complex, false), filter: Box::new(cmp("value")) };
         assert_eq!(any.depth(), 1);
     }
 
     #[test]
     fn attrs_print_dotted() {
-        assert_eq!(
-            Attr::new(&["name", "givenName"], AttrType::String, false).dotted(),
-            "name.givenName"
-        );
+        assert_eq!(Attr::new(&["name", "givenName"], AttrType::String, false).dotted(), "name.givenName");
     }
 }

@@ -32,8 +32,7 @@ impl ServiceName {
         if name.len() > Self::MAX_LEN {
             return Err(ServiceNameError::TooLong);
         }
-        let ok_char =
-            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+        let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
         let first_ok = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
         if !first_ok || !name.chars().all(ok_char) {
             return Err(ServiceNameError::BadCharacter);
@@ -84,10 +83,7 @@ pub enum SourceError {
     #[error("unknown source {0:?} (expected sso, registry or import:<service>)")]
     Unknown(String),
     #[error("bad service in source {source_text:?}: {reason}")]
-    Service {
-        source_text: String,
-        reason: ServiceNameError,
-    },
+    Service { source_text: String, reason: ServiceNameError },
 }
 
 impl Source {
@@ -124,10 +120,7 @@ impl FromStr for Source {
             _ => match s.strip_prefix("import:") {
                 Some(service) => ServiceName::new(service)
                     .map(Self::Import)
-                    .map_err(|reason| SourceError::Service {
-                        source_text: s.to_owned(),
-                        reason,
-                    }),
+                    .map_err(|reason| SourceError::Service { source_text: s.to_owned(), reason }),
                 None => Err(SourceError::Unknown(s.to_owned())),
             },
         }
@@ -157,26 +150,14 @@ mod tests {
         for s in [Source::Sso, Source::Registry, npq] {
             assert_eq!(s.to_string().parse::<Source>(), Ok(s));
         }
-        assert_eq!(
-            "import:npq".parse::<Source>().unwrap().to_string(),
-            "import:npq"
-        );
+        assert_eq!("import:npq".parse::<Source>().unwrap().to_string(), "import:npq");
     }
 
     #[test]
     fn unknown_and_malformed_sources_are_refused() {
-        assert!(matches!(
-            "hr".parse::<Source>(),
-            Err(SourceError::Unknown(_))
-        ));
-        assert!(matches!(
-            "import:".parse::<Source>(),
-            Err(SourceError::Service { .. })
-        ));
-        assert!(matches!(
-            "import:NPQ".parse::<Source>(),
-            Err(SourceError::Service { .. })
-        ));
+        assert!(matches!("hr".parse::<Source>(), Err(SourceError::Unknown(_))));
+        assert!(matches!("import:".parse::<Source>(), Err(SourceError::Service { .. })));
+        assert!(matches!("import:NPQ".parse::<Source>(), Err(SourceError::Service { .. })));
     }
 
     #[test]
@@ -184,31 +165,16 @@ mod tests {
         assert!(ServiceName::new("npq").is_ok());
         assert!(ServiceName::new("register-trainee_2").is_ok());
         assert_eq!(ServiceName::new(""), Err(ServiceNameError::Empty));
-        assert_eq!(
-            ServiceName::new(&"a".repeat(65)),
-            Err(ServiceNameError::TooLong)
-        );
-        assert_eq!(
-            ServiceName::new("-npq"),
-            Err(ServiceNameError::BadCharacter)
-        );
-        assert_eq!(
-            ServiceName::new("np q"),
-            Err(ServiceNameError::BadCharacter)
-        );
-        assert_eq!(
-            ServiceName::new("../x"),
-            Err(ServiceNameError::BadCharacter)
-        );
+        assert_eq!(ServiceName::new(&"a".repeat(65)), Err(ServiceNameError::TooLong));
+        assert_eq!(ServiceName::new("-npq"), Err(ServiceNameError::BadCharacter));
+        assert_eq!(ServiceName::new("np q"), Err(ServiceNameError::BadCharacter));
+        assert_eq!(ServiceName::new("../x"), Err(ServiceNameError::BadCharacter));
     }
 
     #[test]
     fn kinds_group_sources() {
         assert_eq!(Source::Sso.kind(), SourceKind::Sso);
         assert_eq!(Source::Registry.kind(), SourceKind::Registry);
-        assert_eq!(
-            Source::Import(ServiceName::new("a").unwrap()).kind(),
-            SourceKind::Import
-        );
+        assert_eq!(Source::Import(ServiceName::new("a").unwrap()).kind(), SourceKind::Import);
     }
 }

@@ -108,11 +108,7 @@ mod tests {
 
     #[test]
     fn status_round_trips_through_text() {
-        for s in [
-            UserStatus::Active,
-            UserStatus::Inactive,
-            UserStatus::Archived,
-        ] {
+        for s in [UserStatus::Active, UserStatus::Inactive, UserStatus::Archived] {
             assert_eq!(s.as_str().parse::<UserStatus>(), Ok(s));
         }
         assert!("deleted".parse::<UserStatus>().is_err());

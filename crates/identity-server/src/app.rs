@@ -76,6 +76,7 @@ async fn require_ready(State(ready): State<Readiness>, req: Request, next: Next)
     if ready.is_ready() {
         next.run(req).await
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "5")], "not ready: database not migrated yet\n").into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "5")], "not ready: database not migrated yet\n")
+            .into_response()
     }
 }

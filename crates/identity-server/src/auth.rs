@@ -191,7 +191,8 @@ pub enum CredentialError {
 }
 
 fn check_name(name: &str) -> Result<(), CredentialError> {
-    let ok = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    let ok =
+        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     ok.then_some(()).ok_or(CredentialError::BadName)
 }
 
@@ -208,10 +209,11 @@ pub async fn create(
         return Err(CredentialError::BadScope(bad.clone()));
     }
     let secret = new_secret(kind)?;
-    let credential = store.credential_create_with_id(secret.id, kind, name, &secret.hash, scopes).await.map_err(|e| match e {
-        StoreError::AlreadyExists(_) => CredentialError::Exists(name.to_owned()),
-        other => CredentialError::Store(other),
-    })?;
+    let credential =
+        store.credential_create_with_id(secret.id, kind, name, &secret.hash, scopes).await.map_err(|e| match e {
+            StoreError::AlreadyExists(_) => CredentialError::Exists(name.to_owned()),
+            other => CredentialError::Store(other),
+        })?;
     Ok(Created { token: secret.token, credential })
 }
 

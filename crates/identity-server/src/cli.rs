@@ -64,12 +64,20 @@ impl From<TokenCommand> for KeyCommand {
 }
 
 /// Runs a credential command, printing to standard output.
-pub async fn run_credentials(store: &Store, kind: CredentialKind, command: KeyCommand, allowed_scopes: &[&str]) -> Result<(), String> {
+pub async fn run_credentials(
+    store: &Store,
+    kind: CredentialKind,
+    command: KeyCommand,
+    allowed_scopes: &[&str],
+) -> Result<(), String> {
     match command {
         KeyCommand::Create { name, scopes } => {
             let created = auth::create(store, kind, &name, &scopes, allowed_scopes).await.map_err(|e| e.to_string())?;
             println!("{}", created.token);
-            eprintln!("Created {:?}. This is the only time the secret is shown: store it now.", created.credential.name);
+            eprintln!(
+                "Created {:?}. This is the only time the secret is shown: store it now.",
+                created.credential.name
+            );
         }
         KeyCommand::List => {
             let all = store.credentials(kind).await.map_err(|e| e.to_string())?;

@@ -95,8 +95,12 @@ impl std::fmt::Debug for DatabaseConfig {
 
 /// `scheme://user:secret@host` → `scheme://user:***@host`.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
@@ -191,7 +195,11 @@ where
         }
     }
     builder = builder.add_source(
-        config::Environment::with_prefix("IDENTITY").prefix_separator("_").separator("__").try_parsing(true).source(Some(vars)),
+        config::Environment::with_prefix("IDENTITY")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .source(Some(vars)),
     );
     if let Some(url) = database_url {
         builder = builder.set_override("database.url", url).map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -250,7 +258,8 @@ mod tests {
 
     #[test]
     fn file_then_environment_then_database_url_override() {
-        let path = write("[http]\nbind = \"0.0.0.0:9000\"\nmax_body_bytes = 10\n[database]\nurl = \"sqlite://file.db\"\n");
+        let path =
+            write("[http]\nbind = \"0.0.0.0:9000\"\nmax_body_bytes = 10\n[database]\nurl = \"sqlite://file.db\"\n");
         let c: Sample = load_from(Some(&path), env(&[("IDENTITY_HTTP__MAX_BODY_BYTES", "20")])).unwrap();
         assert_eq!(c.http.bind.to_string(), "0.0.0.0:9000");
         assert_eq!(c.http.max_body_bytes, 20, "environment beats the file");
@@ -262,7 +271,8 @@ mod tests {
 
     #[test]
     fn unrelated_identity_variables_are_ignored() {
-        let c: Sample = load_from(None, env(&[("IDENTITY_TEST_POSTGRES_URL", "x"), ("IDENTITY_REQUIRE_POSTGRES", "1")])).unwrap();
+        let c: Sample =
+            load_from(None, env(&[("IDENTITY_TEST_POSTGRES_URL", "x"), ("IDENTITY_REQUIRE_POSTGRES", "1")])).unwrap();
         assert_eq!(c, Sample::default());
     }
 

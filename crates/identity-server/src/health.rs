@@ -56,7 +56,8 @@ async fn readyz(State(s): State<HealthState>) -> Response {
 }
 
 async fn metrics(State(s): State<HealthState>) -> Response {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.render()).into_response()
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.render())
+        .into_response()
 }
 
 /// The three routes, ready to be merged into a binary's router.

@@ -42,9 +42,12 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     /// A registry for one binary, with the HTTP metrics every binary has.
     pub fn new(service: &str) -> Self {
-        let mut registry = Registry::with_prefix_and_labels("identity", [("service".into(), service.to_owned().into())].into_iter());
+        let mut registry =
+            Registry::with_prefix_and_labels("identity", [("service".into(), service.to_owned().into())].into_iter());
         let requests = Family::<RequestLabels, Counter>::default();
-        let duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 14)));
+        let duration = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+        });
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "Time to answer an HTTP request", duration.clone());
         Self { registry, requests, duration }
@@ -70,7 +73,10 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let method = req.method().as_str().to_owned();
     let started = Instant::now();
     let response = next.run(req).await;
-    metrics.duration.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(started.elapsed().as_secs_f64());
+    metrics
+        .duration
+        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .observe(started.elapsed().as_secs_f64());
     metrics.requests.get_or_create(&RequestLabels { method, route, status: response.status().as_u16() }).inc();
     response
 }

@@ -59,7 +59,8 @@ impl NetworkProfile {
     }
 
     pub fn allows(&self, client: IpAddr, path: &str) -> bool {
-        contains(&self.0.allowed_networks, client) || (HEALTH_PATHS.contains(&path) && contains(&self.0.health_networks, client))
+        contains(&self.0.allowed_networks, client)
+            || (HEALTH_PATHS.contains(&path) && contains(&self.0.health_networks, client))
     }
 }
 

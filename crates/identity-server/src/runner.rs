@@ -43,7 +43,10 @@ pub fn boot<C: ServiceConfig>(binary: &str, args: &ServerArgs) -> Result<C, Exit
 
 /// Builds a multi-threaded runtime, or reports why not.
 pub fn runtime(binary: &str) -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| fail(binary, format!("cannot start the async runtime: {e}")))
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(binary, format!("cannot start the async runtime: {e}")))
 }
 
 /// What a binary's router builder gets.
@@ -78,7 +81,8 @@ where
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.http().bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let plumbing = Plumbing::new(store.clone(), ready.clone(), metrics, config.network().clone(), config.http().clone());
+    let plumbing =
+        Plumbing::new(store.clone(), ready.clone(), metrics, config.network().clone(), config.http().clone());
     let (stop, shutdown) = watch::channel(false);
     let running = Running { plumbing: plumbing.clone(), addr, base_url: config.http().base_url(addr), shutdown };
     let (routes, background) = build(&running);

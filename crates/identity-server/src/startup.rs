@@ -28,7 +28,9 @@ pub async fn open_store(db: &DatabaseConfig, application: &str, ready: &Readines
     tracing::info!(db.backend = store.backend().name(), db.url = %db.redacted_url(), "opening database");
     match store.migrate().await {
         Ok(()) => ready.set_ready(),
-        Err(e) if e.is_unavailable() => tracing::warn!(error = %e, "database unreachable; serving as not ready and retrying"),
+        Err(e) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "database unreachable; serving as not ready and retrying")
+        }
         Err(e) => return Err(StartError::Migrate(e)),
     }
     Ok(store)
@@ -49,7 +51,9 @@ where
                     tracing::info!("database reachable and migrated; ready");
                     ready.set_ready();
                 }
-                Err(e) if e.is_unavailable() => tracing::debug!(error = %e, "database still unreachable"),
+                Err(e) if e.is_unavailable() => {
+                    tracing::debug!(error = %e, "database still unreachable")
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "database migrations failed; staying not ready");
                     std::future::pending::<()>().await;

@@ -24,7 +24,13 @@ pub fn init(config: &LogConfig) {
     // A second init (tests start several apps in one process) is harmless: keep the first.
     let _ = if json {
         registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(false).with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_writer(std::io::stderr),
+            )
             .try_init()
     } else {
         registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init()

@@ -136,11 +136,7 @@ impl Dialect {
     /// anything but letters, digits and `:._-` is refused rather than escaped, so nothing a
     /// client sends can reach the SQL text. No segments means the document itself.
     pub(crate) fn json_path(self, segments: &[String]) -> Option<String> {
-        let safe = |s: &String| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ":._-".contains(c))
-        };
+        let safe = |s: &String| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || ":._-".contains(c));
         if !segments.iter().all(safe) {
             return None;
         }
@@ -186,10 +182,7 @@ mod tests {
 
     #[test]
     fn json_paths_are_literals_of_safe_names_only() {
-        let enterprise = segs(&[
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-            "department",
-        ]);
+        let enterprise = segs(&["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "department"]);
         assert_eq!(
             Dialect::Postgres.json_path(&enterprise).unwrap(),
             "'{\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\",\"department\"}'"

@@ -17,10 +17,7 @@ impl std::fmt::Display for Uniqueness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Email => f.write_str("email address is already held by another user"),
-            Self::ExternalId(source) => write!(
-                f,
-                "external id of source {source} is already linked to another user"
-            ),
+            Self::ExternalId(source) => write!(f, "external id of source {source} is already linked to another user"),
             Self::CredentialName => f.write_str("a credential with this name already exists"),
             Self::Id => f.write_str("id already exists"),
         }
@@ -67,10 +64,9 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Self::NotFound,
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => Self::Unavailable(e),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+                Self::Unavailable(e)
+            }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 match uniqueness_of(db.constraint(), db.message()) {
                     Some(u) => Self::AlreadyExists(u),
@@ -86,12 +82,9 @@ impl From<sqlx::Error> for StoreError {
 /// message naming the columns (`UNIQUE constraint failed: links.source, links.external_key`).
 fn uniqueness_of(constraint: Option<&str>, message: &str) -> Option<Uniqueness> {
     let text = constraint.unwrap_or(message);
-    if text.contains("combined_profiles_email_key") || text.contains("combined_profiles.email_key")
-    {
+    if text.contains("combined_profiles_email_key") || text.contains("combined_profiles.email_key") {
         Some(Uniqueness::Email)
-    } else if text.contains("credentials_live_name")
-        || text.contains("credentials.kind, credentials.name")
-    {
+    } else if text.contains("credentials_live_name") || text.contains("credentials.kind, credentials.name") {
         Some(Uniqueness::CredentialName)
     } else if text.contains("links_pkey") || text.contains("links.source, links.external_key") {
         // The caller knows the source; it replaces this placeholder (see `sql::write::put_link`).
@@ -109,37 +102,19 @@ mod tests {
 
     #[test]
     fn unique_violations_are_named_on_both_backends() {
+        assert_eq!(uniqueness_of(Some("combined_profiles_email_key"), ""), Some(Uniqueness::Email));
         assert_eq!(
-            uniqueness_of(Some("combined_profiles_email_key"), ""),
+            uniqueness_of(None, "UNIQUE constraint failed: combined_profiles.email_key"),
             Some(Uniqueness::Email)
         );
+        assert_eq!(uniqueness_of(Some("credentials_live_name"), ""), Some(Uniqueness::CredentialName));
         assert_eq!(
-            uniqueness_of(
-                None,
-                "UNIQUE constraint failed: combined_profiles.email_key"
-            ),
-            Some(Uniqueness::Email)
-        );
-        assert_eq!(
-            uniqueness_of(Some("credentials_live_name"), ""),
+            uniqueness_of(None, "UNIQUE constraint failed: credentials.kind, credentials.name"),
             Some(Uniqueness::CredentialName)
         );
-        assert_eq!(
-            uniqueness_of(
-                None,
-                "UNIQUE constraint failed: credentials.kind, credentials.name"
-            ),
-            Some(Uniqueness::CredentialName)
-        );
+        assert!(matches!(uniqueness_of(Some("links_pkey"), ""), Some(Uniqueness::ExternalId(_))));
         assert!(matches!(
-            uniqueness_of(Some("links_pkey"), ""),
-            Some(Uniqueness::ExternalId(_))
-        ));
-        assert!(matches!(
-            uniqueness_of(
-                None,
-                "UNIQUE constraint failed: links.source, links.external_key"
-            ),
+            uniqueness_of(None, "UNIQUE constraint failed: links.source, links.external_key"),
             Some(Uniqueness::ExternalId(_))
         ));
         assert_eq!(uniqueness_of(Some("users_pkey"), ""), Some(Uniqueness::Id));

@@ -11,6 +11,7 @@ pub mod testing;
 use std::time::Duration;
 
 use identity_core::change::Change;
+
 use identity_core::{Source, Trn, UserId};
 use uuid::Uuid;
 
@@ -32,9 +33,7 @@ impl Backend {
         } else if url.starts_with("sqlite:") {
             Ok(Self::Sqlite)
         } else {
-            Err(StoreError::Url(
-                "expected a postgres://… or sqlite:… URL".into(),
-            ))
+            Err(StoreError::Url("expected a postgres://… or sqlite:… URL".into()))
         }
     }
 
@@ -58,11 +57,7 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self {
-            max_connections: 8,
-            acquire_timeout: Duration::from_secs(5),
-            application_name: "identity".into(),
-        }
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5), application_name: "identity".into() }
     }
 }
 
@@ -81,9 +76,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("backend", &self.backend)
-            .finish_non_exhaustive()
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
     }
 }
 
@@ -152,12 +145,7 @@ impl Store {
     }
 
     /// Archives a user; a second call answers `NotFound`.
-    pub async fn sso_archive(
-        &self,
-        id: UserId,
-        if_version: Option<i64>,
-        actor: &Actor,
-    ) -> Result<()> {
+    pub async fn sso_archive(&self, id: UserId, if_version: Option<i64>, actor: &Actor) -> Result<()> {
         dispatch!(self.sso_archive(id, if_version, actor))
     }
 
@@ -177,11 +165,7 @@ impl Store {
         dispatch!(self.person_by_email(&key))
     }
 
-    pub async fn person_by_link(
-        &self,
-        source: &Source,
-        external_id: &str,
-    ) -> Result<Option<Person>> {
+    pub async fn person_by_link(&self, source: &Source, external_id: &str) -> Result<Option<Person>> {
         dispatch!(self.person_by_link(source, external_id))
     }
 
@@ -227,11 +211,7 @@ impl Store {
         dispatch!(self.credentials(kind))
     }
 
-    pub async fn live_credential(
-        &self,
-        kind: CredentialKind,
-        id: Uuid,
-    ) -> Result<Option<Credential>> {
+    pub async fn live_credential(&self, kind: CredentialKind, id: Uuid) -> Result<Option<Credential>> {
         dispatch!(self.live_credential(kind, id))
     }
 
@@ -247,5 +227,124 @@ impl Store {
 
     pub async fn registry_get(&self, trns: &[Trn]) -> Result<Vec<RegistryRecord>> {
         dispatch!(self.registry_get(trns))
+    }
+
+    // --- Imports ---
+
+    /// Records a new job, receiving its upload.
+    pub async fn import_job_create(&self, new: &NewImportJob) -> Result<ImportJob> {
+        dispatch!(self.import_job_create(new))
+    }
+
+    /// Stores uploaded records of a receiving job.
+    pub async fn import_rows_append(&self, job_id: Uuid, rows: &[NewImportRow]) -> Result<()> {
+        dispatch!(self.import_rows_append(job_id, rows))
+    }
+
+    /// Ends an upload: the job is queued for the workers.
+    pub async fn import_job_queue(&self, job_id: Uuid, rows_total: i64) -> Result<ImportJob> {
+        dispatch!(self.import_job_queue(job_id, rows_total))
+    }
+
+    /// Puts a failed job back in the queue, to resume after its checkpoint; `NotFound` unless
+    /// the job failed.
+    pub async fn import_job_resume(&self, job_id: Uuid) -> Result<ImportJob> {
+        dispatch!(self.import_job_resume(job_id))
+    }
+
+    /// Forgets a claimed job's progress (a dry run starting over).
+    pub async fn import_job_restart(&self, job_id: Uuid, worker: &str) -> Result<()> {
+        dispatch!(self.import_job_restart(job_id, worker))
+    }
+
+    /// Fails a job whose upload broke off.
+    pub async fn import_job_abandon(&self, job_id: Uuid, error: &str) -> Result<()> {
+        dispatch!(self.import_job_abandon(job_id, error))
+    }
+
+    pub async fn import_job(&self, id: Uuid) -> Result<ImportJob> {
+        dispatch!(self.import_job(id))
+    }
+
+    /// Claims the next job for `worker` until `lease_until`: a queued job, or a running one whose
+    /// worker stopped renewing its lease.
+    pub async fn import_job_claim(
+        &self,
+        worker: &str,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<ImportJob>> {
+        dispatch!(self.import_job_claim(worker, lease_until))
+    }
+
+    /// Ends a claimed job: done, or failed with a reason.
+    pub async fn import_job_finish(&self, job_id: Uuid, worker: &str, error: Option<&str>) -> Result<()> {
+        dispatch!(self.import_job_finish(job_id, worker, error))
+    }
+
+    /// A job's rows after `after`, in order.
+    pub async fn import_rows(&self, job_id: Uuid, after: i64, limit: u32) -> Result<Vec<ImportRow>> {
+        dispatch!(self.import_rows(job_id, after, limit))
+    }
+
+    /// A writing transaction for a chunk of import rows.
+    pub async fn import_session(&self) -> Result<ImportSession> {
+        Ok(ImportSession(match &self.inner {
+            Inner::Postgres(b) => SessionInner::Postgres(b.import_session().await?),
+            Inner::Sqlite(b) => SessionInner::Sqlite(b.import_session().await?),
+        }))
+    }
+}
+
+enum SessionInner {
+    Postgres(postgres::Session),
+    Sqlite(sqlite::Session),
+}
+
+/// One transaction of an import worker: read the facts of a chunk, write its users, record its
+/// results, then commit (or roll back: a dry run). Dropping it rolls back.
+pub struct ImportSession(SessionInner);
+
+impl std::fmt::Debug for ImportSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportSession").finish_non_exhaustive()
+    }
+}
+
+macro_rules! session {
+    (&mut $self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &mut $self.0 {
+            SessionInner::Postgres(s) => s.$method($($arg),*).await,
+            SessionInner::Sqlite(s) => s.$method($($arg),*).await,
+        }
+    };
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self.0 {
+            SessionInner::Postgres(s) => s.$method($($arg),*).await,
+            SessionInner::Sqlite(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+impl ImportSession {
+    /// The facts of the flowchart for a chunk's rows.
+    pub async fn facts(&mut self, service: &identity_core::ServiceName, query: &FactQuery) -> Result<ChunkFacts> {
+        session!(&mut self.facts(service, query))
+    }
+
+    pub async fn apply(&mut self, writes: &ImportWrites) -> Result<()> {
+        session!(&mut self.apply(writes))
+    }
+
+    /// Stores a chunk's results and the job's checkpoint; `NotFound` if the claim was lost.
+    pub async fn record_results(&mut self, results: &ChunkResults) -> Result<()> {
+        session!(&mut self.record_results(results))
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        session!(self.commit())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        session!(self.rollback())
     }
 }

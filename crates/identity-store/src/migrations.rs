@@ -8,35 +8,18 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 pub(crate) type Embedded = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const POSTGRES: Embedded = &[(
-    1,
-    "initial",
-    include_str!("../../../migrations/postgres/0001_initial.sql"),
-)];
+pub(crate) const POSTGRES: Embedded = &[(1, "initial", include_str!("../../../migrations/postgres/0001_initial.sql"))];
 
-pub(crate) const SQLITE: Embedded = &[(
-    1,
-    "initial",
-    include_str!("../../../migrations/sqlite/0001_initial.sql"),
-)];
+pub(crate) const SQLITE: Embedded = &[(1, "initial", include_str!("../../../migrations/sqlite/0001_initial.sql"))];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {
     let migrations = embedded
         .iter()
         .map(|(version, description, sql)| {
-            Migration::new(
-                *version,
-                Cow::Borrowed(*description),
-                MigrationType::Simple,
-                Cow::Borrowed(*sql),
-                false,
-            )
+            Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
         })
         .collect::<Vec<_>>();
-    Migrator {
-        migrations: Cow::Owned(migrations),
-        ..Migrator::DEFAULT
-    }
+    Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
 
 #[cfg(test)]
@@ -55,20 +38,13 @@ mod tests {
     }
 
     fn listed(embedded: Embedded) -> Vec<String> {
-        embedded
-            .iter()
-            .map(|(v, d, _)| format!("{v:04}_{d}.sql"))
-            .collect()
+        embedded.iter().map(|(v, d, _)| format!("{v:04}_{d}.sql")).collect()
     }
 
     #[test]
     fn every_migration_file_is_embedded_and_both_backends_match() {
         assert_eq!(files("postgres"), listed(POSTGRES));
         assert_eq!(files("sqlite"), listed(SQLITE));
-        assert_eq!(
-            listed(POSTGRES),
-            listed(SQLITE),
-            "same version numbers on both backends"
-        );
+        assert_eq!(listed(POSTGRES), listed(SQLITE), "same version numbers on both backends");
     }
 }

@@ -83,9 +83,7 @@ impl CredentialKind {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::ScimToken, Self::ApiKey, Self::ImportToken]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        [Self::ScimToken, Self::ApiKey, Self::ImportToken].into_iter().find(|k| k.as_str() == text)
     }
 }
 
@@ -147,4 +145,185 @@ pub struct PeopleQuery {
     /// Keyset cursor: the last id of the previous page.
     pub after: Option<Uuid>,
     pub limit: u32,
+}
+
+/// Where an import job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImportJobStatus {
+    /// The upload is still being stored; not yet visible to workers.
+    Receiving,
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl ImportJobStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Receiving => "receiving",
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Receiving, Self::Queued, Self::Running, Self::Done, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// Rows per outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeCounts {
+    pub none: i64,
+    pub added: i64,
+    pub updated: i64,
+    pub invalid: i64,
+}
+
+impl OutcomeCounts {
+    pub fn add(&mut self, outcome: identity_core::import::Outcome) {
+        use identity_core::import::Outcome;
+        match outcome {
+            Outcome::None => self.none += 1,
+            Outcome::UserAdded => self.added += 1,
+            Outcome::UserUpdated => self.updated += 1,
+            Outcome::Invalid => self.invalid += 1,
+        }
+    }
+
+    pub fn total(&self) -> i64 {
+        self.none + self.added + self.updated + self.invalid
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewImportJob {
+    pub service: identity_core::ServiceName,
+    pub file_name: String,
+    pub submitted_by: String,
+    pub dry_run: bool,
+    /// The file's header line, so stored rows can be read in its column order.
+    pub columns: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportJob {
+    pub id: Uuid,
+    pub service: identity_core::ServiceName,
+    pub file_name: String,
+    pub submitted_by: String,
+    pub dry_run: bool,
+    pub status: ImportJobStatus,
+    pub columns: String,
+    pub rows_total: i64,
+    /// Rows whose results are committed: the checkpoint a resumed job starts after.
+    pub rows_done: i64,
+    pub counts: OutcomeCounts,
+    pub error: Option<String>,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A record of an uploaded file, stored before processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewImportRow {
+    pub row_number: i64,
+    /// The row's ID field, when it could be read.
+    pub source_id: String,
+    pub raw_data: String,
+    /// Why the record cannot be read as eight fields, if so (its only note).
+    pub problem: Option<String>,
+}
+
+/// A stored row, for processing or for the result file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRow {
+    pub row_number: i64,
+    pub source_id: String,
+    pub raw_data: String,
+    pub problem: Option<String>,
+    pub outcome: Option<identity_core::import::Outcome>,
+    pub notes: Option<String>,
+    pub user_id: Option<UserId>,
+}
+
+/// A processed row's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRowResult {
+    pub row_number: i64,
+    pub outcome: identity_core::import::Outcome,
+    pub notes: String,
+    pub user_id: Option<UserId>,
+}
+
+/// What the store knows that bears on a chunk of rows: the facts of the flowchart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactQuery {
+    /// Email keys (lower-cased).
+    pub emails: Vec<String>,
+    pub trns: Vec<String>,
+    /// (last name key, date of birth).
+    pub names: Vec<(String, chrono::NaiveDate)>,
+    /// The service's IDs.
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChunkFacts {
+    pub by_email: std::collections::HashMap<String, identity_core::import::ExistingUser>,
+    pub trn_holders: std::collections::HashMap<String, UserId>,
+    pub candidates: std::collections::HashMap<(String, chrono::NaiveDate), Vec<identity_core::import::Candidate>>,
+    pub links: std::collections::HashMap<String, UserId>,
+}
+
+/// A user an import row creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedUser {
+    pub id: UserId,
+    /// The row's ID: linked as (import:<service>, ID).
+    pub external_id: String,
+    pub import: ProfileFields,
+    /// With a TRN: the registry's record, stored as the `registry` profile and linked by TRN.
+    pub registry: Option<RegistryRecord>,
+}
+
+/// An existing user an import row gives a TRN ("Updated TRN and name for existing user").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrnUpdate {
+    pub user_id: UserId,
+    pub external_id: String,
+    pub import: ProfileFields,
+    pub registry: RegistryRecord,
+}
+
+/// Everything a chunk of rows writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportWrites {
+    pub service: identity_core::ServiceName,
+    /// For the change log: `import:<job id>` or `import-cli`.
+    pub actor: String,
+    pub new_users: Vec<ImportedUser>,
+    pub trn_updates: Vec<TrnUpdate>,
+    /// (ID, user) links for rows that matched an existing user.
+    pub links: Vec<(String, UserId)>,
+}
+
+/// A chunk's results and the job's new checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkResults {
+    pub job_id: Uuid,
+    /// The worker that holds the job's claim; the write fails if another worker took it over.
+    pub worker: String,
+    pub results: Vec<ImportRowResult>,
+    pub counts: OutcomeCounts,
+    pub rows_done: i64,
+    /// The claim is extended to here.
+    pub lease_until: DateTime<Utc>,
 }

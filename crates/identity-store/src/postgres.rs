@@ -14,7 +14,7 @@ pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::PO
 
 #[path = "sql/mod.rs"]
 mod sql;
-pub(crate) use sql::Backend;
+pub(crate) use sql::{Backend, Session};
 
 /// Opens a pool without touching the database: a service starts, and answers `/readyz` 503,
 /// while PostgreSQL is down.

@@ -37,10 +37,7 @@ impl TestDatabase {
         let dir = std::env::temp_dir().join("identity-tests");
         let _ = std::fs::create_dir_all(&dir);
         let path = dir.join(format!("{}.db", uuid::Uuid::new_v4().simple()));
-        Self {
-            url: format!("sqlite://{}", path.display()),
-            place: Place::File(path),
-        }
+        Self { url: format!("sqlite://{}", path.display()), place: Place::File(path) }
     }
 
     /// A fresh schema on the test PostgreSQL, selected through the URL's `search_path`.
@@ -52,22 +49,18 @@ impl TestDatabase {
                 eprintln!("SKIPPED: PostgreSQL at {admin_url} is unreachable ({e}); PostgreSQL tests did not run");
                 return None;
             }
-            Err(e) => panic!("PostgreSQL at {admin_url} is required (IDENTITY_REQUIRE_POSTGRES=1) but unreachable: {e}"),
+            Err(e) => {
+                panic!("PostgreSQL at {admin_url} is required (IDENTITY_REQUIRE_POSTGRES=1) but unreachable: {e}")
+            }
         };
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        if let Err(e) = sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
-            .execute(&mut conn)
-            .await
-        {
+        if let Err(e) = sqlx::raw_sql(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await {
             panic!("cannot create a test schema on {admin_url}: {e}");
         }
         let _ = conn.close().await;
         let sep = if admin_url.contains('?') { '&' } else { '?' };
         let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-        Some(Self {
-            url,
-            place: Place::Schema { admin_url, schema },
-        })
+        Some(Self { url, place: Place::Schema { admin_url, schema } })
     }
 
     /// Removes the file or schema.
@@ -80,9 +73,7 @@ impl TestDatabase {
             }
             Place::Schema { admin_url, schema } => {
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
-                        .execute(&mut conn)
-                        .await;
+                    let _ = sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn).await;
                     let _ = conn.close().await;
                 }
             }

@@ -29,7 +29,9 @@ pub async fn starts_without_configuration(binary: &str) {
 /// database comes back the binary migrates and becomes ready. The "database" is a TCP proxy to
 /// the test PostgreSQL that the test opens and closes.
 pub async fn readiness_follows_postgres(binary: &str) {
-    let Some(db) = crate::database(crate::Backend::Postgres).await else { return };
+    let Some(db) = crate::database(crate::Backend::Postgres).await else {
+        return;
+    };
     let rest = db.url.strip_prefix("postgres://").unwrap();
     let (authority, path) = rest.split_once('/').unwrap();
     let (user, upstream) = authority.split_once('@').unwrap();
@@ -71,5 +73,9 @@ pub async fn readiness_follows_postgres(binary: &str) {
 }
 
 fn uuid_like() -> String {
-    format!("{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    )
 }

@@ -29,13 +29,14 @@ pub async fn database(backend: Backend) -> Option<TestDatabase> {
 /// Runs a binary's command line (`tokens create …`) against a database; returns stdout, panics
 /// with stderr on failure.
 pub async fn run_cli(binary: &str, database_url: &str, args: &[&str]) -> String {
-    let out = Command::new(binary).args(args).env("DATABASE_URL", database_url).env("RUST_LOG", "warn").output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{binary} {args:?} failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(binary)
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{binary} {args:?} failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -58,7 +59,12 @@ impl Service {
 
     /// [`Service::start`] with no `DATABASE_URL` at all (the binary's default) and in a chosen
     /// working directory.
-    pub async fn start_with(binary: &str, database_url: Option<&str>, cwd: Option<&std::path::Path>, env: &[(&str, &str)]) -> Self {
+    pub async fn start_with(
+        binary: &str,
+        database_url: Option<&str>,
+        cwd: Option<&std::path::Path>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut cmd = Command::new(binary);
         cmd.args(["serve", "--bind", "127.0.0.1:0"]);
         match database_url {

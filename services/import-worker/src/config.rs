@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use identity_server::config::{DatabaseConfig, HttpConfig, LogConfig, NetworkConfig};
 use identity_server::runner::ServiceConfig;
 use serde::{Deserialize, Serialize};
@@ -10,15 +12,95 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub network: NetworkConfig,
+    pub import: ImportConfig,
+    pub registry: RegistryConfig,
+}
+
+/// How jobs are received and processed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportConfig {
+    /// The largest upload accepted, checked against Content-Length and while reading.
+    pub max_upload_bytes: u64,
+    /// Rows applied (and committed with the job's checkpoint) together.
+    pub chunk_rows: u32,
+    /// Whether `serve` also runs the worker loop (turn off for an upload-only task).
+    pub worker: bool,
+    /// How long a worker's claim on a job lasts without a committed chunk; a worker that dies
+    /// is replaced after this.
+    pub lease_ms: u64,
+    /// How often an idle worker looks for queued jobs.
+    pub poll_ms: u64,
+}
+
+impl ImportConfig {
+    pub fn lease(&self) -> Duration {
+        Duration::from_millis(self.lease_ms)
+    }
+
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms)
+    }
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self { max_upload_bytes: 256 * 1024 * 1024, chunk_rows: 1000, worker: true, lease_ms: 30_000, poll_ms: 500 }
+    }
+}
+
+/// The teacher registry (DQT): the embedded table (`import-worker registry load`), or a remote
+/// service.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// Base URL of a remote registry; empty means the embedded table.
+    pub url: String,
+    /// Sent as a bearer token to the remote registry. Set it from the environment
+    /// (IDENTITY_REGISTRY__API_KEY), never in a file.
+    pub api_key: String,
+    pub timeout_ms: u64,
+    /// Attempts after the first, with exponential backoff, on timeouts, 429 and 5xx.
+    pub retries: u32,
+    pub backoff_ms: u64,
+    /// Lookups in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            api_key: String::new(),
+            timeout_ms: 5_000,
+            retries: 4,
+            backoff_ms: 200,
+            concurrency: 8,
+        }
+    }
+}
+
+impl std::fmt::Debug for RegistryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryConfig")
+            .field("url", &self.url)
+            .field("api_key", &if self.api_key.is_empty() { "" } else { "***" })
+            .field("timeout_ms", &self.timeout_ms)
+            .field("retries", &self.retries)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            http: HttpConfig::with_port(8083),
+            // Uploads of large files take a while; the rest of the routes answer at once.
+            http: HttpConfig { request_timeout_ms: 600_000, ..HttpConfig::with_port(8083) },
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             network: NetworkConfig::default(),
+            import: ImportConfig::default(),
+            registry: RegistryConfig::default(),
         }
     }
 }

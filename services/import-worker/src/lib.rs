@@ -1,7 +1,20 @@
 //! The import-worker binary: services migrating their users in upload a CSV; rows are
 //! validated, matched against existing people, and applied; a result CSV comes back.
+//!
+//! - `reader`: the file into its header and numbered rows, in pieces.
+//! - `engine`: a chunk of rows through the rules (`identity_core::import`) and into the store.
+//! - `worker`: the loop that claims queued jobs and processes them, resumable after a crash.
+//! - `routes`: upload, job status, results, resume.
+//! - `file_import`, `registry_load`: the command-line imports.
+//! - `registry`: the teacher registry, embedded or remote.
 
 pub mod config;
+pub mod engine;
+pub mod file_import;
+pub mod reader;
+pub mod registry;
+pub mod registry_load;
 mod routes;
+pub mod worker;
 
 pub use routes::routes;

@@ -1,14 +1,23 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use identity_core::ServiceName;
 use identity_server::cli::{fail, ServerArgs, TokenCommand};
 use identity_server::metrics::Metrics;
 use identity_server::runner;
 use identity_store::CredentialKind;
 use import_worker::config::Config;
+use import_worker::engine::Engine;
+use import_worker::file_import::FileImport;
+use import_worker::registry::AnyRegistry;
+use import_worker::worker::Worker;
+use prometheus_client::metrics::counter::Counter;
+use tokio::sync::Notify;
 
-/// identity's CSV user import: upload a CSV of a service's users, have each row matched against
-/// existing people and applied, and get a result CSV back.
+/// identity's CSV user import: upload a service's users as a CSV, have each row validated,
+/// matched against existing people and applied, and get a result CSV back.
 #[derive(Parser)]
 #[command(name = "import-worker", version)]
 struct Cli {
@@ -24,6 +33,25 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Import a CSV file now and write its result file.
+    Import {
+        /// The CSV: ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH.
+        file: PathBuf,
+        /// The service the users come from (becomes the source import:<service>).
+        #[arg(long)]
+        service: String,
+        /// Where to write the result CSV.
+        #[arg(long)]
+        output: PathBuf,
+        /// Decide every row and write the result file, but change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Manage the embedded teacher registry (DQT).
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
     /// Manage the bearer tokens for the upload routes.
     Tokens {
         #[command(subcommand)]
@@ -31,7 +59,54 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Load records from a CSV: TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,DATE_OF_BIRTH (ddMMyyyy).
+    Load { file: PathBuf },
+}
+
 const BINARY: &str = "import-worker";
+
+fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".to_owned());
+    format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+async fn serve(config: &Config) -> Result<(), String> {
+    let mut metrics = Metrics::new(BINARY);
+    let rows_processed = Counter::default();
+    metrics.register("import_rows_processed", "Import rows decided and applied", rows_processed.clone());
+    let wake = Arc::new(Notify::new());
+    let import = config.import.clone();
+    let registry_config = config.registry.clone();
+    runner::serve_binary(BINARY, config, metrics, |running| {
+        let routes = import_worker::routes(running, &import, wake.clone());
+        let store = running.store().clone();
+        let shutdown = running.shutdown.clone();
+        let background = async move {
+            if !import.worker {
+                return;
+            }
+            let registry = match AnyRegistry::from_config(&registry_config, &store) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "the worker cannot start");
+                    return;
+                }
+            };
+            let worker =
+                Worker { store, engine: Engine::new(registry), config: import, id: worker_id(), wake, rows_processed };
+            worker.run(shutdown).await;
+        };
+        (routes, background)
+    })
+    .await
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -45,10 +120,36 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => {
-                runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| (import_worker::routes(running), async {})).await
-            }
+            Command::Serve => serve(&config).await,
             Command::Migrate => runner::migrate(BINARY, &config.database).await,
+            Command::Import { file, service, output, dry_run } => {
+                let service = ServiceName::new(&service).map_err(|e| format!("--service: {e}"))?;
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                let registry = AnyRegistry::from_config(&config.registry, &store).map_err(|e| e.to_string())?;
+                let import = FileImport {
+                    input: &file,
+                    service,
+                    output: &output,
+                    dry_run,
+                    chunk_rows: config.import.chunk_rows as usize,
+                };
+                let summary = import.run(&store, &Engine::new(registry)).await?;
+                let note = if dry_run { " (dry run: nothing was changed)" } else { "" };
+                println!("Imported {summary}{note}. Results: {}", output.display());
+                Ok(())
+            }
+            Command::Registry { command: RegistryCommand::Load { file } } => {
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                let loaded = import_worker::registry_load::load(&store, &file).await?;
+                println!("Loaded {} registry records from {}.", loaded.loaded, file.display());
+                if loaded.refused_count > 0 {
+                    for e in &loaded.refused {
+                        eprintln!("  {e}");
+                    }
+                    return Err(format!("{} records were refused", loaded.refused_count));
+                }
+                Ok(())
+            }
             Command::Tokens { command } => {
                 let store = runner::store_for_command(BINARY, &config.database).await?;
                 identity_server::cli::run_credentials(&store, CredentialKind::ImportToken, command.into(), &[]).await

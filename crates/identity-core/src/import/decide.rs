@@ -20,12 +20,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Self; 4] = [
-        Self::None,
-        Self::UserAdded,
-        Self::UserUpdated,
-        Self::Invalid,
-    ];
+    pub const ALL: [Self; 4] = [Self::None, Self::UserAdded, Self::UserUpdated, Self::Invalid];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -47,10 +42,7 @@ impl FromStr for Outcome {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| format!("unknown outcome {s:?}"))
+        Self::ALL.into_iter().find(|o| o.as_str() == s).ok_or_else(|| format!("unknown outcome {s:?}"))
     }
 }
 
@@ -114,26 +106,15 @@ fn invalid(note: &str, user: UserId) -> Decision {
 }
 
 /// The first candidate (in the caller's order) whose first name is the row's or a synonym.
-pub fn potential_duplicate(
-    row: &ValidRow,
-    candidates: &[Candidate],
-    nicknames: &Nicknames,
-) -> Option<UserId> {
+pub fn potential_duplicate(row: &ValidRow, candidates: &[Candidate], nicknames: &Nicknames) -> Option<UserId> {
     let first = name_key(row.first_name());
-    candidates
-        .iter()
-        .find(|c| nicknames.are_synonym_keys(&first, &name_key(&c.first_name)))
-        .map(|c| c.id)
+    candidates.iter().find(|c| nicknames.are_synonym_keys(&first, &name_key(&c.first_name))).map(|c| c.id)
 }
 
 pub fn decide(row: &ValidRow, facts: Facts<'_>, nicknames: &Nicknames) -> Decision {
     if let Some(user) = facts.linked {
         // Re-running a file: the row was applied before; answer as then, change nothing.
-        return Decision {
-            outcome: Outcome::None,
-            notes: Vec::new(),
-            action: Action::Link(user),
-        };
+        return Decision { outcome: Outcome::None, notes: Vec::new(), action: Action::Link(user) };
     }
     if let Some(existing) = facts.by_email {
         return match (&row.trn, &existing.trn) {
@@ -143,9 +124,7 @@ pub fn decide(row: &ValidRow, facts: Facts<'_>, nicknames: &Nicknames) -> Decisi
                 action: Action::Link(existing.id),
             },
             (Some(_), None) => match facts.trn_holder {
-                Some(holder) if holder != existing.id => {
-                    invalid(notes::TRN_EXISTS_DIFFERENT_EMAIL, holder)
-                }
+                Some(holder) if holder != existing.id => invalid(notes::TRN_EXISTS_DIFFERENT_EMAIL, holder),
                 _ => Decision {
                     outcome: Outcome::UserUpdated,
                     notes: vec![notes::UPDATED_TRN_AND_NAME.to_owned()],
@@ -166,11 +145,7 @@ pub fn decide(row: &ValidRow, facts: Facts<'_>, nicknames: &Nicknames) -> Decisi
     if let Some(holder) = facts.trn_holder {
         return invalid(notes::TRN_EXISTS, holder);
     }
-    Decision {
-        outcome: Outcome::UserAdded,
-        notes: Vec::new(),
-        action: Action::AddUser,
-    }
+    Decision { outcome: Outcome::UserAdded, notes: Vec::new(), action: Action::AddUser }
 }
 
 impl Decision {

@@ -83,8 +83,8 @@ impl Header {
         let mut order = Vec::with_capacity(8);
         for field in fields {
             let name = std::str::from_utf8(field).map_err(|_| HeaderError::NotUtf8)?;
-            let column = Column::from_name(name)
-                .ok_or_else(|| HeaderError::Unexpected(name.chars().take(100).collect()))?;
+            let column =
+                Column::from_name(name).ok_or_else(|| HeaderError::Unexpected(name.chars().take(100).collect()))?;
             if order.contains(&column) {
                 return Err(HeaderError::Duplicate(column));
             }
@@ -98,11 +98,7 @@ impl Header {
 
     /// The header as the file spelled it, in its order (stored with a job to read rows later).
     pub fn to_line(&self) -> String {
-        self.order
-            .iter()
-            .map(|c| c.name())
-            .collect::<Vec<_>>()
-            .join(",")
+        self.order.iter().map(|c| c.name()).collect::<Vec<_>>().join(",")
     }
 
     /// Rebuilds a header saved with [`Header::to_line`].
@@ -139,7 +135,10 @@ mod tests {
     #[test]
     fn wrong_headers_name_the_column() {
         let cases = [
-            ("ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME", HeaderError::Missing(Column::DateOfBirth)),
+            (
+                "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME",
+                HeaderError::Missing(Column::DateOfBirth),
+            ),
             (
                 "ID,EMAIL,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH",
                 HeaderError::Unexpected("EMAIL".into()),
@@ -164,14 +163,8 @@ mod tests {
         for (line, err) in cases {
             assert_eq!(Header::parse(&fields(line)), Err(err.clone()), "{line}");
             let shown = err.to_string();
-            assert!(
-                shown.contains("ID") || shown.contains("EMAIL") || shown.contains("DATE_OF_BIRTH"),
-                "{shown}"
-            );
+            assert!(shown.contains("ID") || shown.contains("EMAIL") || shown.contains("DATE_OF_BIRTH"), "{shown}");
         }
-        assert_eq!(
-            Header::parse(&[b"\xff".to_vec()]),
-            Err(HeaderError::NotUtf8)
-        );
+        assert_eq!(Header::parse(&[b"\xff".to_vec()]), Err(HeaderError::NotUtf8));
     }
 }

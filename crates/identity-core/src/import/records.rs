@@ -78,14 +78,9 @@ impl RecordSplitter {
                 // Past the limits: keep csv-core's quoting state moving, discard what it writes.
                 let mut scratch = [0u8; 4096];
                 let mut scratch_ends = [0usize; 64];
-                self.reader
-                    .read_record(input, &mut scratch, &mut scratch_ends)
+                self.reader.read_record(input, &mut scratch, &mut scratch_ends)
             } else {
-                self.reader.read_record(
-                    input,
-                    &mut self.out[self.out_len..],
-                    &mut self.ends[self.ends_len..],
-                )
+                self.reader.read_record(input, &mut self.out[self.out_len..], &mut self.ends[self.ends_len..])
             };
             self.keep_raw(&input[..nin]);
             input = &input[nin..];
@@ -125,15 +120,11 @@ impl RecordSplitter {
         }
         // Terminators of the previous record and skipped blank lines arrive first.
         if self.raw.is_empty() {
-            let skip = consumed
-                .iter()
-                .take_while(|b| **b == b'\r' || **b == b'\n')
-                .count();
+            let skip = consumed.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
             consumed = &consumed[skip..];
         }
         let room = (MAX_RECORD_BYTES + 2).saturating_sub(self.raw.len());
-        self.raw
-            .extend_from_slice(&consumed[..consumed.len().min(room)]);
+        self.raw.extend_from_slice(&consumed[..consumed.len().min(room)]);
     }
 
     fn take_record(&mut self) -> RawRecord {
@@ -141,8 +132,7 @@ impl RecordSplitter {
         while raw.last().is_some_and(|b| *b == b'\r' || *b == b'\n') {
             raw.pop();
         }
-        let too_long =
-            self.overflow && self.field_count <= MAX_FIELDS || raw.len() > MAX_RECORD_BYTES;
+        let too_long = self.overflow && self.field_count <= MAX_FIELDS || raw.len() > MAX_RECORD_BYTES;
         raw.truncate(MAX_RECORD_BYTES);
         let fields = if self.overflow {
             Vec::new()
@@ -157,12 +147,7 @@ impl RecordSplitter {
                 })
                 .collect()
         };
-        let record = RawRecord {
-            raw,
-            fields,
-            field_count: self.field_count,
-            too_long,
-        };
+        let record = RawRecord { raw, fields, field_count: self.field_count, too_long };
         self.out_len = 0;
         self.ends_len = 0;
         self.field_count = 0;
@@ -190,10 +175,7 @@ mod tests {
             .map(|r| {
                 (
                     String::from_utf8_lossy(&r.raw).into_owned(),
-                    r.fields
-                        .iter()
-                        .map(|f| String::from_utf8_lossy(f).into_owned())
-                        .collect(),
+                    r.fields.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect(),
                 )
             })
             .collect()
@@ -201,17 +183,12 @@ mod tests {
 
     #[test]
     fn records_keep_their_original_text() {
-        let got = texts(&split_all(
-            b"\xef\xbb\xbfa,b\r\n\"x, \"\"y\"\"\nz\",c\r\n\r\n\n  d ,e\n\n",
-        ));
+        let got = texts(&split_all(b"\xef\xbb\xbfa,b\r\n\"x, \"\"y\"\"\nz\",c\r\n\r\n\n  d ,e\n\n"));
         assert_eq!(
             got,
             vec![
                 ("a,b".to_owned(), vec!["a".to_owned(), "b".to_owned()]),
-                (
-                    "\"x, \"\"y\"\"\nz\",c".to_owned(),
-                    vec!["x, \"y\"\nz".to_owned(), "c".to_owned()]
-                ),
+                ("\"x, \"\"y\"\"\nz\",c".to_owned(), vec!["x, \"y\"\nz".to_owned(), "c".to_owned()]),
                 ("  d ,e".to_owned(), vec!["  d ".to_owned(), "e".to_owned()]),
             ]
         );

@@ -28,8 +28,7 @@ pub fn join_notes(notes: &[String]) -> String {
 /// Quotes a CSV field when it needs it (RFC 4180): commas, quotes, line breaks, or surrounding
 /// spaces, which some readers would trim.
 fn field(out: &mut String, value: &str) {
-    let needs =
-        value.contains([',', '"', '\n', '\r']) || value.starts_with(' ') || value.ends_with(' ');
+    let needs = value.contains([',', '"', '\n', '\r']) || value.starts_with(' ') || value.ends_with(' ');
     if needs {
         out.push('"');
         out.push_str(&value.replace('"', "\"\""));
@@ -74,23 +73,15 @@ mod tests {
             id: "A-1".into(),
             user_id: Some(id),
             outcome: Outcome::Invalid,
-            notes: vec![
-                "Potential duplicate user".into(),
-                "Existing user ID x".into(),
-            ],
+            notes: vec!["Potential duplicate user".into(), "Existing user ID x".into()],
             raw: "A-1,\"ann, \"\"jo\"\"\",x\nmore".into(),
         };
         let line = row.to_csv_line();
-        assert!(line.starts_with(&format!(
-            "7,A-1,{id},Invalid,Potential duplicate user. Existing user ID x,\""
-        )));
+        assert!(line.starts_with(&format!("7,A-1,{id},Invalid,Potential duplicate user. Existing user ID x,\"")));
         assert!(line.ends_with("\r\n"));
         let back = split_all(line.as_bytes());
         assert_eq!(back.len(), 1);
-        assert_eq!(
-            String::from_utf8(back[0].fields[5].clone()).unwrap(),
-            row.raw
-        );
+        assert_eq!(String::from_utf8(back[0].fields[5].clone()).unwrap(), row.raw);
         let plain = ResultRow {
             row_number: 1,
             id: String::new(),

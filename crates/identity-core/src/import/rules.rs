@@ -21,8 +21,7 @@ pub mod notes {
     pub const EMAIL_FORMAT: &str = "EMAIL_ADDRESS field should be in a valid email address format";
     pub const TRN_FORMAT: &str = "TRN field must be empty or a 7 digit number";
     pub const TRN_NOT_IN_REGISTRY: &str = "TRN field must match a record in DQT";
-    pub const PREFERRED_NAME_TOO_LONG: &str =
-        "PREFERRED_NAME field should have a maximum of 200 characters";
+    pub const PREFERRED_NAME_TOO_LONG: &str = "PREFERRED_NAME field should have a maximum of 200 characters";
     pub const DOB_EMPTY: &str = "DATE_OF_BIRTH field is empty";
     pub const DOB_FORMAT: &str = "DATE_OF_BIRTH field should be a valid date in ddMMyyyy format";
     pub const POTENTIAL_DUPLICATE: &str = "Potential duplicate user";
@@ -66,15 +65,11 @@ pub struct ValidRow {
 impl ValidRow {
     /// The first name a person is matched on: the registry's when the row gives a TRN.
     pub fn first_name(&self) -> &str {
-        self.registry
-            .as_ref()
-            .map_or(self.first_name.as_deref().unwrap_or(""), |r| &r.first_name)
+        self.registry.as_ref().map_or(self.first_name.as_deref().unwrap_or(""), |r| &r.first_name)
     }
 
     pub fn last_name(&self) -> &str {
-        self.registry
-            .as_ref()
-            .map_or(self.last_name.as_deref().unwrap_or(""), |r| &r.last_name)
+        self.registry.as_ref().map_or(self.last_name.as_deref().unwrap_or(""), |r| &r.last_name)
     }
 }
 
@@ -87,11 +82,7 @@ pub fn record_problem(record: &RawRecord) -> Option<&'static str> {
         Some(notes::FIELDS_MORE)
     } else if record.too_long || record.raw.len() > MAX_RECORD_BYTES {
         Some(notes::TOO_LONG)
-    } else if record
-        .fields
-        .iter()
-        .any(|f| std::str::from_utf8(f).is_err())
-    {
+    } else if record.fields.iter().any(|f| std::str::from_utf8(f).is_err()) {
         Some(notes::NOT_UTF8)
     } else {
         None
@@ -138,10 +129,7 @@ fn optional(s: &str) -> Option<String> {
 
 /// Applies the field rules. `registry` is the registry's record of the row's TRN, looked up by
 /// the caller (absent when there is none).
-pub fn check(
-    fields: &Fields<'_>,
-    registry: Option<&RegistryRecord>,
-) -> Result<ValidRow, Vec<String>> {
+pub fn check(fields: &Fields<'_>, registry: Option<&RegistryRecord>) -> Result<ValidRow, Vec<String>> {
     let mut notes: Vec<String> = Vec::new();
     let mut note = |n: &str| notes.push(n.to_owned());
 
@@ -189,11 +177,7 @@ pub fn check(
         None
     };
 
-    for (column, required) in [
-        (Column::FirstName, true),
-        (Column::MiddleName, false),
-        (Column::LastName, true),
-    ] {
+    for (column, required) in [(Column::FirstName, true), (Column::MiddleName, false), (Column::LastName, true)] {
         let value = fields.get(column);
         if trn_given {
             if !value.is_empty() {

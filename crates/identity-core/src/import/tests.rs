@@ -7,8 +7,7 @@ use crate::profile::{DateOfBirth, Trn};
 use crate::registry::RegistryRecord;
 use crate::user::UserId;
 
-const HEADER: &str =
-    "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH";
+const HEADER: &str = "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH";
 
 fn header() -> Header {
     Header::from_line(HEADER).unwrap()
@@ -29,10 +28,7 @@ fn check_line(line: &str) -> Result<ValidRow, Vec<String>> {
     let cells: Vec<&str> = line.split(',').collect();
     let fields = Fields::new(&header(), &cells).unwrap();
     let known = registry("1234567");
-    let found = fields
-        .trn()
-        .filter(|t| *t == known.trn)
-        .map(|_| known.clone());
+    let found = fields.trn().filter(|t| *t == known.trn).map(|_| known.clone());
     check(&fields, found.as_ref())
 }
 
@@ -62,56 +58,23 @@ fn a_row_with_a_known_trn_takes_the_registry_names() {
 fn every_field_rule_gives_its_own_note() {
     let long = |n: usize| "x".repeat(n);
     let cases: Vec<(String, Vec<String>)> = vec![
-        (
-            ",a@b.co,,A,,B,,01011990".into(),
-            vec![notes::ID_EMPTY.into()],
-        ),
-        (
-            "   ,a@b.co,,A,,B,,01011990".into(),
-            vec![notes::ID_EMPTY.into()],
-        ),
-        (
-            format!("{},a@b.co,,A,,B,,01011990", long(101)),
-            vec![notes::ID_TOO_LONG.into()],
-        ),
+        (",a@b.co,,A,,B,,01011990".into(), vec![notes::ID_EMPTY.into()]),
+        ("   ,a@b.co,,A,,B,,01011990".into(), vec![notes::ID_EMPTY.into()]),
+        (format!("{},a@b.co,,A,,B,,01011990", long(101)), vec![notes::ID_TOO_LONG.into()]),
         (format!("{},a@b.co,,A,,B,,01011990", long(100)), vec![]),
         ("1,,,A,,B,,01011990".into(), vec![notes::EMAIL_EMPTY.into()]),
-        (
-            format!("1,a@{0}.{0}.{0}.abcd.co,,A,,B,,01011990", long(63)),
-            vec![notes::EMAIL_TOO_LONG.into()],
-        ),
+        (format!("1,a@{0}.{0}.{0}.abcd.co,,A,,B,,01011990", long(63)), vec![notes::EMAIL_TOO_LONG.into()]),
         (
             format!("1,{}@b.co,,A,,B,,01011990", long(196)),
             vec![notes::EMAIL_TOO_LONG.into(), notes::EMAIL_FORMAT.into()],
         ),
-        (
-            "1,not-an-email,,A,,B,,01011990".into(),
-            vec![notes::EMAIL_FORMAT.into()],
-        ),
-        (
-            "1,a@localhost,,A,,B,,01011990".into(),
-            vec![notes::EMAIL_FORMAT.into()],
-        ),
-        (
-            "1,a@b.co,12345,,,,,01011990".into(),
-            vec![notes::TRN_FORMAT.into()],
-        ),
-        (
-            "1,a@b.co,abcdefg,,,,,01011990".into(),
-            vec![notes::TRN_FORMAT.into()],
-        ),
-        (
-            "1,a@b.co,7654321,,,,,01011990".into(),
-            vec![notes::TRN_NOT_IN_REGISTRY.into()],
-        ),
-        (
-            "1,a@b.co,,,,B,,01011990".into(),
-            vec!["FIRST_NAME field is empty".into()],
-        ),
-        (
-            "1,a@b.co,,A,,,,01011990".into(),
-            vec!["LAST_NAME field is empty".into()],
-        ),
+        ("1,not-an-email,,A,,B,,01011990".into(), vec![notes::EMAIL_FORMAT.into()]),
+        ("1,a@localhost,,A,,B,,01011990".into(), vec![notes::EMAIL_FORMAT.into()]),
+        ("1,a@b.co,12345,,,,,01011990".into(), vec![notes::TRN_FORMAT.into()]),
+        ("1,a@b.co,abcdefg,,,,,01011990".into(), vec![notes::TRN_FORMAT.into()]),
+        ("1,a@b.co,7654321,,,,,01011990".into(), vec![notes::TRN_NOT_IN_REGISTRY.into()]),
+        ("1,a@b.co,,,,B,,01011990".into(), vec!["FIRST_NAME field is empty".into()]),
+        ("1,a@b.co,,A,,,,01011990".into(), vec!["LAST_NAME field is empty".into()]),
         (
             format!("1,a@b.co,,{},,B,,01011990", long(201)),
             vec!["FIRST_NAME field should have a maximum of 200 characters".into()],
@@ -132,23 +95,11 @@ fn every_field_rule_gives_its_own_note() {
                 "LAST_NAME field must be empty when TRN field is specified".into(),
             ],
         ),
-        (
-            format!("1,a@b.co,,A,,B,{},01011990", long(201)),
-            vec![notes::PREFERRED_NAME_TOO_LONG.into()],
-        ),
+        (format!("1,a@b.co,,A,,B,{},01011990", long(201)), vec![notes::PREFERRED_NAME_TOO_LONG.into()]),
         ("1,a@b.co,,A,,B,,".into(), vec![notes::DOB_EMPTY.into()]),
-        (
-            "1,a@b.co,,A,,B,,00011900".into(),
-            vec![notes::DOB_FORMAT.into()],
-        ),
-        (
-            "1,a@b.co,,A,,B,,31022000".into(),
-            vec![notes::DOB_FORMAT.into()],
-        ),
-        (
-            "1,a@b.co,,A,,B,,1990-01-01".into(),
-            vec![notes::DOB_FORMAT.into()],
-        ),
+        ("1,a@b.co,,A,,B,,00011900".into(), vec![notes::DOB_FORMAT.into()]),
+        ("1,a@b.co,,A,,B,,31022000".into(), vec![notes::DOB_FORMAT.into()]),
+        ("1,a@b.co,,A,,B,,1990-01-01".into(), vec![notes::DOB_FORMAT.into()]),
     ];
     for (line, expected) in cases {
         assert_eq!(notes_of(&line), expected, "{line}");
@@ -159,12 +110,7 @@ fn every_field_rule_gives_its_own_note() {
 fn all_failing_rules_are_reported_in_order() {
     assert_eq!(
         notes_of(",bad,12,,,,,00011900"),
-        vec![
-            notes::ID_EMPTY,
-            notes::EMAIL_FORMAT,
-            notes::TRN_FORMAT,
-            notes::DOB_FORMAT,
-        ]
+        vec![notes::ID_EMPTY, notes::EMAIL_FORMAT, notes::TRN_FORMAT, notes::DOB_FORMAT,]
     );
     assert_eq!(
         notes_of(",,,,,,,"),
@@ -181,18 +127,9 @@ fn all_failing_rules_are_reported_in_order() {
 #[test]
 fn unreadable_records_get_one_note() {
     let rec = |line: &[u8]| records::split_all(line).remove(0);
-    assert_eq!(
-        record_problem(&rec(b"1,a@b.co,,A,,B,01011990")),
-        Some(notes::FIELDS_LESS)
-    );
-    assert_eq!(
-        record_problem(&rec(b"1,a@b.co,,A,,B,,01011990,extra")),
-        Some(notes::FIELDS_MORE)
-    );
-    assert_eq!(
-        record_problem(&rec(b"1,caf\xe9@b.co,,A,,B,,01011990")),
-        Some(notes::NOT_UTF8)
-    );
+    assert_eq!(record_problem(&rec(b"1,a@b.co,,A,,B,01011990")), Some(notes::FIELDS_LESS));
+    assert_eq!(record_problem(&rec(b"1,a@b.co,,A,,B,,01011990,extra")), Some(notes::FIELDS_MORE));
+    assert_eq!(record_problem(&rec(b"1,caf\xe9@b.co,,A,,B,,01011990")), Some(notes::NOT_UTF8));
     assert_eq!(record_problem(&rec(b"1,a@b.co,,A,,B,,01011990")), None);
     let mut long = b"1,a@b.co,,A,,".to_vec();
     long.extend(std::iter::repeat_n(b'x', 70_000));
@@ -205,23 +142,11 @@ fn valid(line: &str) -> ValidRow {
 }
 
 fn existing(trn: Option<&str>) -> ExistingUser {
-    ExistingUser {
-        id: UserId::random(),
-        trn: trn.map(|t| Trn::parse(t).unwrap()),
-    }
+    ExistingUser { id: UserId::random(), trn: trn.map(|t| Trn::parse(t).unwrap()) }
 }
 
-fn facts<'a>(
-    by_email: Option<&'a ExistingUser>,
-    trn_holder: Option<UserId>,
-    candidates: &'a [Candidate],
-) -> Facts<'a> {
-    Facts {
-        linked: None,
-        by_email,
-        trn_holder,
-        candidates,
-    }
+fn facts<'a>(by_email: Option<&'a ExistingUser>, trn_holder: Option<UserId>, candidates: &'a [Candidate]) -> Facts<'a> {
+    Facts { linked: None, by_email, trn_holder, candidates }
 }
 
 #[test]
@@ -236,100 +161,46 @@ fn every_branch_of_the_flowchart() {
     let d = decide(&no_trn, facts(Some(&e), None, &[]), nick);
     assert_eq!(
         (d.outcome, d.action, d.notes.clone()),
-        (
-            Outcome::None,
-            Action::Link(e.id),
-            vec![notes::EMAIL_EXISTS.to_owned()]
-        )
+        (Outcome::None, Action::Link(e.id), vec![notes::EMAIL_EXISTS.to_owned()])
     );
     assert_eq!(d.user_id(), Some(e.id));
 
     // Email match, TRN in the row, user has none, nobody holds it: update TRN and names.
     let d = decide(&with_trn, facts(Some(&e), None, &[]), nick);
-    assert_eq!(
-        (d.outcome, d.action),
-        (Outcome::UserUpdated, Action::UpdateTrn(e.id))
-    );
+    assert_eq!((d.outcome, d.action), (Outcome::UserUpdated, Action::UpdateTrn(e.id)));
     assert_eq!(d.notes, vec![notes::UPDATED_TRN_AND_NAME]);
 
     // ... but another user holds that TRN.
     let d = decide(&with_trn, facts(Some(&e), Some(someone), &[]), nick);
     assert_eq!(d.outcome, Outcome::Invalid);
-    assert_eq!(
-        d.notes,
-        vec![
-            notes::TRN_EXISTS_DIFFERENT_EMAIL.to_owned(),
-            decide::existing_user_note(someone)
-        ]
-    );
+    assert_eq!(d.notes, vec![notes::TRN_EXISTS_DIFFERENT_EMAIL.to_owned(), decide::existing_user_note(someone)]);
     assert_eq!(d.user_id(), None);
 
     // Email match, same TRN: nothing to do.
     let same = existing(Some("1234567"));
     let d = decide(&with_trn, facts(Some(&same), Some(same.id), &[]), nick);
-    assert_eq!(
-        (d.outcome, d.action),
-        (Outcome::None, Action::Link(same.id))
-    );
+    assert_eq!((d.outcome, d.action), (Outcome::None, Action::Link(same.id)));
 
     // Email match, different TRN.
     let other = existing(Some("7654321"));
     let d = decide(&with_trn, facts(Some(&other), None, &[]), nick);
     assert_eq!(d.outcome, Outcome::Invalid);
-    assert_eq!(
-        d.notes,
-        vec![
-            notes::EMAIL_EXISTS_DIFFERENT_TRN.to_owned(),
-            decide::existing_user_note(other.id)
-        ]
-    );
+    assert_eq!(d.notes, vec![notes::EMAIL_EXISTS_DIFFERENT_TRN.to_owned(), decide::existing_user_note(other.id)]);
 
     // No email match, a potential duplicate by synonym: Robert (registry) ~ Bob.
-    let dup = [Candidate {
-        id: someone,
-        first_name: "Bob".into(),
-    }];
+    let dup = [Candidate { id: someone, first_name: "Bob".into() }];
     let d = decide(&with_trn, facts(None, None, &dup), nick);
-    assert_eq!(
-        d.notes,
-        vec![
-            notes::POTENTIAL_DUPLICATE.to_owned(),
-            decide::existing_user_note(someone)
-        ]
-    );
-    let d = decide(
-        &no_trn,
-        facts(
-            None,
-            None,
-            &[Candidate {
-                id: someone,
-                first_name: "BOB".into(),
-            }],
-        ),
-        nick,
-    );
+    assert_eq!(d.notes, vec![notes::POTENTIAL_DUPLICATE.to_owned(), decide::existing_user_note(someone)]);
+    let d = decide(&no_trn, facts(None, None, &[Candidate { id: someone, first_name: "BOB".into() }]), nick);
     assert_eq!(d.outcome, Outcome::Invalid);
 
     // A candidate whose first name is no synonym is not a duplicate.
-    let not_dup = [Candidate {
-        id: someone,
-        first_name: "William".into(),
-    }];
-    assert_eq!(
-        decide(&with_trn, facts(None, None, &not_dup), nick).outcome,
-        Outcome::UserAdded
-    );
+    let not_dup = [Candidate { id: someone, first_name: "William".into() }];
+    assert_eq!(decide(&with_trn, facts(None, None, &not_dup), nick).outcome, Outcome::UserAdded);
 
     // No email match, no duplicate, TRN held by someone.
     let d = decide(&with_trn, facts(None, Some(someone), &[]), nick);
-    assert_eq!(
-        d.notes,
-        vec![
-            notes::TRN_EXISTS.to_owned(),
-            decide::existing_user_note(someone)
-        ]
-    );
+    assert_eq!(d.notes, vec![notes::TRN_EXISTS.to_owned(), decide::existing_user_note(someone)]);
 
     // Duplicate is checked before the TRN holder (flowchart order).
     let d = decide(&with_trn, facts(None, Some(UserId::random()), &dup), nick);
@@ -337,10 +208,7 @@ fn every_branch_of_the_flowchart() {
 
     // Nothing matches: add.
     let d = decide(&no_trn, facts(None, None, &[]), nick);
-    assert_eq!(
-        (d.outcome, d.action, d.notes.len()),
-        (Outcome::UserAdded, Action::AddUser, 0)
-    );
+    assert_eq!((d.outcome, d.action, d.notes.len()), (Outcome::UserAdded, Action::AddUser, 0));
     assert_eq!(d.user_id(), None);
 }
 
@@ -349,28 +217,14 @@ fn a_linked_row_answers_none_with_its_user_whatever_else_matches() {
     let row = valid("1,bob@x.org,1234567,,,,,01021980");
     let linked = UserId::random();
     let other = existing(Some("7654321"));
-    let f = Facts {
-        linked: Some(linked),
-        by_email: Some(&other),
-        trn_holder: None,
-        candidates: &[],
-    };
+    let f = Facts { linked: Some(linked), by_email: Some(&other), trn_holder: None, candidates: &[] };
     let d = decide(&row, f, Nicknames::built_in());
-    assert_eq!(
-        (d.outcome, d.action, d.notes.len()),
-        (Outcome::None, Action::Link(linked), 0)
-    );
+    assert_eq!((d.outcome, d.action, d.notes.len()), (Outcome::None, Action::Link(linked), 0));
 }
 
 #[test]
 fn accents_and_case_do_not_hide_duplicates() {
     let row = valid("1,zoe@x.org,,ZOE,,NG,,01021980");
-    let c = [Candidate {
-        id: UserId::random(),
-        first_name: "Zoë".into(),
-    }];
-    assert_eq!(
-        decide(&row, facts(None, None, &c), Nicknames::built_in()).outcome,
-        Outcome::Invalid
-    );
+    let c = [Candidate { id: UserId::random(), first_name: "Zoë".into() }];
+    assert_eq!(decide(&row, facts(None, None, &c), Nicknames::built_in()).outcome, Outcome::Invalid);
 }

@@ -14,10 +14,7 @@ fn change(row: &Row) -> Result<Change> {
         user_id: rows::user_id(row, "user_id")?,
         source: rows::source(row, "source")?,
         actor: row.try_get("actor")?,
-        kind: row
-            .try_get::<String, _>("kind")?
-            .parse()
-            .map_err(|e| corrupt("changes.kind", e))?,
+        kind: row.try_get::<String, _>("kind")?.parse().map_err(|e| corrupt("changes.kind", e))?,
         fields: fields
             .split(',')
             .filter(|f| !f.is_empty())

@@ -17,11 +17,7 @@ fn credential(row: &Row) -> Result<Credential> {
         kind: CredentialKind::parse(&kind).ok_or_else(|| corrupt("credentials.kind", &kind))?,
         name: row.try_get("name")?,
         secret_hash: row.try_get("secret_hash")?,
-        scopes: scopes
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        scopes: scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         created_at: rows::time(row, "created_at")?,
         revoked_at: row.try_get::<Option<DateTime<Utc>>, _>("revoked_at")?,
     })
@@ -47,38 +43,30 @@ impl Backend {
             created_at: now(),
             revoked_at: None,
         };
-        sqlx::query("INSERT INTO credentials (id, kind, name, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(c.id)
-            .bind(kind.as_str())
-            .bind(&c.name)
-            .bind(&c.secret_hash)
-            .bind(c.scopes.join(" "))
-            .bind(c.created_at)
-            .execute(&self.write)
-            .await?;
+        sqlx::query(
+            "INSERT INTO credentials (id, kind, name, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(c.id)
+        .bind(kind.as_str())
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(c.scopes.join(" "))
+        .bind(c.created_at)
+        .execute(&self.write)
+        .await?;
         Ok(c)
     }
 
     /// Every credential of a kind, revoked ones included, oldest first.
     pub(crate) async fn credentials(&self, kind: CredentialKind) -> Result<Vec<Credential>> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM credentials WHERE kind = $1 ORDER BY created_at, name");
-        let found = sqlx::query(&sql)
-            .bind(kind.as_str())
-            .fetch_all(&self.read)
-            .await?;
+        let sql = format!("SELECT {COLUMNS} FROM credentials WHERE kind = $1 ORDER BY created_at, name");
+        let found = sqlx::query(&sql).bind(kind.as_str()).fetch_all(&self.read).await?;
         found.iter().map(credential).collect()
     }
 
     /// The credential a presented secret claims to be, if it is live.
-    pub(crate) async fn live_credential(
-        &self,
-        kind: CredentialKind,
-        id: Uuid,
-    ) -> Result<Option<Credential>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM credentials WHERE kind = $1 AND id = $2 AND revoked_at IS NULL"
-        );
+    pub(crate) async fn live_credential(&self, kind: CredentialKind, id: Uuid) -> Result<Option<Credential>> {
+        let sql = format!("SELECT {COLUMNS} FROM credentials WHERE kind = $1 AND id = $2 AND revoked_at IS NULL");
         sqlx::query(&sql)
             .bind(kind.as_str())
             .bind(id)
@@ -90,13 +78,14 @@ impl Backend {
     }
 
     pub(crate) async fn credential_revoke(&self, kind: CredentialKind, name: &str) -> Result<()> {
-        let done = sqlx::query("UPDATE credentials SET revoked_at = $3 WHERE kind = $1 AND name = $2 AND revoked_at IS NULL")
-            .bind(kind.as_str())
-            .bind(name)
-            .bind(now())
-            .execute(&self.write)
-            .await?
-            .rows_affected();
+        let done =
+            sqlx::query("UPDATE credentials SET revoked_at = $3 WHERE kind = $1 AND name = $2 AND revoked_at IS NULL")
+                .bind(kind.as_str())
+                .bind(name)
+                .bind(now())
+                .execute(&self.write)
+                .await?
+                .rows_affected();
         if done == 0 {
             return Err(StoreError::NotFound);
         }

@@ -36,13 +36,9 @@ fn unsupported(what: impl Into<String>) -> StoreError {
 }
 
 fn json_target(doc: &str, attr: &Attr) -> Result<Target> {
-    let path = DIALECT
-        .json_path(&attr.path)
-        .ok_or_else(|| unsupported(format!("attribute name {:?}", attr.dotted())))?;
-    Ok(Target::Json {
-        doc: doc.to_owned(),
-        path,
-    })
+    let path =
+        DIALECT.json_path(&attr.path).ok_or_else(|| unsupported(format!("attribute name {:?}", attr.dotted())))?;
+    Ok(Target::Json { doc: doc.to_owned(), path })
 }
 
 fn target(attr: &Attr, element: Option<&str>) -> Result<Target> {
@@ -70,11 +66,7 @@ pub(super) fn push_filter(qb: &mut Qb<'_>, filter: &Filter) -> Result<()> {
 fn push(qb: &mut Qb<'_>, filter: &Filter, element: Option<&str>) -> Result<()> {
     match filter {
         Filter::And(a, b) | Filter::Or(a, b) => {
-            let op = if matches!(filter, Filter::And(..)) {
-                " AND "
-            } else {
-                " OR "
-            };
+            let op = if matches!(filter, Filter::And(..)) { " AND " } else { " OR " };
             qb.push("(");
             push(qb, a, element)?;
             qb.push(op);
@@ -124,20 +116,12 @@ fn push(qb: &mut Qb<'_>, filter: &Filter, element: Option<&str>) -> Result<()> {
 fn present(qb: &mut Qb<'_>, target: &Target) {
     match target {
         // Always present on a SCIM user.
-        Target::Id | Target::UserName | Target::Active | Target::Time(_) | Target::Constant(_) => {
-            qb.push("TRUE")
-        }
+        Target::Id | Target::UserName | Target::Active | Target::Time(_) | Target::Constant(_) => qb.push("TRUE"),
         Target::Json { doc, path } => qb.push(DIALECT.json_present(doc, path)),
     };
 }
 
-fn compare(
-    qb: &mut Qb<'_>,
-    target: &Target,
-    attr: &Attr,
-    op: CompareOp,
-    value: &Value,
-) -> Result<()> {
+fn compare(qb: &mut Qb<'_>, target: &Target, attr: &Attr, op: CompareOp, value: &Value) -> Result<()> {
     let mismatch = || unsupported(format!("comparing {} with {value:?}", attr.dotted()));
     if *value == Value::Null {
         // `eq null` asks for "no value"; `ne null` was turned into `not (eq null)` by the caller.
@@ -178,18 +162,13 @@ fn compare(
             let (CompareOp::Eq, Value::Boolean(active)) = (op, value) else {
                 return Err(mismatch());
             };
-            qb.push(if *active {
-                "u.status = 'active'"
-            } else {
-                "u.status = 'inactive'"
-            });
+            qb.push(if *active { "u.status = 'active'" } else { "u.status = 'inactive'" });
         }
         Target::Time(column) => {
             let Value::DateTime(at) = value else {
                 return Err(mismatch());
             };
-            let sql_op = ordering_op(op)
-                .ok_or_else(|| unsupported(format!("{op:?} on {}", attr.dotted())))?;
+            let sql_op = ordering_op(op).ok_or_else(|| unsupported(format!("{op:?} on {}", attr.dotted())))?;
             qb.push(*column).push(sql_op).push_bind(*at);
         }
         Target::Constant(expr) => {
@@ -203,11 +182,8 @@ fn compare(
                 qb.push(DIALECT.json_bool_is(doc, path, *b));
             }
             (AttrType::Integer | AttrType::Decimal, Value::Number(n)) => {
-                let sql_op =
-                    ordering_op(op).ok_or_else(|| unsupported(format!("{op:?} on a number")))?;
-                qb.push(DIALECT.json_number(doc, path))
-                    .push(sql_op)
-                    .push_bind(*n);
+                let sql_op = ordering_op(op).ok_or_else(|| unsupported(format!("{op:?} on a number")))?;
+                qb.push(DIALECT.json_number(doc, path)).push(sql_op).push_bind(*n);
             }
             (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(text)) => {
                 let expr = DIALECT.json_text(doc, path);
@@ -218,8 +194,7 @@ fn compare(
                 }
             }
             (AttrType::DateTime, Value::DateTime(at)) => {
-                let sql_op =
-                    ordering_op(op).ok_or_else(|| unsupported(format!("{op:?} on a date")))?;
+                let sql_op = ordering_op(op).ok_or_else(|| unsupported(format!("{op:?} on a date")))?;
                 // Stored as RFC 3339 text; UTC values of one precision order as text.
                 qb.push(DIALECT.json_text(doc, path))
                     .push(sql_op)
@@ -247,21 +222,14 @@ fn ordering_op(op: CompareOp) -> Option<&'static str> {
 fn text_op(qb: &mut Qb<'_>, expr: &str, op: CompareOp, needle: String) {
     match op {
         CompareOp::Co => {
-            qb.push(format!("{}({expr}, ", DIALECT.position_fn()))
-                .push_bind(needle)
-                .push(") > 0");
+            qb.push(format!("{}({expr}, ", DIALECT.position_fn())).push_bind(needle).push(") > 0");
         }
         CompareOp::Sw => {
-            qb.push(format!("substr({expr}, 1, length("))
-                .push_bind(needle.clone())
-                .push(")) = ")
-                .push_bind(needle);
+            qb.push(format!("substr({expr}, 1, length(")).push_bind(needle.clone()).push(")) = ").push_bind(needle);
         }
         CompareOp::Ew => {
-            qb.push(format!("(length({expr}) >= length("))
-                .push_bind(needle.clone());
-            qb.push(format!(") AND substr({expr}, length({expr}) - length("))
-                .push_bind(needle.clone());
+            qb.push(format!("(length({expr}) >= length(")).push_bind(needle.clone());
+            qb.push(format!(") AND substr({expr}, length({expr}) - length(")).push_bind(needle.clone());
             qb.push(") + 1) = ").push_bind(needle).push(")");
         }
         // `Ne` never reaches here (the caller negates `Eq`).
@@ -307,9 +275,6 @@ pub(super) fn push_order(qb: &mut Qb<'_>, sort: Option<(&Attr, SortOrder)>) -> R
         SortOrder::Ascending => " ASC NULLS LAST",
         SortOrder::Descending => " DESC NULLS FIRST",
     };
-    qb.push(" ORDER BY ")
-        .push(expr)
-        .push(direction)
-        .push(", u.id");
+    qb.push(" ORDER BY ").push(expr).push(direction).push(", u.id");
     Ok(())
 }

@@ -4,6 +4,7 @@
 mod changes;
 mod credentials;
 mod filter;
+mod imports;
 mod people;
 mod registry;
 mod rows;
@@ -14,6 +15,8 @@ use sqlx::{Connection, Pool};
 
 use super::{Db, DIALECT, MIGRATIONS};
 use crate::error::Result;
+
+pub(crate) use imports::Session;
 
 type Tx = sqlx::Transaction<'static, Db>;
 type Conn = <Db as sqlx::Database>::Connection;
@@ -33,9 +36,7 @@ impl Backend {
 
     pub(crate) async fn migrate(&self) -> Result<()> {
         let mut conn = self.write.acquire().await?;
-        crate::migrations::migrator(MIGRATIONS)
-            .run(&mut *conn)
-            .await?;
+        crate::migrations::migrator(MIGRATIONS).run(&mut *conn).await?;
         Ok(())
     }
 

@@ -4,9 +4,7 @@
 use std::sync::LazyLock;
 
 use identity_core::link::link_key;
-use identity_core::{
-    CombinedProfile, DateOfBirth, Email, Link, Source, Sourced, Trn, User, UserId,
-};
+use identity_core::{CombinedProfile, DateOfBirth, Email, Link, Source, Sourced, Trn, User, UserId};
 use sqlx::{QueryBuilder, Row as _};
 use uuid::Uuid;
 
@@ -26,18 +24,13 @@ static SELECT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-fn sourced<T>(
-    row: &Row,
-    col: &str,
-    parse: impl Fn(String) -> Result<T>,
-) -> Result<Option<Sourced<T>>> {
+fn sourced<T>(row: &Row, col: &str, parse: impl Fn(String) -> Result<T>) -> Result<Option<Sourced<T>>> {
     let value: Option<String> = row.try_get(col)?;
     let source: Option<String> = row.try_get(format!("{col}_source").as_str())?;
     match (value, source) {
-        (Some(value), Some(source)) => Ok(Some(Sourced {
-            value: parse(value)?,
-            source: source.parse().map_err(|e| corrupt(col, e))?,
-        })),
+        (Some(value), Some(source)) => {
+            Ok(Some(Sourced { value: parse(value)?, source: source.parse().map_err(|e| corrupt(col, e))? }))
+        }
         _ => Ok(None),
     }
 }
@@ -48,10 +41,9 @@ fn person(row: &Row) -> Result<Person> {
     let dob_value: Option<chrono::NaiveDate> = row.try_get("date_of_birth")?;
     let dob_source: Option<String> = row.try_get("date_of_birth_source")?;
     let date_of_birth = match (dob_value, dob_source) {
-        (Some(d), Some(s)) => Some(Sourced {
-            value: DateOfBirth::new(d),
-            source: s.parse().map_err(|e| corrupt("date_of_birth", e))?,
-        }),
+        (Some(d), Some(s)) => {
+            Some(Sourced { value: DateOfBirth::new(d), source: s.parse().map_err(|e| corrupt("date_of_birth", e))? })
+        }
         _ => None,
     };
     let combined = CombinedProfile {
@@ -60,34 +52,24 @@ fn person(row: &Row) -> Result<Person> {
         last_name: sourced(row, "last_name", text)?,
         preferred_name: sourced(row, "preferred_name", text)?,
         display_name: sourced(row, "display_name", text)?,
-        email: sourced(row, "email", |s| {
-            Email::parse(&s).map_err(|e| corrupt("email", e))
-        })?,
+        email: sourced(row, "email", |s| Email::parse(&s).map_err(|e| corrupt("email", e)))?,
         date_of_birth,
-        trn: sourced(row, "trn", |s| {
-            Trn::parse(&s).map_err(|e| corrupt("trn", e))
-        })?,
+        trn: sourced(row, "trn", |s| Trn::parse(&s).map_err(|e| corrupt("trn", e)))?,
     };
-    let pairs: Vec<(String, String)> = serde_json::from_str(&row.try_get::<String, _>("links")?)
-        .map_err(|e| corrupt("links", e))?;
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(&row.try_get::<String, _>("links")?).map_err(|e| corrupt("links", e))?;
     let links = pairs
         .into_iter()
         .map(|(source, external_id)| {
             let source: Source = source.parse().map_err(|e| corrupt("links.source", e))?;
-            Ok(Link {
-                source,
-                external_id,
-                user_id: id,
-            })
+            Ok(Link { source, external_id, user_id: id })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Person {
         user: User {
             id,
             status: rows::status(row, "status")?,
-            merged_into: row
-                .try_get::<Option<Uuid>, _>("merged_into")?
-                .map(UserId::from_uuid),
+            merged_into: row.try_get::<Option<Uuid>, _>("merged_into")?.map(UserId::from_uuid),
             created_at: rows::time(row, "created_at")?,
             updated_at: rows::time(row, "updated_at")?,
         },
@@ -100,36 +82,20 @@ fn person(row: &Row) -> Result<Person> {
 impl Backend {
     pub(crate) async fn person(&self, id: UserId) -> Result<Person> {
         let sql = format!("{} WHERE u.id = $1", *SELECT);
-        let row = sqlx::query(&sql)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&sql).bind(id.as_uuid()).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
         person(&row)
     }
 
     /// The live user holding this address (compared lower-cased).
     pub(crate) async fn person_by_email(&self, email_key: &str) -> Result<Option<Person>> {
         let sql = format!("{} WHERE c.email_key = $1", *SELECT);
-        sqlx::query(&sql)
-            .bind(email_key)
-            .fetch_optional(&self.read)
-            .await?
-            .as_ref()
-            .map(person)
-            .transpose()
+        sqlx::query(&sql).bind(email_key).fetch_optional(&self.read).await?.as_ref().map(person).transpose()
     }
 
     /// The user a source's external id is linked to.
-    pub(crate) async fn person_by_link(
-        &self,
-        source: &Source,
-        external_id: &str,
-    ) -> Result<Option<Person>> {
-        let sql = format!(
-            "{} WHERE u.id = (SELECT user_id FROM links WHERE source = $1 AND external_key = $2)",
-            *SELECT
-        );
+    pub(crate) async fn person_by_link(&self, source: &Source, external_id: &str) -> Result<Option<Person>> {
+        let sql =
+            format!("{} WHERE u.id = (SELECT user_id FROM links WHERE source = $1 AND external_key = $2)", *SELECT);
         sqlx::query(&sql)
             .bind(source.to_string())
             .bind(link_key(source, external_id))
@@ -152,8 +118,7 @@ impl Backend {
         if let Some(since) = q.updated_since {
             qb.push(" AND c.updated_at >= ").push_bind(since);
         }
-        qb.push(" ORDER BY u.id LIMIT ")
-            .push_bind(i64::from(q.limit) + 1);
+        qb.push(" ORDER BY u.id LIMIT ").push_bind(i64::from(q.limit) + 1);
         let found = qb.build().fetch_all(&self.read).await?;
         let mut items = found.iter().map(person).collect::<Result<Vec<_>>>()?;
         let next = if items.len() > q.limit as usize {
@@ -167,10 +132,8 @@ impl Backend {
 
     pub(crate) async fn profiles(&self, id: UserId) -> Result<Vec<StoredProfile>> {
         let mut conn = self.read.acquire().await?;
-        let exists = sqlx::query("SELECT 1 FROM users WHERE id = $1")
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *conn)
-            .await?;
+        let exists =
+            sqlx::query("SELECT 1 FROM users WHERE id = $1").bind(id.as_uuid()).fetch_optional(&mut *conn).await?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }

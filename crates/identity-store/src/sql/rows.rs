@@ -18,15 +18,11 @@ pub(super) fn user_id(row: &Row, col: &str) -> Result<UserId> {
 }
 
 pub(super) fn status(row: &Row, col: &str) -> Result<UserStatus> {
-    row.try_get::<String, _>(col)?
-        .parse()
-        .map_err(|e| corrupt(col, e))
+    row.try_get::<String, _>(col)?.parse().map_err(|e| corrupt(col, e))
 }
 
 pub(super) fn source(row: &Row, col: &str) -> Result<Source> {
-    row.try_get::<String, _>(col)?
-        .parse()
-        .map_err(|e| corrupt(col, e))
+    row.try_get::<String, _>(col)?.parse().map_err(|e| corrupt(col, e))
 }
 
 pub(super) fn time(row: &Row, col: &str) -> Result<DateTime<Utc>> {
@@ -34,13 +30,11 @@ pub(super) fn time(row: &Row, col: &str) -> Result<DateTime<Utc>> {
 }
 
 pub(super) fn email(text: Option<String>) -> Result<Option<Email>> {
-    text.map(|t| Email::parse(&t).map_err(|e| corrupt("email", e)))
-        .transpose()
+    text.map(|t| Email::parse(&t).map_err(|e| corrupt("email", e))).transpose()
 }
 
 pub(super) fn trn(text: Option<String>) -> Result<Option<Trn>> {
-    text.map(|t| Trn::parse(&t).map_err(|e| corrupt("trn", e)))
-        .transpose()
+    text.map(|t| Trn::parse(&t).map_err(|e| corrupt("trn", e))).transpose()
 }
 
 /// The profile columns shared by `source_profiles` and `combined_profiles`.
@@ -52,9 +46,7 @@ pub(super) fn profile_fields(row: &Row) -> Result<ProfileFields> {
         preferred_name: row.try_get("preferred_name")?,
         display_name: row.try_get("display_name")?,
         email: email(row.try_get("email")?)?,
-        date_of_birth: row
-            .try_get::<Option<NaiveDate>, _>("date_of_birth")?
-            .map(DateOfBirth::new),
+        date_of_birth: row.try_get::<Option<NaiveDate>, _>("date_of_birth")?.map(DateOfBirth::new),
         trn: trn(row.try_get("trn")?)?,
     })
 }

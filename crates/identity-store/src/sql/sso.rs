@@ -1,6 +1,7 @@
 //! SCIM's users: a user and its `sso` profile. Writes touch only the `sso` profile, its link
 //! (the `userName`) and the user's status.
 
+use identity_core::link::link_key;
 use identity_core::query::Filter;
 use identity_core::{Source, UserId, UserStatus};
 use serde_json::Value;
@@ -9,22 +10,19 @@ use sqlx::{QueryBuilder, Row as _};
 
 use super::filter::{push_filter, push_order};
 use super::rows::{self, now};
-use super::write::{self, ProfileWrite, UserState};
+use super::write::{self, OnLinked, UserWrite};
 use super::{Backend, Conn, Db, Row, DIALECT};
 use crate::error::{Result, StoreError};
 use crate::model::{Actor, SsoList, SsoPage, SsoQuery, SsoUser, SsoUserWrite, StoredProfile};
 
-const SELECT: &str =
-    "SELECT u.id, u.status, p.external_id, p.attributes, p.version, p.created_at, p.updated_at \
+const SELECT: &str = "SELECT u.id, u.status, p.external_id, p.attributes, p.version, p.created_at, p.updated_at \
      FROM users u JOIN source_profiles p ON p.user_id = u.id AND p.source = 'sso'";
 
 fn sso_user(row: &Row) -> Result<SsoUser> {
     Ok(SsoUser {
         id: rows::user_id(row, "id")?,
         status: rows::status(row, "status")?,
-        user_name: row
-            .try_get::<Option<String>, _>("external_id")?
-            .unwrap_or_default(),
+        user_name: row.try_get::<Option<String>, _>("external_id")?.unwrap_or_default(),
         attributes: row.try_get::<Json<Value>, _>("attributes")?.0,
         version: row.try_get("version")?,
         created_at: rows::time(row, "created_at")?,
@@ -34,29 +32,15 @@ fn sso_user(row: &Row) -> Result<SsoUser> {
 
 /// Locks a live user with an `sso` profile for the rest of the transaction and loads its
 /// profiles; a missing or archived user, or one SSO does not know, is not found.
-async fn lock_sso_user(
-    conn: &mut Conn,
-    id: UserId,
-) -> Result<(UserStatus, Vec<StoredProfile>, StoredProfile)> {
-    let sql = format!(
-        "SELECT status FROM users WHERE id = $1{}",
-        DIALECT.for_update()
-    );
-    let row = sqlx::query(&sql)
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+async fn lock_sso_user(conn: &mut Conn, id: UserId) -> Result<(UserStatus, Vec<StoredProfile>, StoredProfile)> {
+    let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
+    let row = sqlx::query(&sql).bind(id.as_uuid()).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
     let status = rows::status(&row, "status")?;
     if status == UserStatus::Archived {
         return Err(StoreError::NotFound);
     }
     let profiles = write::load_profiles(conn, id).await?;
-    let sso = profiles
-        .iter()
-        .find(|p| p.source == Source::Sso)
-        .cloned()
-        .ok_or(StoreError::NotFound)?;
+    let sso = profiles.iter().find(|p| p.source == Source::Sso).cloned().ok_or(StoreError::NotFound)?;
     Ok((status, profiles, sso))
 }
 
@@ -81,36 +65,18 @@ impl Backend {
         let at = now();
         let status = status_of(w.active);
         let mut tx = self.begin_write().await?;
-        write::insert_user(&mut tx, id, status, at).await?;
-        write::put_link(&mut tx, &Source::Sso, &w.user_name, id, at)
-            .await
-            .map_err(|e| write::for_source(e, &Source::Sso))?;
-        let written = write::write_profile(
-            &mut tx,
-            &ProfileWrite {
-                user_id: id,
-                source: &Source::Sso,
-                external_id: Some(&w.user_name),
-                fields: &w.fields,
-                attributes: &w.attributes,
-            },
-            &[],
-            UserState {
-                status,
-                is_new: true,
-                status_changed: false,
-            },
-            &actor.0,
-            at,
-        )
-        .await?;
+        write::insert_users(&mut tx, &[(id, status)], at).await?;
+        write::insert_links(&mut tx, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
+        let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
+        let user = UserWrite { user_id: id, status, is_new: true, status_changed: false, existing: &[], put };
+        let written = write::write_users(&mut tx, &[user], &actor.0, at).await?;
         tx.commit().await?;
         Ok(SsoUser {
             id,
             status,
             user_name: w.user_name.clone(),
             attributes: w.attributes.clone(),
-            version: written.version,
+            version: written.first().and_then(|w| w.versions.first().copied()).unwrap_or(1),
             created_at: at,
             updated_at: at,
         })
@@ -118,11 +84,7 @@ impl Backend {
 
     pub(crate) async fn sso_get(&self, id: UserId) -> Result<SsoUser> {
         let sql = format!("{SELECT} WHERE u.id = $1 AND u.status <> 'archived'");
-        let row = sqlx::query(&sql)
-            .bind(id.as_uuid())
-            .fetch_optional(&self.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&sql).bind(id.as_uuid()).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
         sso_user(&row)
     }
 
@@ -139,81 +101,55 @@ impl Backend {
         check_version(sso.version, if_version)?;
         let status = status_of(w.active);
         let old_name = sso.external_id.clone().unwrap_or_default();
-        if identity_core::link::link_key(&Source::Sso, &old_name)
-            != identity_core::link::link_key(&Source::Sso, &w.user_name)
-        {
+        if link_key(&Source::Sso, &old_name) != link_key(&Source::Sso, &w.user_name) {
             write::remove_links(&mut tx, id, Some(&Source::Sso)).await?;
-            write::put_link(&mut tx, &Source::Sso, &w.user_name, id, at)
-                .await
-                .map_err(|e| write::for_source(e, &Source::Sso))?;
+            write::insert_links(&mut tx, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
         }
         if status != old_status {
             write::set_status(&mut tx, id, status, at).await?;
         }
-        let written = write::write_profile(
-            &mut tx,
-            &ProfileWrite {
-                user_id: id,
-                source: &Source::Sso,
-                external_id: Some(&w.user_name),
-                fields: &w.fields,
-                attributes: &w.attributes,
-            },
-            &profiles,
-            UserState {
-                status,
-                is_new: false,
-                status_changed: status != old_status,
-            },
-            &actor.0,
-            at,
-        )
-        .await?;
+        let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
+        let user = UserWrite {
+            user_id: id,
+            status,
+            is_new: false,
+            status_changed: status != old_status,
+            existing: &profiles,
+            put,
+        };
+        let written = write::write_users(&mut tx, &[user], &actor.0, at).await?;
         tx.commit().await?;
+        let written = written.first();
         Ok(SsoUser {
             id,
             status,
             user_name: w.user_name.clone(),
             attributes: w.attributes.clone(),
-            version: written.version,
-            created_at: written.created_at,
+            version: written.and_then(|w| w.versions.first().copied()).unwrap_or(sso.version + 1),
+            created_at: written.map_or(sso.created_at, |w| w.created_at),
             updated_at: at,
         })
     }
 
     /// Archives a user: kept with its history, hidden from SCIM, its email and external ids
     /// released.
-    pub(crate) async fn sso_archive(
-        &self,
-        id: UserId,
-        if_version: Option<i64>,
-        actor: &Actor,
-    ) -> Result<()> {
+    pub(crate) async fn sso_archive(&self, id: UserId, if_version: Option<i64>, actor: &Actor) -> Result<()> {
         let at = now();
         let mut tx = self.begin_write().await?;
         let (_, profiles, sso) = lock_sso_user(&mut tx, id).await?;
         check_version(sso.version, if_version)?;
         write::set_status(&mut tx, id, UserStatus::Archived, at).await?;
         write::remove_links(&mut tx, id, None).await?;
-        write::write_profile(
-            &mut tx,
-            &ProfileWrite {
-                user_id: id,
-                source: &Source::Sso,
-                external_id: sso.external_id.as_deref(),
-                fields: &sso.fields,
-                attributes: &sso.attributes,
-            },
-            &profiles,
-            UserState {
-                status: UserStatus::Archived,
-                is_new: false,
-                status_changed: true,
-            },
-            &actor.0,
-            at,
-        )
-        .await?;
+        let put = vec![(&Source::Sso, sso.external_id.as_deref(), &sso.fields, &sso.attributes)];
+        let user = UserWrite {
+            user_id: id,
+            status: UserStatus::Archived,
+            is_new: false,
+            status_changed: true,
+            existing: &profiles,
+            put,
+        };
+        write::write_users(&mut tx, &[user], &actor.0, at).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -237,9 +173,7 @@ impl Backend {
             }
             SsoPage::Cursor { after, count } => {
                 if query.sort.is_some() {
-                    return Err(StoreError::Unsupported(
-                        "sorting together with cursor paging".into(),
-                    ));
+                    return Err(StoreError::Unsupported("sorting together with cursor paging".into()));
                 }
                 if let Some(after) = after {
                     qb.push(" AND u.id > ").push_bind(after);
@@ -252,10 +186,8 @@ impl Backend {
         let users: Vec<SsoUser> = if limit == 0 {
             Vec::new()
         } else {
-            qb.push(" LIMIT ")
-                .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-            qb.push(" OFFSET ")
-                .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+            qb.push(" LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+            qb.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
             let found = qb.build().fetch_all(&self.read).await?;
             found.iter().map(sso_user).collect::<Result<_>>()?
         };
@@ -285,10 +217,6 @@ impl Backend {
             let n: i64 = qb.build().fetch_one(&self.read).await?.try_get(0)?;
             u64::try_from(n).unwrap_or(0)
         };
-        Ok(SsoList {
-            total,
-            users,
-            next_cursor,
-        })
+        Ok(SsoList { total, users, next_cursor })
     }
 }

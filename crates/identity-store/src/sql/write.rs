@@ -1,43 +1,38 @@
-//! The one path every write takes: a source's profile is stored, the user's combined profile is
+//! The one path every write takes: source profiles are stored, each user's combined profile is
 //! derived again from all its source profiles, and a change is appended, all on the caller's
-//! transaction. Callers add what is theirs (a new user, a status, links) around it.
+//! transaction. Every primitive takes a batch: a SCIM request writes one user, an import chunk
+//! hundreds, through the same SQL.
 
 use chrono::{DateTime, Utc};
 use identity_core::change::{ChangeKind, NewChange};
 use identity_core::link::link_key;
 use identity_core::normalize::name_key;
 use identity_core::profile::Field;
-use identity_core::{CombinedProfile, ProfileFields, Source, SourceProfile, UserId, UserStatus};
+use identity_core::{CombinedProfile, ProfileFields, Source, SourceProfile, Sourced, UserId, UserStatus};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::Row as _;
+use sqlx::{QueryBuilder, Row as _};
 
-use super::rows;
-use super::Conn;
+use super::{rows, Conn, Db};
 use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::StoredProfile;
 
-pub(super) async fn insert_user(
-    conn: &mut Conn,
-    id: UserId,
-    status: UserStatus,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query("INSERT INTO users (id, status, created_at, updated_at) VALUES ($1, $2, $3, $3)")
-        .bind(id.as_uuid())
-        .bind(status.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+/// Rows per multi-row statement: under both backends' bound-parameter limits (SQLite's is
+/// 32,766) at 22 columns.
+pub(super) const BATCH: usize = 500;
+
+pub(super) async fn insert_users(conn: &mut Conn, users: &[(UserId, UserStatus)], now: DateTime<Utc>) -> Result<()> {
+    for chunk in users.chunks(BATCH) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO users (id, status, created_at, updated_at) ");
+        qb.push_values(chunk, |mut b, (id, status)| {
+            b.push_bind(*id.as_uuid()).push_bind(status.as_str()).push_bind(now).push_bind(now);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-pub(super) async fn set_status(
-    conn: &mut Conn,
-    id: UserId,
-    status: UserStatus,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub(super) async fn set_status(conn: &mut Conn, id: UserId, status: UserStatus, now: DateTime<Utc>) -> Result<()> {
     sqlx::query("UPDATE users SET status = $2, updated_at = $3 WHERE id = $1")
         .bind(id.as_uuid())
         .bind(status.as_str())
@@ -47,9 +42,8 @@ pub(super) async fn set_status(
     Ok(())
 }
 
-const PROFILE_COLUMNS: &str =
-    "source, external_id, first_name, middle_name, last_name, preferred_name, display_name, \
-     email, date_of_birth, trn, attributes, version, created_at, updated_at";
+const PROFILE_COLUMNS: &str = "user_id, source, external_id, first_name, middle_name, last_name, preferred_name, \
+     display_name, email, date_of_birth, trn, attributes, version, created_at, updated_at";
 
 pub(super) fn stored_profile(row: &super::Row) -> Result<StoredProfile> {
     Ok(StoredProfile {
@@ -64,261 +58,198 @@ pub(super) fn stored_profile(row: &super::Row) -> Result<StoredProfile> {
 }
 
 pub(super) async fn load_profiles(conn: &mut Conn, user_id: UserId) -> Result<Vec<StoredProfile>> {
-    let sql =
-        format!("SELECT {PROFILE_COLUMNS} FROM source_profiles WHERE user_id = $1 ORDER BY source");
-    let found = sqlx::query(&sql)
-        .bind(user_id.as_uuid())
-        .fetch_all(&mut *conn)
-        .await?;
+    let sql = format!("SELECT {PROFILE_COLUMNS} FROM source_profiles WHERE user_id = $1 ORDER BY source");
+    let found = sqlx::query(&sql).bind(user_id.as_uuid()).fetch_all(&mut *conn).await?;
     found.iter().map(stored_profile).collect()
 }
 
-/// A source's new profile of a user.
-pub(super) struct ProfileWrite<'a> {
+/// The profiles of many users, by user.
+pub(super) async fn load_profiles_of(conn: &mut Conn, users: &[UserId]) -> Result<Vec<(UserId, StoredProfile)>> {
+    let mut out = Vec::new();
+    for chunk in users.chunks(BATCH) {
+        let mut qb =
+            QueryBuilder::<Db>::new(format!("SELECT {PROFILE_COLUMNS} FROM source_profiles WHERE user_id IN ("));
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id.as_uuid());
+        }
+        qb.push(")");
+        for row in qb.build().fetch_all(&mut *conn).await? {
+            out.push((rows::user_id(&row, "user_id")?, stored_profile(&row)?));
+        }
+    }
+    Ok(out)
+}
+
+/// A source's profile of a user, as it is to be stored.
+pub(super) struct ProfileRow<'a> {
     pub user_id: UserId,
     pub source: &'a Source,
     pub external_id: Option<&'a str>,
     pub fields: &'a ProfileFields,
     pub attributes: &'a Value,
-}
-
-/// What a profile write did.
-pub(super) struct Written {
     pub version: i64,
     pub created_at: DateTime<Utc>,
-    pub changed: Vec<Field>,
 }
 
-/// The user around a profile write: its status after the write, whether it is new, and whether
-/// the status changed.
-#[derive(Clone, Copy)]
-pub(super) struct UserState {
-    pub status: UserStatus,
-    pub is_new: bool,
-    pub status_changed: bool,
-}
-
-/// Stores `w`, derives the combined profile again, and appends one change. `existing` are the
-/// user's profiles as loaded in this transaction (empty for a new user).
-pub(super) async fn write_profile(
-    conn: &mut Conn,
-    w: &ProfileWrite<'_>,
-    existing: &[StoredProfile],
-    user: UserState,
-    actor: &str,
-    now: DateTime<Utc>,
-) -> Result<Written> {
-    let previous = existing.iter().find(|p| &p.source == w.source);
-    let changed = match previous {
-        Some(p) => p.fields.changed_fields(w.fields),
-        None => ProfileFields::default().changed_fields(w.fields),
-    };
-    let version = previous.map_or(1, |p| p.version + 1);
-    let created_at = previous.map_or(now, |p| p.created_at);
-
-    sqlx::query(
-        "INSERT INTO source_profiles (user_id, source, external_id, first_name, middle_name, last_name, preferred_name, \
-         display_name, email, date_of_birth, trn, attributes, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-         ON CONFLICT (user_id, source) DO UPDATE SET external_id = excluded.external_id, first_name = excluded.first_name, \
-         middle_name = excluded.middle_name, last_name = excluded.last_name, preferred_name = excluded.preferred_name, \
-         display_name = excluded.display_name, email = excluded.email, date_of_birth = excluded.date_of_birth, \
-         trn = excluded.trn, attributes = excluded.attributes, version = excluded.version, updated_at = excluded.updated_at",
-    )
-    .bind(w.user_id.as_uuid())
-    .bind(w.source.to_string())
-    .bind(w.external_id)
-    .bind(w.fields.first_name.as_deref())
-    .bind(w.fields.middle_name.as_deref())
-    .bind(w.fields.last_name.as_deref())
-    .bind(w.fields.preferred_name.as_deref())
-    .bind(w.fields.display_name.as_deref())
-    .bind(w.fields.email.as_ref().map(|e| e.as_str()))
-    .bind(w.fields.date_of_birth.map(|d| d.date()))
-    .bind(w.fields.trn.as_ref().map(|t| t.as_str()))
-    .bind(Json(w.attributes))
-    .bind(version)
-    .bind(created_at)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-
-    let mut sources: Vec<SourceProfile> = existing
-        .iter()
-        .filter(|p| &p.source != w.source)
-        .map(|p| SourceProfile {
-            source: p.source.clone(),
-            fields: p.fields.clone(),
-            updated_at: p.updated_at,
-        })
-        .collect();
-    sources.push(SourceProfile {
-        source: w.source.clone(),
-        fields: w.fields.clone(),
-        updated_at: now,
-    });
-    save_combined(
-        conn,
-        w.user_id,
-        user.status,
-        &CombinedProfile::derive(&sources),
-        now,
-    )
-    .await?;
-
-    let kind = if user.is_new {
-        Some(ChangeKind::Created)
-    } else if user.status == UserStatus::Archived && user.status_changed {
-        Some(ChangeKind::Archived)
-    } else if user.status_changed {
-        Some(ChangeKind::StatusChanged)
-    } else if !changed.is_empty() {
-        Some(ChangeKind::ProfileUpdated)
-    } else {
-        None
-    };
-    if let Some(kind) = kind {
-        let change = NewChange {
-            user_id: w.user_id,
-            source: w.source.clone(),
-            actor: actor.to_owned(),
-            kind,
-            fields: changed.clone(),
-            status: user.status,
-        };
-        append_change(conn, &change, now).await?;
+pub(super) async fn upsert_profiles(conn: &mut Conn, profiles: &[ProfileRow<'_>], now: DateTime<Utc>) -> Result<()> {
+    for chunk in profiles.chunks(BATCH) {
+        let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO source_profiles ({PROFILE_COLUMNS}) "));
+        qb.push_values(chunk, |mut b, p| {
+            b.push_bind(*p.user_id.as_uuid())
+                .push_bind(p.source.to_string())
+                .push_bind(p.external_id.map(str::to_owned))
+                .push_bind(p.fields.first_name.clone())
+                .push_bind(p.fields.middle_name.clone())
+                .push_bind(p.fields.last_name.clone())
+                .push_bind(p.fields.preferred_name.clone())
+                .push_bind(p.fields.display_name.clone())
+                .push_bind(p.fields.email.as_ref().map(|e| e.as_str().to_owned()))
+                .push_bind(p.fields.date_of_birth.map(|d| d.date()))
+                .push_bind(p.fields.trn.as_ref().map(|t| t.as_str().to_owned()))
+                .push_bind(Json(p.attributes.clone()))
+                .push_bind(p.version)
+                .push_bind(p.created_at)
+                .push_bind(now);
+        });
+        qb.push(
+            " ON CONFLICT (user_id, source) DO UPDATE SET external_id = excluded.external_id, \
+             first_name = excluded.first_name, middle_name = excluded.middle_name, last_name = excluded.last_name, \
+             preferred_name = excluded.preferred_name, display_name = excluded.display_name, email = excluded.email, \
+             date_of_birth = excluded.date_of_birth, trn = excluded.trn, attributes = excluded.attributes, \
+             version = excluded.version, updated_at = excluded.updated_at",
+        );
+        qb.build().execute(&mut *conn).await?;
     }
-    Ok(Written {
-        version,
-        created_at,
-        changed,
-    })
+    Ok(())
 }
 
-async fn save_combined(
-    conn: &mut Conn,
-    user_id: UserId,
-    status: UserStatus,
-    c: &CombinedProfile,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    fn src<T>(s: &Option<identity_core::Sourced<T>>) -> Option<String> {
+/// A user's combined profile as it is to be stored, with the status that decides whether the
+/// user holds its email address.
+pub(super) struct CombinedRow {
+    pub user_id: UserId,
+    pub status: UserStatus,
+    pub combined: CombinedProfile,
+}
+
+pub(super) async fn save_combined(conn: &mut Conn, rows: &[CombinedRow], now: DateTime<Utc>) -> Result<()> {
+    fn text(s: &Option<Sourced<String>>) -> Option<String> {
+        s.as_ref().map(|s| s.value.clone())
+    }
+    fn src<T>(s: &Option<Sourced<T>>) -> Option<String> {
         s.as_ref().map(|s| s.source.to_string())
     }
-    let text = |s: &Option<identity_core::Sourced<String>>| s.as_ref().map(|s| s.value.clone());
-    // An archived user releases its address, so someone else may use it.
-    let email_key = c
-        .email
-        .as_ref()
-        .filter(|_| status.holds_identifiers())
-        .map(|e| e.value.key());
-    sqlx::query(
-        "INSERT INTO combined_profiles (user_id, first_name, first_name_source, middle_name, middle_name_source, \
-         last_name, last_name_source, preferred_name, preferred_name_source, display_name, display_name_source, \
-         email, email_source, date_of_birth, date_of_birth_source, trn, trn_source, email_key, first_name_key, \
-         last_name_key, version, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1, $21) \
-         ON CONFLICT (user_id) DO UPDATE SET first_name = excluded.first_name, first_name_source = excluded.first_name_source, \
-         middle_name = excluded.middle_name, middle_name_source = excluded.middle_name_source, \
-         last_name = excluded.last_name, last_name_source = excluded.last_name_source, \
-         preferred_name = excluded.preferred_name, preferred_name_source = excluded.preferred_name_source, \
-         display_name = excluded.display_name, display_name_source = excluded.display_name_source, \
-         email = excluded.email, email_source = excluded.email_source, \
-         date_of_birth = excluded.date_of_birth, date_of_birth_source = excluded.date_of_birth_source, \
-         trn = excluded.trn, trn_source = excluded.trn_source, email_key = excluded.email_key, \
-         first_name_key = excluded.first_name_key, last_name_key = excluded.last_name_key, \
-         version = combined_profiles.version + 1, updated_at = excluded.updated_at",
-    )
-    .bind(user_id.as_uuid())
-    .bind(text(&c.first_name))
-    .bind(src(&c.first_name))
-    .bind(text(&c.middle_name))
-    .bind(src(&c.middle_name))
-    .bind(text(&c.last_name))
-    .bind(src(&c.last_name))
-    .bind(text(&c.preferred_name))
-    .bind(src(&c.preferred_name))
-    .bind(text(&c.display_name))
-    .bind(src(&c.display_name))
-    .bind(c.email.as_ref().map(|e| e.value.as_str().to_owned()))
-    .bind(src(&c.email))
-    .bind(c.date_of_birth.as_ref().map(|d| d.value.date()))
-    .bind(src(&c.date_of_birth))
-    .bind(c.trn.as_ref().map(|t| t.value.as_str().to_owned()))
-    .bind(src(&c.trn))
-    .bind(email_key)
-    .bind(c.first_name.as_ref().map(|n| name_key(&n.value)))
-    .bind(c.last_name.as_ref().map(|n| name_key(&n.value)))
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    for chunk in rows.chunks(BATCH) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO combined_profiles (user_id, first_name, first_name_source, middle_name, middle_name_source, \
+             last_name, last_name_source, preferred_name, preferred_name_source, display_name, display_name_source, \
+             email, email_source, date_of_birth, date_of_birth_source, trn, trn_source, email_key, first_name_key, \
+             last_name_key, version, updated_at) ",
+        );
+        qb.push_values(chunk, |mut b, r| {
+            let c = &r.combined;
+            // An archived user releases its address, so someone else may use it.
+            let email_key = c.email.as_ref().filter(|_| r.status.holds_identifiers()).map(|e| e.value.key());
+            b.push_bind(*r.user_id.as_uuid())
+                .push_bind(text(&c.first_name))
+                .push_bind(src(&c.first_name))
+                .push_bind(text(&c.middle_name))
+                .push_bind(src(&c.middle_name))
+                .push_bind(text(&c.last_name))
+                .push_bind(src(&c.last_name))
+                .push_bind(text(&c.preferred_name))
+                .push_bind(src(&c.preferred_name))
+                .push_bind(text(&c.display_name))
+                .push_bind(src(&c.display_name))
+                .push_bind(c.email.as_ref().map(|e| e.value.as_str().to_owned()))
+                .push_bind(src(&c.email))
+                .push_bind(c.date_of_birth.as_ref().map(|d| d.value.date()))
+                .push_bind(src(&c.date_of_birth))
+                .push_bind(c.trn.as_ref().map(|t| t.value.as_str().to_owned()))
+                .push_bind(src(&c.trn))
+                .push_bind(email_key)
+                .push_bind(c.first_name.as_ref().map(|n| name_key(&n.value)))
+                .push_bind(c.last_name.as_ref().map(|n| name_key(&n.value)))
+                .push_bind(1_i64)
+                .push_bind(now);
+        });
+        qb.push(
+            " ON CONFLICT (user_id) DO UPDATE SET first_name = excluded.first_name, \
+             first_name_source = excluded.first_name_source, middle_name = excluded.middle_name, \
+             middle_name_source = excluded.middle_name_source, last_name = excluded.last_name, \
+             last_name_source = excluded.last_name_source, preferred_name = excluded.preferred_name, \
+             preferred_name_source = excluded.preferred_name_source, display_name = excluded.display_name, \
+             display_name_source = excluded.display_name_source, email = excluded.email, \
+             email_source = excluded.email_source, date_of_birth = excluded.date_of_birth, \
+             date_of_birth_source = excluded.date_of_birth_source, trn = excluded.trn, trn_source = excluded.trn_source, \
+             email_key = excluded.email_key, first_name_key = excluded.first_name_key, \
+             last_name_key = excluded.last_name_key, version = combined_profiles.version + 1, \
+             updated_at = excluded.updated_at",
+        );
+        qb.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-pub(super) async fn append_change(
-    conn: &mut Conn,
-    change: &NewChange,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let fields: Vec<&str> = change.fields.iter().map(|f| f.as_str()).collect();
-    sqlx::query("INSERT INTO changes (user_id, source, actor, kind, fields, status, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(change.user_id.as_uuid())
-        .bind(change.source.to_string())
-        .bind(&change.actor)
-        .bind(change.kind.as_str())
-        .bind(fields.join(","))
-        .bind(change.status.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+pub(super) async fn append_changes(conn: &mut Conn, changes: &[NewChange], now: DateTime<Utc>) -> Result<()> {
+    for chunk in changes.chunks(BATCH) {
+        let mut qb = QueryBuilder::<Db>::new("INSERT INTO changes (user_id, source, actor, kind, fields, status, at) ");
+        qb.push_values(chunk, |mut b, c| {
+            let fields: Vec<&str> = c.fields.iter().map(|f| f.as_str()).collect();
+            b.push_bind(*c.user_id.as_uuid())
+                .push_bind(c.source.to_string())
+                .push_bind(c.actor.clone())
+                .push_bind(c.kind.as_str())
+                .push_bind(fields.join(","))
+                .push_bind(c.status.as_str())
+                .push_bind(now);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Links (source, external id) to a user. Linking again to the same user is a no-op; an id
-/// already linked to someone else is a conflict, decided by the primary key, not by a read.
-pub(super) async fn put_link(
+/// What a link insert does when the (source, external id) is already linked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnLinked {
+    /// Fail with `AlreadyExists`, whoever holds it.
+    Fail,
+    /// Keep the existing link.
+    Keep,
+}
+
+/// Links (source, external id) → user; uniqueness is the primary key's, never a read's.
+pub(super) async fn insert_links(
     conn: &mut Conn,
-    source: &Source,
-    external_id: &str,
-    user_id: UserId,
+    links: &[(&Source, &str, UserId)],
+    on_linked: OnLinked,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let key = link_key(source, external_id);
-    let inserted = sqlx::query(
-        "INSERT INTO links (source, external_key, external_id, user_id, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (source, external_key) DO NOTHING",
-    )
-    .bind(source.to_string())
-    .bind(&key)
-    .bind(external_id)
-    .bind(user_id.as_uuid())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(());
+    for chunk in links.chunks(BATCH) {
+        let mut qb =
+            QueryBuilder::<Db>::new("INSERT INTO links (source, external_key, external_id, user_id, created_at) ");
+        qb.push_values(chunk, |mut b, (source, external_id, user_id)| {
+            b.push_bind(source.to_string())
+                .push_bind(link_key(source, external_id))
+                .push_bind((*external_id).to_owned())
+                .push_bind(*user_id.as_uuid())
+                .push_bind(now);
+        });
+        if on_linked == OnLinked::Keep {
+            qb.push(" ON CONFLICT (source, external_key) DO NOTHING");
+        }
+        qb.build().execute(&mut *conn).await.map_err(|e| match StoreError::from(e) {
+            StoreError::AlreadyExists(Uniqueness::ExternalId(_)) if chunk.iter().all(|l| l.0 == chunk[0].0) => {
+                StoreError::AlreadyExists(Uniqueness::ExternalId(chunk[0].0.clone()))
+            }
+            other => other,
+        })?;
     }
-    let owner = sqlx::query("SELECT user_id FROM links WHERE source = $1 AND external_key = $2")
-        .bind(source.to_string())
-        .bind(&key)
-        .fetch_one(&mut *conn)
-        .await?;
-    if rows::user_id(&owner, "user_id")? == user_id {
-        Ok(())
-    } else {
-        Err(StoreError::AlreadyExists(Uniqueness::ExternalId(
-            source.clone(),
-        )))
-    }
+    Ok(())
 }
 
 /// Removes a user's links of one source, or of every source.
-pub(super) async fn remove_links(
-    conn: &mut Conn,
-    user_id: UserId,
-    source: Option<&Source>,
-) -> Result<()> {
+pub(super) async fn remove_links(conn: &mut Conn, user_id: UserId, source: Option<&Source>) -> Result<()> {
     match source {
         Some(source) => {
             sqlx::query("DELETE FROM links WHERE user_id = $1 AND source = $2")
@@ -327,22 +258,109 @@ pub(super) async fn remove_links(
                 .execute(&mut *conn)
                 .await?
         }
-        None => {
-            sqlx::query("DELETE FROM links WHERE user_id = $1")
-                .bind(user_id.as_uuid())
-                .execute(&mut *conn)
-                .await?
-        }
+        None => sqlx::query("DELETE FROM links WHERE user_id = $1").bind(user_id.as_uuid()).execute(&mut *conn).await?,
     };
     Ok(())
 }
 
-/// Maps a violation of the links key to the source it concerns (the database only says "links").
-pub(super) fn for_source(e: StoreError, source: &Source) -> StoreError {
-    match e {
-        StoreError::AlreadyExists(Uniqueness::ExternalId(_)) => {
-            StoreError::AlreadyExists(Uniqueness::ExternalId(source.clone()))
+/// One user's new profiles from one write, with what the user already had.
+pub(super) struct UserWrite<'a> {
+    pub user_id: UserId,
+    pub status: UserStatus,
+    pub is_new: bool,
+    pub status_changed: bool,
+    /// The profiles stored before this write (empty for a new user).
+    pub existing: &'a [StoredProfile],
+    /// The profiles this write puts, with their external ids and documents.
+    pub put: Vec<(&'a Source, Option<&'a str>, &'a ProfileFields, &'a Value)>,
+}
+
+/// What a write did to one user.
+pub(super) struct Written {
+    /// The version of each profile put, in `put` order.
+    pub versions: Vec<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Stores the profiles of many users, derives their combined profiles again, and appends one
+/// change per user and source written (only where something changed).
+pub(super) async fn write_users(
+    conn: &mut Conn,
+    writes: &[UserWrite<'_>],
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Written>> {
+    let mut profile_rows = Vec::new();
+    let mut combined_rows = Vec::with_capacity(writes.len());
+    let mut changes = Vec::new();
+    let mut written = Vec::with_capacity(writes.len());
+    for w in writes {
+        let mut versions = Vec::with_capacity(w.put.len());
+        let mut created_at = now;
+        for (i, (source, external_id, fields, attributes)) in w.put.iter().enumerate() {
+            let previous = w.existing.iter().find(|p| &p.source == *source);
+            let changed = previous
+                .map_or_else(|| ProfileFields::default().changed_fields(fields), |p| p.fields.changed_fields(fields));
+            let version = previous.map_or(1, |p| p.version + 1);
+            if let Some(p) = previous {
+                created_at = p.created_at;
+            }
+            versions.push(version);
+            profile_rows.push(ProfileRow {
+                user_id: w.user_id,
+                source,
+                external_id: *external_id,
+                fields,
+                attributes,
+                version,
+                created_at: previous.map_or(now, |p| p.created_at),
+            });
+            // A new user is created once, by its first profile; the others update it.
+            if let Some(kind) = change_kind(w.is_new && i == 0, w, &changed) {
+                changes.push(NewChange {
+                    user_id: w.user_id,
+                    source: (*source).clone(),
+                    actor: actor.to_owned(),
+                    kind,
+                    fields: changed,
+                    status: w.status,
+                });
+            }
         }
-        other => other,
+        let mut sources: Vec<SourceProfile> = w
+            .existing
+            .iter()
+            .filter(|p| !w.put.iter().any(|(s, ..)| *s == &p.source))
+            .map(|p| SourceProfile { source: p.source.clone(), fields: p.fields.clone(), updated_at: p.updated_at })
+            .collect();
+        sources.extend(w.put.iter().map(|(source, _, fields, _)| SourceProfile {
+            source: (*source).clone(),
+            fields: (*fields).clone(),
+            updated_at: now,
+        }));
+        combined_rows.push(CombinedRow {
+            user_id: w.user_id,
+            status: w.status,
+            combined: CombinedProfile::derive(&sources),
+        });
+        written.push(Written { versions, created_at });
+    }
+    upsert_profiles(conn, &profile_rows, now).await?;
+    save_combined(conn, &combined_rows, now).await?;
+    append_changes(conn, &changes, now).await?;
+    Ok(written)
+}
+
+fn change_kind(creates: bool, w: &UserWrite<'_>, changed: &[Field]) -> Option<ChangeKind> {
+    if creates {
+        Some(ChangeKind::Created)
+    } else if w.status == UserStatus::Archived && w.status_changed {
+        Some(ChangeKind::Archived)
+    } else if w.status_changed {
+        Some(ChangeKind::StatusChanged)
+    } else if !changed.is_empty() {
+        Some(ChangeKind::ProfileUpdated)
+    } else {
+        None
     }
 }

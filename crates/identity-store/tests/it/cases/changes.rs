@@ -8,29 +8,10 @@ use identity_store::Store;
 use super::{actor, sso_user};
 
 pub async fn change_log_records_every_write(store: Store) {
-    let u = store
-        .sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor())
-        .await
-        .unwrap();
-    store
-        .sso_replace(
-            u.id,
-            &sso_user("ann", "Anne", "Lee", "ann@example.com"),
-            None,
-            &actor(),
-        )
-        .await
-        .unwrap();
+    let u = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
+    store.sso_replace(u.id, &sso_user("ann", "Anne", "Lee", "ann@example.com"), None, &actor()).await.unwrap();
     // A write that changes nothing appends nothing.
-    store
-        .sso_replace(
-            u.id,
-            &sso_user("ann", "Anne", "Lee", "ann@example.com"),
-            None,
-            &actor(),
-        )
-        .await
-        .unwrap();
+    store.sso_replace(u.id, &sso_user("ann", "Anne", "Lee", "ann@example.com"), None, &actor()).await.unwrap();
     let mut off = sso_user("ann", "Anne", "Lee", "ann@example.com");
     off.active = false;
     store.sso_replace(u.id, &off, None, &actor()).await.unwrap();
@@ -40,16 +21,9 @@ pub async fn change_log_records_every_write(store: Store) {
     let kinds: Vec<_> = log.iter().map(|c| c.kind).collect();
     assert_eq!(
         kinds,
-        [
-            ChangeKind::Created,
-            ChangeKind::ProfileUpdated,
-            ChangeKind::StatusChanged,
-            ChangeKind::Archived
-        ]
+        [ChangeKind::Created, ChangeKind::ProfileUpdated, ChangeKind::StatusChanged, ChangeKind::Archived]
     );
-    assert!(log
-        .iter()
-        .all(|c| c.user_id == u.id && c.source == Source::Sso && c.actor == "test"));
+    assert!(log.iter().all(|c| c.user_id == u.id && c.source == Source::Sso && c.actor == "test"));
     assert_eq!(log[1].fields, [Field::FirstName, Field::DisplayName]);
     assert_eq!(log[2].status, UserStatus::Inactive);
     assert_eq!(log[3].status, UserStatus::Archived);
@@ -68,10 +42,7 @@ pub async fn change_feed_has_no_gap_or_repeat_under_concurrent_writers(store: St
                 for i in 0..EACH {
                     let name = format!("w{w}-{i}");
                     store
-                        .sso_create(
-                            &sso_user(&name, "G", "F", &format!("{name}@example.com")),
-                            &actor(),
-                        )
+                        .sso_create(&sso_user(&name, "G", "F", &format!("{name}@example.com")), &actor())
                         .await
                         .unwrap();
                 }

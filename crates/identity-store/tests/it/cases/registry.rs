@@ -12,19 +12,11 @@ fn record(trn: &str, first: &str) -> RegistryRecord {
 }
 
 pub async fn registry_records(store: Store) {
-    let many: Vec<_> = (0..1_200)
-        .map(|i| record(&format!("{:07}", 1_000_000 + i), "Ann"))
-        .collect();
+    let many: Vec<_> = (0..1_200).map(|i| record(&format!("{:07}", 1_000_000 + i), "Ann")).collect();
     assert_eq!(store.registry_put(&many).await.unwrap(), 1_200);
     // Loading again replaces.
-    store
-        .registry_put(&[record("1000001", "Anne")])
-        .await
-        .unwrap();
-    let wanted: Vec<Trn> = ["1000001", "1000002", "9999999"]
-        .iter()
-        .map(|t| Trn::parse(t).unwrap())
-        .collect();
+    store.registry_put(&[record("1000001", "Anne")]).await.unwrap();
+    let wanted: Vec<Trn> = ["1000001", "1000002", "9999999"].iter().map(|t| Trn::parse(t).unwrap()).collect();
     let mut found = store.registry_get(&wanted).await.unwrap();
     found.sort_by(|a, b| a.trn.cmp(&b.trn));
     assert_eq!(found.len(), 2);

@@ -1,0 +1,430 @@
+//! Import jobs and their rows (a queue workers share), and the session a worker applies a chunk
+//! of rows in: the facts of the flowchart read, the writes made, and the job's checkpoint moved,
+//! in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use identity_core::import::{Candidate, ExistingUser, Outcome};
+use identity_core::{ProfileFields, ServiceName, Source, UserId, UserStatus};
+use serde_json::Value;
+use sqlx::{QueryBuilder, Row as _};
+use uuid::Uuid;
+
+use super::rows::{self, corrupt, now};
+use super::write::{self, OnLinked, UserWrite, BATCH};
+use super::{Backend, Db, Row, Tx, DIALECT};
+use crate::error::{Result, StoreError};
+use crate::model::{
+    ChunkFacts, ChunkResults, FactQuery, ImportJob, ImportJobStatus, ImportRow, ImportWrites, NewImportJob,
+    NewImportRow, OutcomeCounts,
+};
+
+const JOB_COLUMNS: &str = "id, service, file_name, submitted_by, dry_run, status, columns, rows_total, rows_done, \
+     count_none, count_added, count_updated, count_invalid, error, attempts, created_at, started_at, finished_at";
+
+fn job(row: &Row) -> Result<ImportJob> {
+    let service: String = row.try_get("service")?;
+    let status: String = row.try_get("status")?;
+    Ok(ImportJob {
+        id: row.try_get("id")?,
+        service: ServiceName::new(&service).map_err(|e| corrupt("import_jobs.service", e))?,
+        file_name: row.try_get("file_name")?,
+        submitted_by: row.try_get("submitted_by")?,
+        dry_run: row.try_get("dry_run")?,
+        status: ImportJobStatus::parse(&status).ok_or_else(|| corrupt("import_jobs.status", &status))?,
+        columns: row.try_get("columns")?,
+        rows_total: row.try_get("rows_total")?,
+        rows_done: row.try_get("rows_done")?,
+        counts: OutcomeCounts {
+            none: row.try_get("count_none")?,
+            added: row.try_get("count_added")?,
+            updated: row.try_get("count_updated")?,
+            invalid: row.try_get("count_invalid")?,
+        },
+        error: row.try_get("error")?,
+        attempts: row.try_get("attempts")?,
+        created_at: rows::time(row, "created_at")?,
+        started_at: row.try_get::<Option<DateTime<Utc>>, _>("started_at")?,
+        finished_at: row.try_get::<Option<DateTime<Utc>>, _>("finished_at")?,
+    })
+}
+
+fn import_row(row: &Row) -> Result<ImportRow> {
+    let outcome: Option<String> = row.try_get("outcome")?;
+    Ok(ImportRow {
+        row_number: row.try_get("row_number")?,
+        source_id: row.try_get("source_id")?,
+        raw_data: row.try_get("raw_data")?,
+        problem: row.try_get("problem")?,
+        outcome: outcome.map(|o| o.parse::<Outcome>().map_err(|e| corrupt("import_rows.outcome", e))).transpose()?,
+        notes: row.try_get("notes")?,
+        user_id: row.try_get::<Option<Uuid>, _>("user_id")?.map(UserId::from_uuid),
+    })
+}
+
+impl Backend {
+    pub(crate) async fn import_job_create(&self, new: &NewImportJob) -> Result<ImportJob> {
+        let id = Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO import_jobs (id, service, file_name, submitted_by, dry_run, status, columns, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'receiving', $6, $7)",
+        )
+        .bind(id)
+        .bind(new.service.as_str())
+        .bind(&new.file_name)
+        .bind(&new.submitted_by)
+        .bind(new.dry_run)
+        .bind(&new.columns)
+        .bind(now())
+        .execute(&self.write)
+        .await?;
+        self.import_job(id).await
+    }
+
+    /// Stores uploaded records of a job that is still receiving.
+    pub(crate) async fn import_rows_append(&self, job_id: Uuid, rows: &[NewImportRow]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for chunk in rows.chunks(BATCH) {
+            let mut qb =
+                QueryBuilder::<Db>::new("INSERT INTO import_rows (job_id, row_number, source_id, raw_data, problem) ");
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(job_id)
+                    .push_bind(r.row_number)
+                    .push_bind(r.source_id.clone())
+                    .push_bind(r.raw_data.clone())
+                    .push_bind(r.problem.clone());
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends an upload: the job is queued for workers.
+    pub(crate) async fn import_job_queue(&self, job_id: Uuid, rows_total: i64) -> Result<ImportJob> {
+        let done = sqlx::query(
+            "UPDATE import_jobs SET status = 'queued', rows_total = $2 WHERE id = $1 AND status = 'receiving'",
+        )
+        .bind(job_id)
+        .bind(rows_total)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.import_job(job_id).await
+    }
+
+    pub(crate) async fn import_job(&self, id: Uuid) -> Result<ImportJob> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        job(&row)
+    }
+
+    /// Claims the oldest queued job, or a running one whose worker's lease ran out (it crashed):
+    /// on PostgreSQL without waiting on jobs other workers are claiming.
+    pub(crate) async fn import_job_claim(&self, worker: &str, lease_until: DateTime<Utc>) -> Result<Option<ImportJob>> {
+        let at = now();
+        let sql = format!(
+            "UPDATE import_jobs SET status = 'running', claimed_by = $1, lease_until = $2, attempts = attempts + 1, \
+             started_at = coalesce(started_at, $3) WHERE id = (SELECT id FROM import_jobs \
+             WHERE status = 'queued' OR (status = 'running' AND lease_until < $3) ORDER BY created_at LIMIT 1{}) \
+             RETURNING {JOB_COLUMNS}",
+            DIALECT.for_update_skip_locked()
+        );
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(&sql).bind(worker).bind(lease_until).bind(at).fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        claimed.as_ref().map(job).transpose()
+    }
+
+    /// Ends a job: done, or failed with a reason. Only its claimant may.
+    pub(crate) async fn import_job_finish(&self, job_id: Uuid, worker: &str, error: Option<&str>) -> Result<()> {
+        let status = if error.is_some() { "failed" } else { "done" };
+        let done = sqlx::query(
+            "UPDATE import_jobs SET status = $3, error = $4, finished_at = $5, lease_until = NULL \
+             WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .bind(status)
+        .bind(error)
+        .bind(now())
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Puts a failed job back in the queue; it resumes after its checkpoint.
+    pub(crate) async fn import_job_resume(&self, job_id: Uuid) -> Result<ImportJob> {
+        let done = sqlx::query(
+            "UPDATE import_jobs SET status = 'queued', error = NULL, finished_at = NULL, claimed_by = NULL, lease_until = NULL \
+             WHERE id = $1 AND status = 'failed' AND rows_total > 0",
+        )
+        .bind(job_id)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.import_job(job_id).await
+    }
+
+    /// Forgets a claimed job's progress (a dry run starting over after a crash).
+    pub(crate) async fn import_job_restart(&self, job_id: Uuid, worker: &str) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE import_jobs SET rows_done = 0, count_none = 0, count_added = 0, count_updated = 0, count_invalid = 0 \
+             WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Fails a job that never got queued (its upload broke off).
+    pub(crate) async fn import_job_abandon(&self, job_id: Uuid, error: &str) -> Result<()> {
+        sqlx::query("UPDATE import_jobs SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1 AND status = 'receiving'")
+            .bind(job_id)
+            .bind(error)
+            .bind(now())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Rows after `after`, in order (the rows to process, or a page of the result file).
+    pub(crate) async fn import_rows(&self, job_id: Uuid, after: i64, limit: u32) -> Result<Vec<ImportRow>> {
+        let found = sqlx::query(
+            "SELECT row_number, source_id, raw_data, problem, outcome, notes, user_id FROM import_rows \
+             WHERE job_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3",
+        )
+        .bind(job_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        found.iter().map(import_row).collect()
+    }
+
+    /// A transaction for applying rows. Commit it, or drop it to roll back (a dry run).
+    pub(crate) async fn import_session(&self) -> Result<Session> {
+        Ok(Session { tx: self.begin_write().await? })
+    }
+}
+
+/// One transaction of an import worker.
+pub(crate) struct Session {
+    tx: Tx,
+}
+
+fn push_in<'a, T: 'a + Clone + sqlx::Encode<'a, Db> + sqlx::Type<Db> + Send>(
+    qb: &mut QueryBuilder<'a, Db>,
+    items: &[T],
+) {
+    qb.push("(");
+    let mut list = qb.separated(", ");
+    for item in items {
+        list.push_bind(item.clone());
+    }
+    list.push_unseparated(")");
+}
+
+impl Session {
+    pub(crate) async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub(crate) async fn rollback(self) -> Result<()> {
+        Ok(self.tx.rollback().await?)
+    }
+
+    /// The facts of the flowchart for a chunk, as this transaction sees them (a dry run's own
+    /// earlier, uncommitted rows included).
+    pub(crate) async fn facts(&mut self, service: &ServiceName, q: &FactQuery) -> Result<ChunkFacts> {
+        let conn = &mut *self.tx;
+        let mut facts = ChunkFacts::default();
+        for chunk in q.emails.chunks(BATCH) {
+            let mut qb =
+                QueryBuilder::<Db>::new("SELECT user_id, email_key, trn FROM combined_profiles WHERE email_key IN ");
+            push_in(&mut qb, chunk);
+            for row in qb.build().fetch_all(&mut *conn).await? {
+                let trn = rows::trn(row.try_get("trn")?)?;
+                facts
+                    .by_email
+                    .insert(row.try_get("email_key")?, ExistingUser { id: rows::user_id(&row, "user_id")?, trn });
+            }
+        }
+        for chunk in q.trns.chunks(BATCH) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT user_id, external_key FROM links WHERE source = 'registry' AND external_key IN ",
+            );
+            push_in(&mut qb, chunk);
+            for row in qb.build().fetch_all(&mut *conn).await? {
+                facts.trn_holders.insert(row.try_get("external_key")?, rows::user_id(&row, "user_id")?);
+            }
+        }
+        for chunk in q.names.chunks(BATCH) {
+            let mut qb = QueryBuilder::<Db>::new(
+                "SELECT c.user_id, c.first_name, c.last_name_key, c.date_of_birth FROM combined_profiles c \
+                 JOIN users u ON u.id = c.user_id WHERE u.status <> 'archived' AND (c.last_name_key, c.date_of_birth) IN (",
+            );
+            let mut list = qb.separated(", ");
+            for (last, dob) in chunk {
+                list.push("(")
+                    .push_bind_unseparated(last.clone())
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(*dob)
+                    .push_unseparated(")");
+            }
+            qb.push(") ORDER BY c.user_id");
+            for row in qb.build().fetch_all(&mut *conn).await? {
+                let key: (String, NaiveDate) = (row.try_get("last_name_key")?, row.try_get("date_of_birth")?);
+                let first_name: Option<String> = row.try_get("first_name")?;
+                facts.candidates.entry(key).or_default().push(Candidate {
+                    id: rows::user_id(&row, "user_id")?,
+                    first_name: first_name.unwrap_or_default(),
+                });
+            }
+        }
+        let source = Source::Import(service.clone());
+        for chunk in q.ids.chunks(BATCH) {
+            let mut qb = QueryBuilder::<Db>::new("SELECT user_id, external_key FROM links WHERE source = ");
+            qb.push_bind(source.to_string()).push(" AND external_key IN ");
+            push_in(&mut qb, chunk);
+            for row in qb.build().fetch_all(&mut *conn).await? {
+                facts.links.insert(row.try_get("external_key")?, rows::user_id(&row, "user_id")?);
+            }
+        }
+        Ok(facts)
+    }
+
+    /// Makes a chunk's writes: new users, TRN updates, links.
+    pub(crate) async fn apply(&mut self, w: &ImportWrites) -> Result<()> {
+        let at = now();
+        let conn = &mut *self.tx;
+        let source = Source::Import(w.service.clone());
+        let empty = Value::Object(serde_json::Map::new());
+
+        // New users, each with its import profile and, with a TRN, the registry's.
+        let users: Vec<(UserId, UserStatus)> = w.new_users.iter().map(|u| (u.id, UserStatus::Active)).collect();
+        write::insert_users(conn, &users, at).await?;
+        let registry_fields: Vec<Option<ProfileFields>> =
+            w.new_users.iter().map(|u| u.registry.as_ref().map(|r| r.profile_fields())).collect();
+        let mut links: Vec<(&Source, &str, UserId)> = Vec::new();
+        let mut writes = Vec::with_capacity(w.new_users.len() + w.trn_updates.len());
+        for (u, registry) in w.new_users.iter().zip(&registry_fields) {
+            links.push((&source, &u.external_id, u.id));
+            let mut put = vec![(&source, Some(u.external_id.as_str()), &u.import, &empty)];
+            if let (Some(fields), Some(record)) = (registry, &u.registry) {
+                links.push((&Source::Registry, record.trn.as_str(), u.id));
+                put.push((&Source::Registry, Some(record.trn.as_str()), fields, &empty));
+            }
+            writes.push(UserWrite {
+                user_id: u.id,
+                status: UserStatus::Active,
+                is_new: true,
+                status_changed: false,
+                existing: &[],
+                put,
+            });
+        }
+
+        // Existing users given a TRN: their other profiles are needed to derive the combined one.
+        let updated: Vec<UserId> = w.trn_updates.iter().map(|u| u.user_id).collect();
+        let mut existing: HashMap<UserId, Vec<crate::model::StoredProfile>> = HashMap::new();
+        for (id, profile) in write::load_profiles_of(conn, &updated).await? {
+            existing.entry(id).or_default().push(profile);
+        }
+        let statuses = user_statuses(conn, &updated).await?;
+        let update_fields: Vec<ProfileFields> = w.trn_updates.iter().map(|u| u.registry.profile_fields()).collect();
+        for (u, registry) in w.trn_updates.iter().zip(&update_fields) {
+            links.push((&source, &u.external_id, u.user_id));
+            links.push((&Source::Registry, u.registry.trn.as_str(), u.user_id));
+            writes.push(UserWrite {
+                user_id: u.user_id,
+                status: statuses.get(&u.user_id).copied().unwrap_or(UserStatus::Active),
+                is_new: false,
+                status_changed: false,
+                existing: existing.get(&u.user_id).map_or(&[], Vec::as_slice),
+                put: vec![
+                    (&source, Some(u.external_id.as_str()), &u.import, &empty),
+                    (&Source::Registry, Some(u.registry.trn.as_str()), registry, &empty),
+                ],
+            });
+        }
+        // A TRN or an ID taken meanwhile by someone else fails the chunk (the worker retries it
+        // with fresh facts); an ID already linked to the same user is a re-run.
+        write::insert_links(conn, &links, OnLinked::Fail, at).await?;
+        write::write_users(conn, &writes, &w.actor, at).await?;
+
+        let matched: Vec<(&Source, &str, UserId)> =
+            w.links.iter().map(|(id, user)| (&source, id.as_str(), *user)).collect();
+        write::insert_links(conn, &matched, OnLinked::Keep, at).await?;
+        Ok(())
+    }
+
+    /// Stores a chunk's results and moves the job's checkpoint, if the caller still holds the
+    /// job's claim (else `NotFound`, and the caller rolls back).
+    pub(crate) async fn record_results(&mut self, r: &ChunkResults) -> Result<()> {
+        let conn = &mut *self.tx;
+        let moved = sqlx::query(
+            "UPDATE import_jobs SET rows_done = $3, lease_until = $4, count_none = count_none + $5, \
+             count_added = count_added + $6, count_updated = count_updated + $7, count_invalid = count_invalid + $8 \
+             WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
+        )
+        .bind(r.job_id)
+        .bind(&r.worker)
+        .bind(r.rows_done)
+        .bind(r.lease_until)
+        .bind(r.counts.none)
+        .bind(r.counts.added)
+        .bind(r.counts.updated)
+        .bind(r.counts.invalid)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            return Err(StoreError::NotFound);
+        }
+        for chunk in r.results.chunks(BATCH) {
+            let mut qb = QueryBuilder::<Db>::new("WITH v (row_number, outcome, notes, user_id) AS (");
+            qb.push_values(chunk, |mut b, res| {
+                b.push_bind(res.row_number)
+                    .push_bind(res.outcome.as_str())
+                    .push_bind(res.notes.clone())
+                    .push_bind(res.user_id.map(|u| *u.as_uuid()));
+            });
+            qb.push(") UPDATE import_rows SET outcome = v.outcome, notes = v.notes, user_id = v.user_id FROM v WHERE import_rows.job_id = ")
+                .push_bind(r.job_id)
+                .push(" AND import_rows.row_number = v.row_number");
+            qb.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn user_statuses(conn: &mut super::Conn, ids: &[UserId]) -> Result<HashMap<UserId, UserStatus>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(BATCH) {
+        let mut qb = QueryBuilder::<Db>::new("SELECT id, status FROM users WHERE id IN ");
+        let uuids: Vec<Uuid> = chunk.iter().map(|u| *u.as_uuid()).collect();
+        push_in(&mut qb, &uuids);
+        for row in qb.build().fetch_all(&mut *conn).await? {
+            out.insert(rows::user_id(&row, "id")?, rows::status(&row, "status")?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,239 @@
+//! Applies a chunk of rows: reads them, checks them against the field rules and the registry,
+//! gathers the flowchart's facts in one round of queries, decides each row in order (earlier
+//! rows of the file count as existing people for later ones), and writes the lot in the
+//! caller's transaction. The rules themselves are `identity_core::import`'s; this only moves
+//! data between them and the store.
+
+use std::collections::{BTreeSet, HashMap};
+
+use identity_core::import::records::split_all;
+use identity_core::import::result::ResultRow;
+use identity_core::import::rules::notes;
+use identity_core::import::{check, decide, Action, Candidate, ExistingUser, Facts, Fields, Header, Outcome, ValidRow};
+use identity_core::nicknames::Nicknames;
+use identity_core::normalize::name_key;
+use identity_core::{ProfileFields, ServiceName, Trn, UserId};
+use identity_store::{FactQuery, ImportSession, ImportWrites, ImportedUser, StoreError, TrnUpdate, Uniqueness};
+
+use crate::registry::{Registry, RegistryError};
+
+/// A row of an import file, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRow {
+    pub row_number: i64,
+    pub source_id: String,
+    pub raw: String,
+    /// Why it cannot be read as eight fields (its only note), if so.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// Someone else wrote one of the same people meanwhile: the chunk is retried with fresh facts.
+    #[error("a concurrent write touched the same people ({0})")]
+    Conflict(Uniqueness),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::AlreadyExists(u) => Self::Conflict(u),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// Where a chunk is going.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub header: &'a Header,
+    pub service: &'a ServiceName,
+    /// Who writes, for the change log.
+    pub actor: &'a str,
+}
+
+enum Checked {
+    Invalid(Vec<String>),
+    Valid(Box<ValidRow>),
+}
+
+pub struct Engine<R> {
+    registry: R,
+    nicknames: &'static Nicknames,
+}
+
+impl<R: Registry> Engine<R> {
+    pub fn new(registry: R) -> Self {
+        Self { registry, nicknames: Nicknames::built_in() }
+    }
+
+    /// Decides and writes `rows` in `session`; returns their results in order.
+    pub async fn process(
+        &self,
+        session: &mut ImportSession,
+        to: Target<'_>,
+        rows: &[InputRow],
+    ) -> Result<Vec<ResultRow>, EngineError> {
+        let checked = self.check_rows(to.header, rows).await?;
+
+        let valid: Vec<&ValidRow> =
+            checked.iter().filter_map(|c| if let Checked::Valid(v) = c { Some(&**v) } else { None }).collect();
+        let unique = |items: Vec<String>| items.into_iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>();
+        let query = FactQuery {
+            emails: unique(valid.iter().map(|v| v.email.key()).collect()),
+            trns: unique(valid.iter().filter_map(|v| v.trn.as_ref().map(|t| t.as_str().to_owned())).collect()),
+            names: valid
+                .iter()
+                .map(|v| (name_key(v.last_name()), v.date_of_birth.date()))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            ids: unique(valid.iter().map(|v| v.id.clone()).collect()),
+        };
+        let mut facts = session.facts(to.service, &query).await?;
+
+        let mut writes = ImportWrites {
+            service: to.service.clone(),
+            actor: to.actor.to_owned(),
+            new_users: Vec::new(),
+            trn_updates: Vec::new(),
+            links: Vec::new(),
+        };
+        let mut results = Vec::with_capacity(rows.len());
+        for (row, checked) in rows.iter().zip(checked) {
+            let result = |outcome, notes, user_id| ResultRow {
+                row_number: u64::try_from(row.row_number).unwrap_or_default(),
+                id: row.source_id.clone(),
+                user_id,
+                outcome,
+                notes,
+                raw: row.raw.clone(),
+            };
+            let v = match checked {
+                Checked::Invalid(notes) => {
+                    results.push(result(Outcome::Invalid, notes, None));
+                    continue;
+                }
+                Checked::Valid(v) => v,
+            };
+            let email_key = v.email.key();
+            let name = (name_key(v.last_name()), v.date_of_birth.date());
+            let decision = decide(
+                &v,
+                Facts {
+                    linked: facts.links.get(&v.id).copied(),
+                    by_email: facts.by_email.get(&email_key),
+                    trn_holder: v.trn.as_ref().and_then(|t| facts.trn_holders.get(t.as_str()).copied()),
+                    candidates: facts.candidates.get(&name).map_or(&[], Vec::as_slice),
+                },
+                self.nicknames,
+            );
+            // What this row writes becomes a fact for the rows after it.
+            let user_id = match decision.action {
+                Action::Nothing => None,
+                Action::Link(user) => {
+                    if facts.links.insert(v.id.clone(), user).is_none() {
+                        writes.links.push((v.id.clone(), user));
+                    }
+                    Some(user)
+                }
+                Action::AddUser => {
+                    let id = UserId::random();
+                    facts.by_email.insert(email_key, ExistingUser { id, trn: v.trn.clone() });
+                    if let Some(trn) = &v.trn {
+                        facts.trn_holders.insert(trn.as_str().to_owned(), id);
+                    }
+                    facts
+                        .candidates
+                        .entry(name)
+                        .or_default()
+                        .push(Candidate { id, first_name: v.first_name().to_owned() });
+                    facts.links.insert(v.id.clone(), id);
+                    writes.new_users.push(ImportedUser {
+                        id,
+                        external_id: v.id.clone(),
+                        import: import_fields(&v),
+                        registry: v.registry.clone(),
+                    });
+                    Some(id)
+                }
+                Action::UpdateTrn(user) => {
+                    if let (Some(existing), Some(trn)) = (facts.by_email.get_mut(&email_key), &v.trn) {
+                        existing.trn = Some(trn.clone());
+                        facts.trn_holders.insert(trn.as_str().to_owned(), user);
+                    }
+                    facts.links.insert(v.id.clone(), user);
+                    if let Some(registry) = v.registry.clone() {
+                        writes.trn_updates.push(TrnUpdate {
+                            user_id: user,
+                            external_id: v.id.clone(),
+                            import: import_fields(&v),
+                            registry,
+                        });
+                    }
+                    Some(user)
+                }
+            };
+            results.push(result(decision.outcome, decision.notes, user_id));
+        }
+        session.apply(&writes).await?;
+        Ok(results)
+    }
+
+    /// Field rules, with one registry round for the chunk's TRNs.
+    async fn check_rows(&self, header: &Header, rows: &[InputRow]) -> Result<Vec<Checked>, EngineError> {
+        let records: Vec<Option<Vec<String>>> = rows
+            .iter()
+            .map(|row| {
+                if row.problem.is_some() {
+                    return None;
+                }
+                let mut records = split_all(row.raw.as_bytes());
+                (records.len() == 1).then(|| {
+                    records.remove(0).fields.into_iter().map(|f| String::from_utf8_lossy(&f).into_owned()).collect()
+                })
+            })
+            .collect();
+        let fields: Vec<Option<Fields<'_>>> = records
+            .iter()
+            .map(|r| {
+                r.as_ref().and_then(|cells| Fields::new(header, &cells.iter().map(String::as_str).collect::<Vec<_>>()))
+            })
+            .collect();
+        let trns: Vec<Trn> =
+            fields.iter().flatten().filter_map(Fields::trn).collect::<BTreeSet<_>>().into_iter().collect();
+        let registry: HashMap<Trn, _> =
+            if trns.is_empty() { HashMap::new() } else { self.registry.lookup(&trns).await? };
+        Ok(rows
+            .iter()
+            .zip(&fields)
+            .map(|(row, fields)| match (&row.problem, fields) {
+                (Some(problem), _) => Checked::Invalid(vec![problem.clone()]),
+                (None, None) => Checked::Invalid(vec![notes::FIELDS_LESS.to_owned()]),
+                (None, Some(f)) => match check(f, f.trn().and_then(|t| registry.get(&t))) {
+                    Ok(v) => Checked::Valid(Box::new(v)),
+                    Err(notes) => Checked::Invalid(notes),
+                },
+            })
+            .collect())
+    }
+}
+
+/// What the import source says about the person: the row's values (no names when it gives a
+/// TRN: those are the registry's).
+fn import_fields(v: &ValidRow) -> ProfileFields {
+    ProfileFields {
+        first_name: v.first_name.clone(),
+        middle_name: v.middle_name.clone(),
+        last_name: v.last_name.clone(),
+        preferred_name: v.preferred_name.clone(),
+        display_name: None,
+        email: Some(v.email.clone()),
+        date_of_birth: Some(v.date_of_birth),
+        trn: v.trn.clone(),
+    }
+}
