@@ -46,11 +46,7 @@ pub struct ScimError {
 
 impl ScimError {
     pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            scim_type,
-            detail: detail.into(),
-        }
+        Self { status, scim_type, detail: detail.into() }
     }
 
     /// 400 with a `scimType`.

@@ -6,8 +6,7 @@ use identity_core::query::AttrType;
 use serde_json::{json, Value};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const ENTERPRISE_USER_SCHEMA: &str =
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mutability {
@@ -80,11 +79,7 @@ const fn string(name: &'static str, description: &'static str) -> AttrDef {
 }
 
 const fn multi(name: &'static str, description: &'static str, subs: &'static [AttrDef]) -> AttrDef {
-    AttrDef {
-        multi_valued: true,
-        sub_attributes: subs,
-        ..attr(name, AttrType::Complex, description)
-    }
+    AttrDef { multi_valued: true, sub_attributes: subs, ..attr(name, AttrType::Complex, description) }
 }
 
 const fn with_types(mut a: AttrDef, values: &'static [&'static str]) -> AttrDef {
@@ -102,35 +97,17 @@ const fn exact(mut a: AttrDef) -> AttrDef {
     a
 }
 
-const fn reference(
-    name: &'static str,
-    description: &'static str,
-    types: &'static [&'static str],
-) -> AttrDef {
-    AttrDef {
-        reference_types: types,
-        case_exact: true,
-        ..attr(name, AttrType::Reference, description)
-    }
+const fn reference(name: &'static str, description: &'static str, types: &'static [&'static str]) -> AttrDef {
+    AttrDef { reference_types: types, case_exact: true, ..attr(name, AttrType::Reference, description) }
 }
 
-const PRIMARY: AttrDef = attr(
-    "primary",
-    AttrType::Boolean,
-    "Whether this is the primary value.",
-);
-const DISPLAY: AttrDef = string(
-    "display",
-    "A human-readable name, primarily used for display purposes.",
-);
+const PRIMARY: AttrDef = attr("primary", AttrType::Boolean, "Whether this is the primary value.");
+const DISPLAY: AttrDef = string("display", "A human-readable name, primarily used for display purposes.");
 
 const EMAIL_SUBS: &[AttrDef] = &[
     string("value", "Email address for the User."),
     DISPLAY,
-    with_types(
-        string("type", "A label indicating the attribute's function."),
-        &["work", "home", "other"],
-    ),
+    with_types(string("type", "A label indicating the attribute's function."), &["work", "home", "other"]),
     PRIMARY,
 ];
 const PHONE_SUBS: &[AttrDef] = &[
@@ -154,40 +131,24 @@ const IM_SUBS: &[AttrDef] = &[
 const PHOTO_SUBS: &[AttrDef] = &[
     reference("value", "URL of a photo of the User.", &["external"]),
     DISPLAY,
-    with_types(
-        string("type", "A label indicating the attribute's function."),
-        &["photo", "thumbnail"],
-    ),
+    with_types(string("type", "A label indicating the attribute's function."), &["photo", "thumbnail"]),
     PRIMARY,
 ];
 const ADDRESS_SUBS: &[AttrDef] = &[
-    string(
-        "formatted",
-        "The full mailing address, formatted for display.",
-    ),
+    string("formatted", "The full mailing address, formatted for display."),
     string("streetAddress", "The full street address component."),
     string("locality", "The city or locality component."),
     string("region", "The state or region component."),
     string("postalCode", "The zip code or postal code component."),
     string("country", "The country name component."),
-    with_types(
-        string("type", "A label indicating the attribute's function."),
-        &["work", "home", "other"],
-    ),
+    with_types(string("type", "A label indicating the attribute's function."), &["work", "home", "other"]),
     PRIMARY,
 ];
 const GROUP_SUBS: &[AttrDef] = &[
     read_only(string("value", "The identifier of the User's group.")),
-    read_only(reference(
-        "$ref",
-        "The URI of the corresponding 'Group' resource.",
-        &["User", "Group"],
-    )),
+    read_only(reference("$ref", "The URI of the corresponding 'Group' resource.", &["User", "Group"])),
     read_only(DISPLAY),
-    read_only(with_types(
-        string("type", "A label indicating the attribute's function."),
-        &["direct", "indirect"],
-    )),
+    read_only(with_types(string("type", "A label indicating the attribute's function."), &["direct", "indirect"])),
 ];
 const VALUE_SUBS: &[AttrDef] = &[
     string("value", "The value of the attribute."),
@@ -196,20 +157,13 @@ const VALUE_SUBS: &[AttrDef] = &[
     PRIMARY,
 ];
 const CERT_SUBS: &[AttrDef] = &[
-    attr(
-        "value",
-        AttrType::Binary,
-        "The value of an X.509 certificate.",
-    ),
+    attr("value", AttrType::Binary, "The value of an X.509 certificate."),
     DISPLAY,
     string("type", "A label indicating the attribute's function."),
     PRIMARY,
 ];
 const NAME_SUBS: &[AttrDef] = &[
-    string(
-        "formatted",
-        "The full name, including all middle names, titles, and suffixes as appropriate.",
-    ),
+    string("formatted", "The full name, including all middle names, titles, and suffixes as appropriate."),
     string("familyName", "The family name of the User."),
     string("givenName", "The given name of the User."),
     string("middleName", "The middle name(s) of the User."),
@@ -225,96 +179,41 @@ pub static USER: SchemaDef = SchemaDef {
         AttrDef {
             required: true,
             uniqueness: Uniqueness::Server,
-            ..string(
-                "userName",
-                "Unique identifier for the User, issued by Staff SSO. Unique case-insensitively.",
-            )
+            ..string("userName", "Unique identifier for the User, issued by Staff SSO. Unique case-insensitively.")
         },
         AttrDef {
             sub_attributes: NAME_SUBS,
-            ..attr(
-                "name",
-                AttrType::Complex,
-                "The components of the user's real name.",
-            )
+            ..attr("name", AttrType::Complex, "The components of the user's real name.")
         },
-        string(
-            "displayName",
-            "The name of the User, suitable for display to end-users.",
-        ),
-        string(
-            "nickName",
-            "The casual way to address the user in real life.",
-        ),
+        string("displayName", "The name of the User, suitable for display to end-users."),
+        string("nickName", "The casual way to address the user in real life."),
         reference(
             "profileUrl",
             "A fully qualified URL pointing to a page representing the User's online profile.",
             &["external"],
         ),
         string("title", "The user's title, such as \"Vice President\"."),
-        string(
-            "userType",
-            "Used to identify the relationship between the organization and the user.",
-        ),
-        string(
-            "preferredLanguage",
-            "Indicates the User's preferred written or spoken language.",
-        ),
-        string(
-            "locale",
-            "Used to indicate the User's default location for purposes of localizing items.",
-        ),
-        string(
-            "timezone",
-            "The User's time zone in the 'Olson' time zone database format.",
-        ),
-        attr(
-            "active",
-            AttrType::Boolean,
-            "A Boolean value indicating the User's administrative status.",
-        ),
+        string("userType", "Used to identify the relationship between the organization and the user."),
+        string("preferredLanguage", "Indicates the User's preferred written or spoken language."),
+        string("locale", "Used to indicate the User's default location for purposes of localizing items."),
+        string("timezone", "The User's time zone in the 'Olson' time zone database format."),
+        attr("active", AttrType::Boolean, "A Boolean value indicating the User's administrative status."),
         multi("emails", "Email addresses for the user.", EMAIL_SUBS),
         multi("phoneNumbers", "Phone numbers for the User.", PHONE_SUBS),
         multi("ims", "Instant messaging addresses for the User.", IM_SUBS),
         multi("photos", "URLs of photos of the User.", PHOTO_SUBS),
-        multi(
-            "addresses",
-            "A physical mailing address for this User.",
-            ADDRESS_SUBS,
-        ),
-        read_only(multi(
-            "groups",
-            "A list of groups to which the user belongs.",
-            GROUP_SUBS,
-        )),
-        multi(
-            "entitlements",
-            "A list of entitlements for the User.",
-            VALUE_SUBS,
-        ),
+        multi("addresses", "A physical mailing address for this User.", ADDRESS_SUBS),
+        read_only(multi("groups", "A list of groups to which the user belongs.", GROUP_SUBS)),
+        multi("entitlements", "A list of entitlements for the User.", VALUE_SUBS),
         multi("roles", "A list of roles for the User.", VALUE_SUBS),
-        multi(
-            "x509Certificates",
-            "A list of certificates issued to the User.",
-            CERT_SUBS,
-        ),
+        multi("x509Certificates", "A list of certificates issued to the User.", CERT_SUBS),
     ],
 };
 
 const MANAGER_SUBS: &[AttrDef] = &[
-    string(
-        "value",
-        "The id of the SCIM resource representing the User's manager.",
-    ),
-    reference(
-        "$ref",
-        "The URI of the SCIM resource representing the User's manager.",
-        &["User"],
-    ),
-    read_only(string(
-        "displayName",
-        "The displayName of the User's manager.",
-    )),
+    string("value", "The id of the SCIM resource representing the User's manager."),
+    reference("$ref", "The URI of the SCIM resource representing the User's manager.", &["User"]),
+    read_only(string("displayName", "The displayName of the User's manager.")),
 ];
 
 pub static ENTERPRISE_USER: SchemaDef = SchemaDef {
@@ -322,45 +221,25 @@ pub static ENTERPRISE_USER: SchemaDef = SchemaDef {
     name: "EnterpriseUser",
     description: "Enterprise User",
     attributes: &[
-        string(
-            "employeeNumber",
-            "Numeric or alphanumeric identifier assigned to a person.",
-        ),
+        string("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
         string("costCenter", "Identifies the name of a cost center."),
         string("organization", "Identifies the name of an organization."),
         string("division", "Identifies the name of a division."),
         string("department", "Identifies the name of a department."),
-        AttrDef {
-            sub_attributes: MANAGER_SUBS,
-            ..attr("manager", AttrType::Complex, "The User's manager.")
-        },
+        AttrDef { sub_attributes: MANAGER_SUBS, ..attr("manager", AttrType::Complex, "The User's manager.") },
     ],
 };
 
 const META_SUBS: &[AttrDef] = &[
-    read_only(exact(string(
-        "resourceType",
-        "The name of the resource type of the resource.",
-    ))),
-    read_only(attr(
-        "created",
-        AttrType::DateTime,
-        "The date and time the resource was added to the service provider.",
-    )),
+    read_only(exact(string("resourceType", "The name of the resource type of the resource."))),
+    read_only(attr("created", AttrType::DateTime, "The date and time the resource was added to the service provider.")),
     read_only(attr(
         "lastModified",
         AttrType::DateTime,
         "The most recent date and time that the details of this resource were updated.",
     )),
-    read_only(exact(reference(
-        "location",
-        "The URI of the resource being returned.",
-        &["uri"],
-    ))),
-    read_only(exact(string(
-        "version",
-        "The version of the resource being returned.",
-    ))),
+    read_only(exact(reference("location", "The URI of the resource being returned.", &["uri"]))),
+    read_only(exact(string("version", "The version of the resource being returned."))),
 ];
 
 /// `id`, `externalId` and `meta`, which every resource has (RFC 7643 §3.1).
@@ -368,19 +247,10 @@ pub static COMMON: &[AttrDef] = &[
     AttrDef {
         returned: Returned::Always,
         uniqueness: Uniqueness::Server,
-        ..read_only(exact(string(
-            "id",
-            "A unique identifier for a SCIM resource, issued by the service provider.",
-        )))
+        ..read_only(exact(string("id", "A unique identifier for a SCIM resource, issued by the service provider.")))
     },
-    exact(string(
-        "externalId",
-        "An identifier for the resource as defined by the provisioning client.",
-    )),
-    read_only(AttrDef {
-        sub_attributes: META_SUBS,
-        ..attr("meta", AttrType::Complex, "Resource metadata.")
-    }),
+    exact(string("externalId", "An identifier for the resource as defined by the provisioning client.")),
+    read_only(AttrDef { sub_attributes: META_SUBS, ..attr("meta", AttrType::Complex, "Resource metadata.") }),
 ];
 
 /// An attribute found by name, with its canonical path.
@@ -420,17 +290,9 @@ fn find(attrs: &'static [AttrDef], name: &str) -> Option<&'static AttrDef> {
 /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`.
 pub fn resolve(name: &str) -> Option<Resolved> {
     let (extension, attrs, rest): (Option<&'static str>, &'static [AttrDef], &str) =
-        if let Some(rest) =
-            strip_prefix_ci(name, ENTERPRISE_USER_SCHEMA).and_then(|r| r.strip_prefix(':'))
-        {
-            (
-                Some(ENTERPRISE_USER_SCHEMA),
-                ENTERPRISE_USER.attributes,
-                rest,
-            )
-        } else if let Some(rest) =
-            strip_prefix_ci(name, USER_SCHEMA).and_then(|r| r.strip_prefix(':'))
-        {
+        if let Some(rest) = strip_prefix_ci(name, ENTERPRISE_USER_SCHEMA).and_then(|r| r.strip_prefix(':')) {
+            (Some(ENTERPRISE_USER_SCHEMA), ENTERPRISE_USER.attributes, rest)
+        } else if let Some(rest) = strip_prefix_ci(name, USER_SCHEMA).and_then(|r| r.strip_prefix(':')) {
             (None, USER.attributes, rest)
         } else {
             (None, USER.attributes, name)
@@ -439,22 +301,12 @@ pub fn resolve(name: &str) -> Option<Resolved> {
         Some((top, sub)) => (top, Some(sub)),
         None => (rest, None),
     };
-    let attr = find(attrs, top).or_else(|| {
-        if extension.is_none() {
-            find(COMMON, top)
-        } else {
-            None
-        }
-    })?;
+    let attr = find(attrs, top).or_else(|| if extension.is_none() { find(COMMON, top) } else { None })?;
     let sub = match sub {
         Some(s) => Some(find(attr.sub_attributes, s)?),
         None => None,
     };
-    Some(Resolved {
-        extension,
-        attr,
-        sub,
-    })
+    Some(Resolved { extension, attr, sub })
 }
 
 /// Finds a sub-attribute of a complex attribute (inside `emails[...]`).
@@ -464,8 +316,7 @@ pub fn resolve_sub(parent: &'static AttrDef, name: &str) -> Option<&'static Attr
 
 fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     let head = text.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &text[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix).then(|| &text[prefix.len()..])
 }
 
 fn type_name(t: AttrType) -> &'static str {
@@ -543,33 +394,21 @@ mod tests {
     #[test]
     fn names_resolve_case_insensitively_to_canonical_paths() {
         assert_eq!(resolve("USERNAME").unwrap().path(), ["userName"]);
+        assert_eq!(resolve("name.GIVENNAME").unwrap().path(), ["name", "givenName"]);
         assert_eq!(
-            resolve("name.GIVENNAME").unwrap().path(),
-            ["name", "givenName"]
-        );
-        assert_eq!(
-            resolve("urn:ietf:params:scim:schemas:core:2.0:User:name.familyName")
-                .unwrap()
-                .path(),
+            resolve("urn:ietf:params:scim:schemas:core:2.0:User:name.familyName").unwrap().path(),
             ["name", "familyName"]
         );
         assert_eq!(
-            resolve("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")
-                .unwrap()
-                .path(),
+            resolve("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value").unwrap().path(),
             [ENTERPRISE_USER_SCHEMA, "manager", "value"]
         );
         assert_eq!(
-            resolve("URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER:Department")
-                .unwrap()
-                .path(),
+            resolve("URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER:Department").unwrap().path(),
             [ENTERPRISE_USER_SCHEMA, "department"]
         );
-        assert_eq!(
-            resolve("meta.lastModified").unwrap().leaf().ty,
-            AttrType::DateTime
-        );
-        assert_eq!(resolve("emails.value").unwrap().attr.multi_valued, true);
+        assert_eq!(resolve("meta.lastModified").unwrap().leaf().ty, AttrType::DateTime);
+        assert!(resolve("emails.value").unwrap().attr.multi_valued);
         assert!(resolve("id").unwrap().leaf().case_exact);
         for unknown in [
             "nope",
@@ -586,31 +425,13 @@ mod tests {
     fn schema_documents_describe_every_attribute() {
         let doc = schema_json(&USER, "http://h/scim/v2");
         assert_eq!(doc["id"], USER_SCHEMA);
-        let names: Vec<&str> = doc["attributes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["name"].as_str().unwrap())
-            .collect();
+        let names: Vec<&str> =
+            doc["attributes"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
         assert!(names.contains(&"userName") && names.contains(&"emails"));
         let user_name = &doc["attributes"][0];
-        assert_eq!(
-            (
-                user_name["required"].as_bool(),
-                user_name["uniqueness"].as_str()
-            ),
-            (Some(true), Some("server"))
-        );
-        let emails = doc["attributes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == "emails")
-            .unwrap();
-        assert_eq!(
-            emails["subAttributes"][2]["canonicalValues"],
-            json!(["work", "home", "other"])
-        );
+        assert_eq!((user_name["required"].as_bool(), user_name["uniqueness"].as_str()), (Some(true), Some("server")));
+        let emails = doc["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "emails").unwrap();
+        assert_eq!(emails["subAttributes"][2]["canonicalValues"], json!(["work", "home", "other"]));
         assert_eq!(
             schema_json(&ENTERPRISE_USER, "b")["meta"]["location"],
             format!("b/Schemas/{ENTERPRISE_USER_SCHEMA}")
