@@ -161,10 +161,8 @@ mod tests {
 
     #[test]
     fn sso_email_beats_import_email_and_registry_never_gives_one() {
-        let mut sso = ProfileFields::default();
-        sso.email = Some(Email::parse("ann.lee@dept.gov.uk").unwrap());
-        let mut imp = ProfileFields::default();
-        imp.email = Some(Email::parse("ann@home.example").unwrap());
+        let sso = ProfileFields { email: Some(Email::parse("ann.lee@dept.gov.uk").unwrap()), ..Default::default() };
+        let imp = ProfileFields { email: Some(Email::parse("ann@home.example").unwrap()), ..Default::default() };
         let combined = CombinedProfile::derive(&[profile(import("npq"), 9, imp.clone()), profile(Source::Sso, 1, sso)]);
         assert_eq!(combined.email.unwrap().value.as_str(), "ann.lee@dept.gov.uk");
 

@@ -17,6 +17,8 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    /// RFC 9865: a cursor the service did not issue.
+    InvalidCursor,
 }
 
 impl ScimType {
@@ -32,6 +34,7 @@ impl ScimType {
             Self::InvalidValue => "invalidValue",
             Self::InvalidVers => "invalidVers",
             Self::Sensitive => "sensitive",
+            Self::InvalidCursor => "invalidCursor",
         }
     }
 }

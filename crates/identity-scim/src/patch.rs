@@ -41,6 +41,29 @@ pub fn apply_patch(doc: &mut Value, body: &Value) -> Result<(), ScimError> {
     Ok(())
 }
 
+/// A user document from the attributes of a POST or PUT body: each attribute is written as a
+/// path-less replace would write it onto an empty document (canonical names, checked types, the
+/// same tolerated quirks). Read-only attributes (`id`, `meta`, `groups`) are ignored, as RFC 7644
+/// §3.3 and §3.5.1 ask; the caller handles `schemas`.
+pub fn document_from(attributes: &Map<String, Value>) -> Result<Value, ScimError> {
+    let mut root = Object::new();
+    for (name, value) in attributes {
+        if name.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let path = parse_path(name).map_err(|_| ScimError::invalid_value(format!("unknown attribute '{name}'")))?;
+        if let PatchPath::Attr { target, .. } = &path {
+            if target.attr.mutability == Mutability::ReadOnly
+                || target.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly)
+            {
+                continue;
+            }
+        }
+        write(&mut root, &path, value.clone(), Mode::Replace)?;
+    }
+    Ok(Value::Object(root))
+}
+
 fn operations(body: &Value) -> Result<&[Value], ScimError> {
     let body = body.as_object().ok_or_else(|| ScimError::invalid_syntax("a PATCH body must be a JSON object"))?;
     let declared = get_ci(body, "schemas")
@@ -114,10 +137,15 @@ fn write_extension(root: &mut Object, schema: &'static SchemaDef, value: Value, 
             root.remove(schema.id);
             Ok(())
         }
-        Value::Object(attributes) => attributes.into_iter().try_for_each(|(name, v)| {
-            let path = parse_path(&format!("{}:{name}", schema.id))?;
-            write(root, &path, v, mode)
-        }),
+        // Some clients echo the resource's `schemas` inside the extension object; it is not an
+        // attribute of the extension.
+        Value::Object(attributes) => attributes
+            .into_iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("schemas"))
+            .try_for_each(|(name, v)| {
+                let path = parse_path(&format!("{}:{name}", schema.id))?;
+                write(root, &path, v, mode)
+            }),
         _ => Err(ScimError::invalid_value(format!("'{}' expects an object of its attributes", schema.id))),
     }
 }

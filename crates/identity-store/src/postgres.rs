@@ -12,6 +12,8 @@ pub(crate) type Db = sqlx::Postgres;
 pub(crate) const DIALECT: Dialect = Dialect::Postgres;
 pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::POSTGRES;
 
+// The same query modules, compiled against this backend's driver (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
 pub(crate) use sql::{Backend, Session};

@@ -13,6 +13,8 @@ pub(crate) type Db = sqlx::Sqlite;
 pub(crate) const DIALECT: Dialect = Dialect::Sqlite;
 pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::SQLITE;
 
+// The same query modules, compiled against this backend's driver (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
 pub(crate) use sql::{Backend, Session};

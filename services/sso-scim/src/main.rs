@@ -47,7 +47,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => {
                 runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| {
-                    (sso_scim::routes(running), async {})
+                    (sso_scim::routes(running, &config.scim), async {})
                 })
                 .await
             }

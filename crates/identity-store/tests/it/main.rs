@@ -7,6 +7,8 @@
 //! pass with a message saying they were skipped, unless `IDENTITY_REQUIRE_POSTGRES=1` (CI), in
 //! which case they fail.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod cases;
 mod harness;
 

@@ -1,0 +1,449 @@
+//! The User resource: a request body into the `sso` profile's fields and stored document, and a
+//! stored user back into a resource, with `attributes`/`excludedAttributes` projection and ETags.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use identity_core::normalize::non_blank;
+use identity_core::{Email, ProfileFields};
+use serde_json::{json, Map, Value};
+
+use crate::patch::document_from;
+use crate::schema::{self, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use crate::ScimError;
+
+/// The longest `userName` accepted: it is an external id, not prose.
+pub const MAX_USER_NAME: usize = 256;
+
+/// What a write of a user carries, ready for the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInput {
+    pub user_name: String,
+    pub active: bool,
+    /// What the `sso` source says in identity's own terms.
+    pub fields: ProfileFields,
+    /// The document as stored. `active` in it only says the attribute is assigned: the user's
+    /// status is the truth, and rendering takes the value from there.
+    pub document: Value,
+}
+
+/// Parses a request body as a JSON object (serde_json bounds nesting at 128 levels).
+pub fn parse_body(bytes: &[u8]) -> Result<Map<String, Value>, ScimError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ScimError::invalid_syntax("the body must be a JSON object")),
+        Err(e) => Err(ScimError::invalid_syntax(format!("the body is not valid JSON: {e}"))),
+    }
+}
+
+/// `schemas` must name the core User schema, and nothing this service does not know.
+fn check_schemas(body: &Map<String, Value>) -> Result<(), ScimError> {
+    let listed = body.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas")).map(|(_, v)| v).ok_or_else(|| {
+        ScimError::invalid_syntax(format!("'schemas' is required and must contain \"{USER_SCHEMA}\""))
+    })?;
+    let Some(list) = listed.as_array().filter(|l| l.iter().all(Value::is_string)) else {
+        return Err(ScimError::invalid_syntax("'schemas' must be an array of strings"));
+    };
+    let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+    if let Some(unknown) =
+        names.iter().find(|n| !n.eq_ignore_ascii_case(USER_SCHEMA) && !n.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA))
+    {
+        return Err(ScimError::invalid_value(format!("unknown schema \"{unknown}\"")));
+    }
+    if !names.iter().any(|n| n.eq_ignore_ascii_case(USER_SCHEMA)) {
+        return Err(ScimError::invalid_value(format!("'schemas' must contain \"{USER_SCHEMA}\"")));
+    }
+    Ok(())
+}
+
+/// A POST or PUT body into a user.
+pub fn user_from_request(bytes: &[u8]) -> Result<UserInput, ScimError> {
+    let body = parse_body(bytes)?;
+    check_schemas(&body)?;
+    user_from_document(document_from(&body)?)
+}
+
+/// A whole document (after a PATCH, say) into a user: checks `userName` and maps the fields.
+pub fn user_from_document(mut document: Value) -> Result<UserInput, ScimError> {
+    let Value::Object(map) = &mut document else {
+        return Err(ScimError::invalid_value("the user must be a JSON object"));
+    };
+    // `active` is the user's status; the document only remembers whether it was assigned, so
+    // a client that removed it does not get it back. Unassigned means active.
+    let active = match map.get("active") {
+        None | Some(Value::Null) => {
+            map.remove("active");
+            true
+        }
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ScimError::invalid_value("'active' must be true or false")),
+    };
+    let user_name = match map.get("userName") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        _ => return Err(ScimError::invalid_value("'userName' is required")),
+    };
+    if user_name.chars().count() > MAX_USER_NAME {
+        return Err(ScimError::invalid_value(format!("'userName' is longer than {MAX_USER_NAME} characters")));
+    }
+    let fields = profile_fields(&document);
+    Ok(UserInput { user_name, active, fields, document })
+}
+
+fn text(doc: &Value, path: &[&str]) -> Option<String> {
+    let mut v = doc;
+    for key in path {
+        v = v.get(key)?;
+    }
+    non_blank(v.as_str())
+}
+
+/// What SCIM's attributes mean in identity's own profile fields. `nickName` ("the casual way to
+/// address the user") is the preferred name. The email is the primary one, else the first; an
+/// address that is not plausible is kept in the document but not used as the profile's email,
+/// so an identity provider's odd data never blocks a user from being provisioned.
+pub fn profile_fields(doc: &Value) -> ProfileFields {
+    let emails = doc.get("emails").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let primary =
+        emails.iter().find(|e| e.get("primary").and_then(Value::as_bool) == Some(true)).or_else(|| emails.first());
+    ProfileFields {
+        first_name: text(doc, &["name", "givenName"]),
+        middle_name: text(doc, &["name", "middleName"]),
+        last_name: text(doc, &["name", "familyName"]),
+        preferred_name: text(doc, &["nickName"]),
+        display_name: text(doc, &["displayName"]),
+        email: primary.and_then(|e| e.get("value")).and_then(Value::as_str).and_then(|v| Email::parse(v).ok()),
+        date_of_birth: None,
+        trn: None,
+    }
+}
+
+/// The document a PATCH edits: the stored one with `active` (if assigned) from the status.
+pub fn editable_document(stored: &Value, active: bool) -> Value {
+    let mut doc = stored.clone();
+    if let Some(slot) = doc.get_mut("active") {
+        *slot = Value::Bool(active);
+    }
+    doc
+}
+
+/// The ETag of a version: weak, since the representation depends on `attributes`.
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// What an `If-Match` header asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    Any,
+    /// The versions it names (tags that are not ours match nothing).
+    Versions(Vec<i64>),
+}
+
+impl IfMatch {
+    pub fn parse(header: &str) -> Self {
+        if header.trim() == "*" {
+            return Self::Any;
+        }
+        Self::Versions(
+            header
+                .split(',')
+                .filter_map(|tag| {
+                    let tag = tag.trim();
+                    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+                    tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+                })
+                .collect(),
+        )
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A stored user as a resource.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored<'a> {
+    pub id: &'a str,
+    pub document: &'a Value,
+    pub active: bool,
+    pub user_name: &'a str,
+    pub version: i64,
+    pub created: DateTime<Utc>,
+    pub last_modified: DateTime<Utc>,
+}
+
+/// The resource as served; `location` is its URL.
+pub fn render(user: Stored<'_>, location: &str) -> Value {
+    let mut out = match user.document {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    let mut schemas = vec![Value::String(USER_SCHEMA.to_owned())];
+    if out.contains_key(ENTERPRISE_USER_SCHEMA) {
+        schemas.push(Value::String(ENTERPRISE_USER_SCHEMA.to_owned()));
+    }
+    out.insert("schemas".to_owned(), Value::Array(schemas));
+    out.insert("id".to_owned(), Value::String(user.id.to_owned()));
+    out.insert("userName".to_owned(), Value::String(user.user_name.to_owned()));
+    if out.contains_key("active") {
+        out.insert("active".to_owned(), Value::Bool(user.active));
+    }
+    out.insert(
+        "meta".to_owned(),
+        json!({
+            "resourceType": "User",
+            "created": time(user.created),
+            "lastModified": time(user.last_modified),
+            "location": location,
+            "version": etag(user.version),
+        }),
+    );
+    Value::Object(out)
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5). `schemas` and `id` are always
+/// returned. Names that are not attributes of a User are ignored.
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    only: Vec<schema::Resolved>,
+    except: Vec<schema::Resolved>,
+}
+
+fn names(list: Option<&str>) -> Vec<schema::Resolved> {
+    list.into_iter().flat_map(|l| l.split(',')).filter_map(|n| schema::resolve(n.trim())).collect()
+}
+
+impl Projection {
+    pub fn new(attributes: Option<&str>, excluded: Option<&str>) -> Self {
+        Self { only: names(attributes), except: names(excluded) }
+    }
+
+    pub fn apply(&self, resource: Value) -> Value {
+        let Value::Object(mut map) = resource else { return resource };
+        if !self.only.is_empty() {
+            let mut kept = Map::new();
+            for key in ["schemas", "id"] {
+                if let Some(v) = map.get(key) {
+                    kept.insert(key.to_owned(), v.clone());
+                }
+            }
+            for r in &self.only {
+                copy(&map, &mut kept, r);
+            }
+            map = kept;
+        }
+        for r in self.except.iter().filter(|r| r.attr.name != "id") {
+            drop_attr(&mut map, r);
+        }
+        Value::Object(map)
+    }
+}
+
+fn container<'a>(map: &'a Map<String, Value>, r: &schema::Resolved) -> Option<&'a Map<String, Value>> {
+    match r.extension {
+        Some(urn) => map.get(urn).and_then(Value::as_object),
+        None => Some(map),
+    }
+}
+
+fn copy(from: &Map<String, Value>, to: &mut Map<String, Value>, r: &schema::Resolved) {
+    let Some(source) = container(from, r) else { return };
+    let Some(value) = source.get(r.attr.name) else { return };
+    let picked = match r.sub {
+        None => value.clone(),
+        Some(sub) => match value {
+            Value::Array(items) => {
+                Value::Array(items.iter().filter_map(|i| i.get(sub.name).map(|v| json!({ sub.name: v }))).collect())
+            }
+            Value::Object(o) => match o.get(sub.name) {
+                Some(v) => json!({ sub.name: v }),
+                None => return,
+            },
+            _ => return,
+        },
+    };
+    let target = match r.extension {
+        Some(urn) => match to.entry(urn.to_owned()).or_insert_with(|| Value::Object(Map::new())) {
+            Value::Object(o) => o,
+            _ => return,
+        },
+        None => to,
+    };
+    match (target.get_mut(r.attr.name), picked) {
+        (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more),
+        (_, picked) => {
+            target.insert(r.attr.name.to_owned(), picked);
+        }
+    }
+}
+
+fn drop_attr(map: &mut Map<String, Value>, r: &schema::Resolved) {
+    let target = match r.extension {
+        Some(urn) => match map.get_mut(urn) {
+            Some(Value::Object(o)) => o,
+            _ => return,
+        },
+        None => map,
+    };
+    match r.sub {
+        None => {
+            target.remove(r.attr.name);
+        }
+        Some(sub) => match target.get_mut(r.attr.name) {
+            Some(Value::Array(items)) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|o| {
+                o.remove(sub.name);
+            }),
+            Some(Value::Object(o)) => {
+                o.remove(sub.name);
+            }
+            _ => {}
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Value) -> Vec<u8> {
+        serde_json::to_vec(&v).unwrap()
+    }
+
+    #[test]
+    fn a_full_user_maps_to_profile_fields_and_a_canonical_document() {
+        let input = user_from_request(&body(json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "USERNAME": "bjensen@example.com",
+            "id": "ignored",
+            "meta": {"resourceType": "User"},
+            "name": {"givenName": "Barbara", "familyName": "Jensen", "middleName": "J"},
+            "nickName": "Babs",
+            "displayName": "Babs Jensen",
+            "active": "False",
+            "emails": [
+                {"value": "home@example.org", "type": "home"},
+                {"value": "bjensen@example.com", "type": "work", "primary": true}
+            ],
+            ENTERPRISE_USER_SCHEMA: {"department": "Tour Operations", "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}}
+        })))
+        .unwrap();
+        assert_eq!(input.user_name, "bjensen@example.com");
+        assert!(!input.active, "string booleans are tolerated");
+        assert_eq!(input.fields.first_name.as_deref(), Some("Barbara"));
+        assert_eq!(input.fields.preferred_name.as_deref(), Some("Babs"));
+        assert_eq!(input.fields.email.as_ref().map(Email::as_str), Some("bjensen@example.com"));
+        assert!(input.document.get("id").is_none() && input.document.get("meta").is_none());
+        assert_eq!(input.document["active"], false, "remembered as assigned");
+        assert_eq!(input.document["userName"], "bjensen@example.com");
+        assert_eq!(input.document[ENTERPRISE_USER_SCHEMA]["department"], "Tour Operations");
+    }
+
+    #[test]
+    fn bad_bodies_get_precise_errors() {
+        use crate::ScimType::*;
+        let cases: Vec<(Vec<u8>, crate::ScimType)> = vec![
+            (b"{not json".to_vec(), InvalidSyntax),
+            (b"[1]".to_vec(), InvalidSyntax),
+            (body(json!({"userName": "x"})), InvalidSyntax),
+            (body(json!({"schemas": "x", "userName": "x"})), InvalidSyntax),
+            (body(json!({"schemas": ["urn:example:Other"], "userName": "x"})), InvalidValue),
+            (body(json!({"schemas": [ENTERPRISE_USER_SCHEMA], "userName": "x"})), InvalidValue),
+            (body(json!({"schemas": [USER_SCHEMA]})), InvalidValue),
+            (body(json!({"schemas": [USER_SCHEMA], "userName": "  "})), InvalidValue),
+            (body(json!({"schemas": [USER_SCHEMA], "userName": 7})), InvalidValue),
+            (body(json!({"schemas": [USER_SCHEMA], "userName": "x", "active": "maybe"})), InvalidValue),
+            (body(json!({"schemas": [USER_SCHEMA], "userName": "x", "emails": [{"value": true}]})), InvalidValue),
+            (body(json!({"schemas": [USER_SCHEMA], "userName": "x", "nope": 1})), InvalidValue),
+            (body(json!({"schemas": [USER_SCHEMA], "userName": "x".repeat(257)})), InvalidValue),
+        ];
+        for (bytes, expected) in cases {
+            let err = user_from_request(&bytes).unwrap_err();
+            assert_eq!(
+                (err.status, err.scim_type),
+                (400, Some(expected)),
+                "{}: {}",
+                String::from_utf8_lossy(&bytes),
+                err.detail
+            );
+        }
+    }
+
+    #[test]
+    fn an_implausible_email_stays_in_the_document_only() {
+        let input = user_from_request(&body(
+            json!({"schemas": [USER_SCHEMA], "userName": "x", "emails": [{"value": "not an email"}]}),
+        ))
+        .unwrap();
+        assert_eq!(input.fields.email, None);
+        assert_eq!(input.document["emails"][0]["value"], "not an email");
+    }
+
+    #[test]
+    fn rendering_adds_id_schemas_status_and_meta() {
+        let doc = json!({"userName": "ann", "active": true, ENTERPRISE_USER_SCHEMA: {"department": "X"}});
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let r = render(
+            Stored {
+                id: "abc",
+                document: &doc,
+                active: false,
+                user_name: "ann",
+                version: 3,
+                created: t,
+                last_modified: t,
+            },
+            "http://h/scim/v2/Users/abc",
+        );
+        assert_eq!(r["schemas"], json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
+        assert_eq!((r["id"].as_str(), r["active"].as_bool()), (Some("abc"), Some(false)));
+        assert_eq!(r["meta"]["version"], "W/\"3\"");
+        assert_eq!(r["meta"]["created"], "2023-11-14T22:13:20.000Z");
+        assert_eq!(r["meta"]["location"], "http://h/scim/v2/Users/abc");
+        let unassigned = json!({"userName": "ann"});
+        let r = render(
+            Stored {
+                id: "abc",
+                document: &unassigned,
+                active: true,
+                user_name: "ann",
+                version: 1,
+                created: t,
+                last_modified: t,
+            },
+            "l",
+        );
+        assert!(r.get("active").is_none(), "an unassigned active stays unassigned");
+    }
+
+    #[test]
+    fn projection_keeps_or_drops_attributes() {
+        let resource = json!({
+            "schemas": [USER_SCHEMA], "id": "1", "userName": "ann", "displayName": "Ann",
+            "name": {"givenName": "Ann", "familyName": "Lee"},
+            "emails": [{"value": "a@b.co", "type": "work"}],
+            ENTERPRISE_USER_SCHEMA: {"department": "X", "costCenter": "Y"},
+            "meta": {"resourceType": "User"}
+        });
+        let only = Projection::new(Some("userName,name.givenName,emails.value,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,bogus"), None)
+            .apply(resource.clone());
+        assert_eq!(
+            only,
+            json!({"schemas": [USER_SCHEMA], "id": "1", "userName": "ann", "name": {"givenName": "Ann"},
+                   "emails": [{"value": "a@b.co"}], ENTERPRISE_USER_SCHEMA: {"department": "X"}})
+        );
+        let except = Projection::new(None, Some("displayName,name.familyName,meta,id,emails.type")).apply(resource);
+        assert!(except.get("displayName").is_none() && except.get("meta").is_none());
+        assert_eq!(except["id"], "1", "id is always returned");
+        assert_eq!(except["name"], json!({"givenName": "Ann"}));
+        assert_eq!(except["emails"], json!([{"value": "a@b.co"}]));
+    }
+
+    #[test]
+    fn if_match_headers() {
+        assert_eq!(IfMatch::parse("*"), IfMatch::Any);
+        assert_eq!(IfMatch::parse("W/\"4\""), IfMatch::Versions(vec![4]));
+        assert_eq!(IfMatch::parse("\"4\""), IfMatch::Versions(vec![4]));
+        assert_eq!(IfMatch::parse("\"abc\""), IfMatch::Versions(vec![]));
+        assert_eq!(IfMatch::parse("W/\"4\", W/\"5\""), IfMatch::Versions(vec![4, 5]));
+        assert_eq!(etag(4), "W/\"4\"");
+    }
+}

@@ -1,0 +1,100 @@
+//! sso-scim's routes: SCIM 2.0 under `/scim/v2` and nothing else. Every route needs a SCIM
+//! bearer token; errors are RFC 7644 error bodies.
+
+mod discovery;
+mod error;
+mod users;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use identity_scim::discovery::Capabilities;
+use identity_server::auth::{AuthError, Authenticator};
+use identity_server::runner::Running;
+use identity_store::{CredentialKind, Store};
+use serde_json::Value;
+
+use self::error::ScimResponse;
+use crate::config::ScimConfig;
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+#[derive(Clone)]
+struct AppState {
+    store: Store,
+    auth: Authenticator,
+    /// `…/scim/v2`, for `meta.location` and `Location`.
+    base: String,
+    caps: Capabilities,
+    max_start_index: u64,
+}
+
+/// A SCIM JSON response.
+fn scim(status: StatusCode, body: &Value) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            (status, [(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE))], bytes).into_response()
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+pub fn routes(running: &Running, config: &ScimConfig) -> Router {
+    let store = running.store().clone();
+    let state = AppState {
+        auth: Authenticator::new(store.clone(), CredentialKind::ScimToken),
+        store,
+        base: format!("{}/scim/v2", running.base_url),
+        caps: Capabilities { max_results: config.max_results, default_page_size: config.default_page_size },
+        max_start_index: config.max_start_index,
+    };
+    Router::new()
+        .route("/scim/v2/Users", get(users::list).post(users::create).fallback(discovery::users_methods))
+        .route("/scim/v2/Users/.search", post(users::search).fallback(discovery::post_only))
+        // A search of every resource type: User is the only one.
+        .route("/scim/v2/.search", post(users::search).fallback(discovery::post_only))
+        .route(
+            "/scim/v2/Users/{id}",
+            get(users::get)
+                .put(users::replace)
+                .patch(users::patch)
+                .delete(users::delete)
+                .fallback(discovery::user_methods),
+        )
+        .route("/scim/v2/ServiceProviderConfig", get(discovery::service_provider_config).fallback(discovery::get_only))
+        .route("/scim/v2/ResourceTypes", get(discovery::resource_types).fallback(discovery::get_only))
+        .route("/scim/v2/ResourceTypes/{name}", get(discovery::resource_type).fallback(discovery::get_only))
+        .route("/scim/v2/Schemas", get(discovery::schemas).fallback(discovery::get_only))
+        .route("/scim/v2/Schemas/{id}", get(discovery::schema).fallback(discovery::get_only))
+        .route_layer(from_fn_with_state(state.clone(), require_token))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> ScimResponse {
+    ScimResponse::error(identity_scim::ScimError::not_found("no such endpoint"))
+}
+
+async fn require_token(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(AuthError::Unavailable) => {
+            ScimResponse::error(identity_scim::ScimError::new(503, None, "credentials cannot be checked right now"))
+                .into_response()
+        }
+        Err(e) => {
+            let mut response =
+                ScimResponse::error(identity_scim::ScimError::new(401, None, e.to_string())).into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"sso-scim\""));
+            response
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! `/Users` and `/Users/{id}`.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use identity_core::query::{Attr, SortOrder};
+use identity_core::UserId;
+use identity_scim::filter::parse_filter;
+use identity_scim::patch::apply_patch;
+use identity_scim::user::{
+    editable_document, etag, parse_body, render, user_from_document, user_from_request, IfMatch, Projection, Stored,
+    UserInput,
+};
+use identity_scim::{discovery, schema, ScimError, ScimType};
+use identity_server::auth::Principal;
+use identity_store::{Actor, SsoPage, SsoQuery, SsoUser, SsoUserWrite, StoreError};
+use uuid::Uuid;
+
+use super::error::ScimResponse;
+use super::{scim, AppState};
+
+type Result<T, E = ScimResponse> = std::result::Result<T, E>;
+
+/// How many times a PATCH without `If-Match` re-reads and re-applies when another write got in
+/// between its read and its write.
+const PATCH_ATTEMPTS: u32 = 3;
+
+fn location(s: &AppState, id: UserId) -> String {
+    format!("{}/Users/{id}", s.base)
+}
+
+fn resource(s: &AppState, u: &SsoUser) -> serde_json::Value {
+    let id = u.id.to_string();
+    render(
+        Stored {
+            id: &id,
+            document: &u.attributes,
+            active: u.status == identity_core::UserStatus::Active,
+            user_name: &u.user_name,
+            version: u.version,
+            created: u.created_at,
+            last_modified: u.updated_at,
+        },
+        &location(s, u.id),
+    )
+}
+
+/// A user resource with its ETag (and `Location` when created).
+fn user_response(s: &AppState, status: StatusCode, u: &SsoUser, projection: &Projection) -> Response {
+    let mut response = scim(status, &projection.apply(resource(s, u)));
+    if let Ok(tag) = HeaderValue::from_str(&etag(u.version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    if status == StatusCode::CREATED {
+        if let Ok(loc) = HeaderValue::from_str(&location(s, u.id)) {
+            response.headers_mut().insert(header::LOCATION, loc);
+        }
+    }
+    response
+}
+
+/// An id that is not one of ours names no user.
+fn user_id(id: &str) -> Result<UserId> {
+    id.parse().map_err(|_| ScimError::not_found("no such user").into())
+}
+
+/// Requests carry SCIM JSON (`application/json` is accepted as well); no type at all is taken as
+/// JSON too, as some clients omit it.
+fn check_content_type(headers: &HeaderMap) -> Result<()> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let essence = value.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "application/scim+json" || essence == "application/json" {
+        Ok(())
+    } else {
+        Err(ScimError::new(415, None, "send application/scim+json (or application/json)").into())
+    }
+}
+
+/// A body read within the size limit (checked before it is parsed).
+fn body(bytes: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
+    bytes.map_err(|e| {
+        let status = e.status().as_u16();
+        ScimError::new(if status == 413 { 413 } else { 400 }, None, e.body_text()).into()
+    })
+}
+
+fn write_of(input: UserInput) -> SsoUserWrite {
+    SsoUserWrite { user_name: input.user_name, fields: input.fields, attributes: input.document, active: input.active }
+}
+
+fn actor(p: &Principal) -> Actor {
+    Actor::new(format!("scim:{}", p.name))
+}
+
+fn if_match(headers: &HeaderMap) -> Option<IfMatch> {
+    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(IfMatch::parse)
+}
+
+/// The version a conditional write must find: none without `If-Match`; the current one when
+/// the header lists it among several; 412 when it cannot match.
+async fn expected_version(s: &AppState, id: UserId, headers: &HeaderMap) -> Result<Option<i64>> {
+    match if_match(headers) {
+        None | Some(IfMatch::Any) => Ok(None),
+        Some(IfMatch::Versions(v)) if v.len() == 1 => Ok(Some(v[0])),
+        Some(IfMatch::Versions(listed)) => {
+            let current = s.store.sso_get(id).await?.version;
+            if listed.contains(&current) {
+                Ok(Some(current))
+            } else {
+                Err(StoreError::VersionMismatch { current }.into())
+            }
+        }
+    }
+}
+
+fn projection(params: &HashMap<String, String>) -> Projection {
+    Projection::new(param(params, "attributes"), param(params, "excludedAttributes"))
+}
+
+/// Query parameters by name, case-insensitively (clients vary).
+fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn number(params: &HashMap<String, String>, name: &str) -> Result<Option<i64>> {
+    param(params, name)
+        .map(|v| {
+            v.trim().parse::<i64>().map_err(|_| ScimError::invalid_value(format!("'{name}' must be an integer")).into())
+        })
+        .transpose()
+}
+
+pub async fn list(State(s): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response> {
+    list_users(&s, &params).await
+}
+
+const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the query parameters of a list, as a JSON body.
+pub async fn search(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    bytes: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    check_content_type(&headers)?;
+    let request = parse_body(&body(bytes)?)?;
+    let declared = request
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
+        .and_then(|(_, v)| v.as_array())
+        .is_some_and(|l| l.iter().any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(SEARCH_SCHEMA))));
+    if !declared {
+        return Err(ScimError::invalid_syntax(format!("'schemas' must contain \"{SEARCH_SCHEMA}\"")).into());
+    }
+    let mut params = HashMap::new();
+    for (key, value) in request {
+        let text = match value {
+            serde_json::Value::String(t) => t,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join(","),
+            _ => continue,
+        };
+        params.insert(key, text);
+    }
+    list_users(&s, &params).await
+}
+
+async fn list_users(s: &AppState, params: &HashMap<String, String>) -> Result<Response> {
+    let filter = match param(params, "filter").map(str::trim) {
+        Some(text) if !text.is_empty() => Some(parse_filter(text)?),
+        _ => None,
+    };
+    let sort = match param(params, "sortBy") {
+        Some(name) => {
+            let r = schema::resolve(name.trim())
+                .ok_or_else(|| ScimError::invalid_value(format!("cannot sort by unknown attribute '{name}'")))?;
+            let order = match param(params, "sortOrder").map(str::to_ascii_lowercase).as_deref() {
+                None | Some("ascending") => SortOrder::Ascending,
+                Some("descending") => SortOrder::Descending,
+                Some(other) => {
+                    return Err(ScimError::invalid_value(format!(
+                        "sortOrder must be ascending or descending, not '{other}'"
+                    ))
+                    .into())
+                }
+            };
+            Some((Attr { path: r.path(), ty: r.leaf().ty, case_exact: r.leaf().case_exact }, order))
+        }
+        None => None,
+    };
+    let count =
+        number(params, "count")?.map_or(s.caps.default_page_size, |c| (c.max(0) as u64).min(s.caps.max_results));
+    let cursor = param(params, "cursor");
+    let start = number(params, "startIndex")?;
+    let page = match (cursor, start) {
+        (Some(_), Some(_)) => return Err(ScimError::invalid_value("use either startIndex or cursor, not both").into()),
+        (Some(c), None) => {
+            let after = if c.is_empty() {
+                None
+            } else {
+                Some(Uuid::try_parse(c).map_err(|_| {
+                    ScimError::bad_request(ScimType::InvalidCursor, "the cursor is not one this service issued")
+                })?)
+            };
+            SsoPage::Cursor { after, count }
+        }
+        (None, start) => {
+            let start = start.unwrap_or(1).max(1) as u64;
+            if start > s.max_start_index {
+                return Err(ScimError::bad_request(
+                    ScimType::TooMany,
+                    format!("startIndex beyond {} is not served; page with cursors instead", s.max_start_index),
+                )
+                .into());
+            }
+            SsoPage::Index { start, count }
+        }
+    };
+    let list = s.store.sso_list(&SsoQuery { filter, sort, page }).await?;
+    let projection = projection(params);
+    let resources = list.users.iter().map(|u| projection.apply(resource(s, u))).collect();
+    let (start_index, next) = match page {
+        SsoPage::Index { start, .. } => (Some(start), None),
+        SsoPage::Cursor { .. } => (None, list.next_cursor.map(|c| c.simple().to_string())),
+    };
+    Ok(scim(StatusCode::OK, &discovery::list(resources, list.total, start_index, next)))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+    bytes: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    check_content_type(&headers)?;
+    let input = user_from_request(&body(bytes)?)?;
+    let created = s.store.sso_create(&write_of(input), &actor(&principal)).await?;
+    tracing::info!(user.id = %created.id, actor = %principal.name, "SCIM user created");
+    Ok(user_response(&s, StatusCode::CREATED, &created, &Projection::default()))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let user = s.store.sso_get(user_id(&id)?).await?;
+    let tag = etag(user.version);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(user_response(&s, StatusCode::OK, &user, &projection(&params)))
+}
+
+pub async fn replace(
+    State(s): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let id = user_id(&id)?;
+    check_content_type(&headers)?;
+    let input = user_from_request(&body(bytes)?)?;
+    let expected = expected_version(&s, id, &headers).await?;
+    let user = s.store.sso_replace(id, &write_of(input), expected, &actor(&principal)).await?;
+    Ok(user_response(&s, StatusCode::OK, &user, &Projection::default()))
+}
+
+pub async fn patch(
+    State(s): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Response> {
+    let id = user_id(&id)?;
+    check_content_type(&headers)?;
+    let request = serde_json::Value::Object(parse_body(&body(bytes)?)?);
+    let pinned = expected_version(&s, id, &headers).await?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = s.store.sso_get(id).await?;
+        if let Some(v) = pinned {
+            if v != current.version {
+                return Err(StoreError::VersionMismatch { current: current.version }.into());
+            }
+        }
+        let mut doc = editable_document(&current.attributes, current.status == identity_core::UserStatus::Active);
+        apply_patch(&mut doc, &request)?;
+        let input = user_from_document(doc)?;
+        match s.store.sso_replace(id, &write_of(input), Some(current.version), &actor(&principal)).await {
+            Ok(user) => return Ok(user_response(&s, StatusCode::OK, &user, &Projection::default())),
+            // Someone wrote between our read and our write: apply the patch to what they wrote.
+            Err(StoreError::VersionMismatch { .. }) if pinned.is_none() && attempt < PATCH_ATTEMPTS => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let id = user_id(&id)?;
+    let expected = expected_version(&s, id, &headers).await?;
+    s.store.sso_archive(id, expected, &actor(&principal)).await?;
+    tracing::info!(user.id = %id, actor = %principal.name, "SCIM user archived");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
