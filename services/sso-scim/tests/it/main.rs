@@ -1,7 +1,39 @@
 //! End-to-end tests of the sso-scim binary: each starts the real binary on a throw-away SQLite file
-//! or PostgreSQL schema and talks HTTP to it.
+//! or PostgreSQL schema and talks SCIM to it over HTTP.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod errors;
+mod filters;
+mod lifecycle;
+mod patch;
+mod support;
+
+mod cases {
+    pub use crate::errors::*;
+    pub use crate::filters::*;
+    pub use crate::lifecycle::*;
+    pub use crate::patch::*;
+}
+
+identity_testkit::both_backends!(crate::cases:
+    create_read_replace_delete,
+    deactivation_and_the_combined_profile,
+    every_write_changes_the_etag_and_if_match_guards_writes,
+    duplicate_user_names_conflict_even_when_racing,
+    logs_hold_no_personal_data,
+    every_operator_and_grouping,
+    bad_filters_are_invalid_filter,
+    sorting_paging_and_projection,
+    cursor_walks_are_stable_under_deletes,
+    every_patch_form,
+    identity_provider_quirks,
+    patch_errors,
+    bad_requests_get_clear_errors,
+    discovery_documents,
+    authentication,
+    only_scim_routes_are_served,
+);
 
 #[tokio::test]
 async fn starts_without_configuration() {

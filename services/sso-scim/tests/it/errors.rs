@@ -1,0 +1,130 @@
+use identity_store::testing::TestDatabase;
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{user, Scim, USER};
+
+pub async fn bad_requests_get_clear_errors(db: &TestDatabase) {
+    let scim = Scim::start(db, &[("IDENTITY_HTTP__MAX_BODY_BYTES", "4096")]).await;
+    let raw = |body: &'static str, content_type: &'static str| {
+        let (http, url, token) = (scim.svc.http.clone(), scim.svc.url("/scim/v2/Users"), scim.token.clone());
+        async move {
+            let r =
+                http.post(url).bearer_auth(token).header("content-type", content_type).body(body).send().await.unwrap();
+            let status = r.status().as_u16();
+            let headers = r.headers().clone();
+            let body = r.json().await.unwrap_or(serde_json::Value::Null);
+            crate::support::Reply { status, headers, body }
+        }
+    };
+    raw("{not json", "application/scim+json").await.assert_error(400, Some("invalidSyntax"));
+    raw("[]", "application/json").await.assert_error(400, Some("invalidSyntax"));
+    raw("", "application/scim+json").await.assert_error(400, Some("invalidSyntax"));
+    raw(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"x"}"#, "text/plain")
+        .await
+        .assert_error(415, None);
+    let cases = [
+        json!({"userName": "x"}),
+        json!({"schemas": ["urn:example:unknown"], "userName": "x"}),
+        json!({"schemas": [USER]}),
+        json!({"schemas": [USER], "userName": {"first": "x"}}),
+        json!({"schemas": [USER], "userName": "x", "active": 3}),
+        json!({"schemas": [USER], "userName": "x", "emails": [{"value": 5}]}),
+        json!({"schemas": [USER], "userName": "x", "name": "not an object"}),
+        json!({"schemas": [USER], "userName": "x", "unknownAttribute": 1}),
+    ];
+    for body in cases {
+        let r = scim.post("/Users", &body).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.body);
+        assert!(r.body["scimType"] == "invalidSyntax" || r.body["scimType"] == "invalidValue", "{body}: {}", r.body);
+    }
+    let mut huge = user("big", "B", "G", "big@example.com");
+    huge["title"] = json!("x".repeat(5000));
+    scim.post("/Users", &huge).await.assert_error(413, None);
+    // Discovery endpoints are read-only.
+    for path in ["/ServiceProviderConfig", "/ResourceTypes", "/Schemas", "/ResourceTypes/User"] {
+        let r = scim.send(Method::POST, path, Some(&json!({})), &[]).await;
+        r.assert_error(405, None);
+        assert_eq!(r.headers["allow"], "GET");
+    }
+    scim.send(Method::PUT, "/Users", Some(&json!({})), &[]).await.assert_error(405, None);
+    scim.get("/Groups").await.assert_error(404, None);
+    scim.get("/ResourceTypes/Group").await.assert_error(404, None);
+    scim.get("/Schemas/urn:nope").await.assert_error(404, None);
+    // Nothing was half-written by any of it.
+    assert_eq!(scim.get("/Users").await.body["totalResults"], 0);
+}
+
+pub async fn discovery_documents(db: &TestDatabase) {
+    let scim = Scim::start(db, &[]).await;
+    let spc = scim.get("/ServiceProviderConfig").await;
+    assert_eq!(spc.status, 200);
+    assert_eq!(
+        (spc.body["patch"]["supported"].as_bool(), spc.body["bulk"]["supported"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(spc.body["pagination"]["cursor"], true);
+    let types = scim.get("/ResourceTypes").await;
+    assert_eq!(types.body["Resources"][0]["endpoint"], "/Users");
+    assert_eq!(scim.get("/ResourceTypes/User").await.body["schema"], USER);
+    let schemas = scim.get("/Schemas").await;
+    assert_eq!(schemas.body["totalResults"], 2);
+    let user_schema = scim.get(&format!("/Schemas/{USER}")).await;
+    assert!(user_schema.body["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "userName" && a["uniqueness"] == "server"));
+}
+
+pub async fn authentication(db: &TestDatabase) {
+    let scim = Scim::start(db, &[]).await;
+    let url = scim.svc.url("/scim/v2/Users");
+    for auth in
+        [None, Some("Bearer nope"), Some("Basic dXNlcjpwYXNz"), Some(format!("Bearer {}x", scim.token).leak() as &str)]
+    {
+        let mut req = scim.svc.http.get(&url);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{auth:?}");
+        assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"sso-scim\"");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["status"], "401");
+    }
+    // Discovery needs a token too; health does not.
+    assert_eq!(scim.svc.http.get(scim.svc.url("/scim/v2/ServiceProviderConfig")).send().await.unwrap().status(), 401);
+    assert_eq!(scim.svc.http.get(scim.svc.url("/healthz")).send().await.unwrap().status(), 200);
+    // A revoked token stops working (within the verification cache's lifetime).
+    assert_eq!(scim.get("/Users").await.status, 200);
+    scim.svc.cli(&["tokens", "revoke", "test-idp"]).await;
+    let mut refused = false;
+    for _ in 0..80 {
+        if scim.get("/Users").await.status == 401 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(refused, "revoked token refused within the cache lifetime");
+    let listed = scim.svc.cli(&["tokens", "list"]).await;
+    assert!(listed.contains("test-idp") && !listed.contains(&scim.token));
+}
+
+pub async fn only_scim_routes_are_served(db: &TestDatabase) {
+    let scim = Scim::start(db, &[]).await;
+    for path in [
+        "/api/v1/people/00000000-0000-4000-8000-000000000000",
+        "/api/v1/changes",
+        "/api/v1/openapi.json",
+        "/imports",
+        "/imports/x/results",
+        "/",
+    ] {
+        let r = scim.svc.http.get(scim.svc.url(path)).bearer_auth(&scim.token).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    let r = scim.svc.http.post(scim.svc.url("/imports?service=npq")).body("x").send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}
