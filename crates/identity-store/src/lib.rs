@@ -153,6 +153,11 @@ impl Store {
         dispatch!(self.sso_list(query))
     }
 
+    /// Records that `loser` was merged into `survivor` (archived, pointing at the survivor).
+    pub async fn merge_into(&self, loser: UserId, survivor: UserId, actor: &Actor) -> Result<()> {
+        dispatch!(self.merge_into(loser, survivor, actor))
+    }
+
     // --- People (the api) ---
 
     /// A person, whatever its status (the caller decides what an archived user shows).

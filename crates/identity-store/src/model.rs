@@ -47,6 +47,8 @@ pub struct Person {
     pub combined: CombinedProfile,
     /// Bumped whenever the combined profile or the status changes: the API's ETag.
     pub version: i64,
+    /// When the combined profile (or the status) last changed.
+    pub profile_updated_at: Option<DateTime<Utc>>,
     pub links: Vec<Link>,
 }
 

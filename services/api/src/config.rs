@@ -10,6 +10,27 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub network: NetworkConfig,
+    pub api: ApiConfig,
+}
+
+/// Paging and the per-key rate limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Requests per second each API key may make, on average (per process: a key calling N
+    /// replicas behind a load balancer gets N times this).
+    pub rate_limit_per_second: f64,
+    /// Requests a key may make in a burst above the average.
+    pub rate_limit_burst: f64,
+    /// `limit` when a listing gives none, and the largest allowed.
+    pub default_limit: u32,
+    pub max_limit: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { rate_limit_per_second: 100.0, rate_limit_burst: 200.0, default_limit: 100, max_limit: 1000 }
+    }
 }
 
 impl Default for Config {
@@ -19,6 +40,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             network: NetworkConfig::default(),
+            api: ApiConfig::default(),
         }
     }
 }

@@ -47,8 +47,10 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => {
-                runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| (api::routes(running), async {}))
-                    .await
+                runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| {
+                    (api::routes(running, &config.api), async {})
+                })
+                .await
             }
             Command::Migrate => runner::migrate(BINARY, &config.database).await,
             Command::Keys { command } => {

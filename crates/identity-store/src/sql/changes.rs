@@ -31,6 +31,11 @@ fn change(row: &Row) -> Result<Change> {
 impl Backend {
     /// Numbers changes that became visible since the last run; returns how many.
     pub(crate) async fn sequence_changes(&self) -> Result<u64> {
+        // Most calls find nothing to number: check with a read before taking a write lock.
+        let pending = sqlx::query("SELECT 1 FROM changes WHERE seq IS NULL LIMIT 1").fetch_optional(&self.read).await?;
+        if pending.is_none() {
+            return Ok(0);
+        }
         let (lock, update) = DIALECT.sequence_changes();
         let mut numbered = 0;
         loop {

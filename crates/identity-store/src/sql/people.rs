@@ -18,7 +18,8 @@ static SELECT: LazyLock<String> = LazyLock::new(|| {
         "SELECT u.id, u.status, u.merged_into, u.created_at, u.updated_at, \
          c.first_name, c.first_name_source, c.middle_name, c.middle_name_source, c.last_name, c.last_name_source, \
          c.preferred_name, c.preferred_name_source, c.display_name, c.display_name_source, c.email, c.email_source, \
-         c.date_of_birth, c.date_of_birth_source, c.trn, c.trn_source, c.version, {} AS links \
+         c.date_of_birth, c.date_of_birth_source, c.trn, c.trn_source, c.version, c.updated_at AS profile_updated_at, \
+         {} AS links \
          FROM users u LEFT JOIN combined_profiles c ON c.user_id = u.id",
         DIALECT.links_json("u.id")
     )
@@ -75,6 +76,7 @@ fn person(row: &Row) -> Result<Person> {
         },
         combined,
         version: row.try_get::<Option<i64>, _>("version")?.unwrap_or(0),
+        profile_updated_at: row.try_get("profile_updated_at")?,
         links,
     })
 }

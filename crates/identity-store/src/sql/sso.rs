@@ -219,4 +219,54 @@ impl Backend {
         };
         Ok(SsoList { total, users, next_cursor })
     }
+
+    /// Records that `loser` is the same person as `survivor`: the loser is archived, releases
+    /// its identifiers and points readers at the survivor. (Moving the loser's profiles and
+    /// links to the survivor is the merge operation's job, which is not built yet.)
+    pub(crate) async fn merge_into(&self, loser: UserId, survivor: UserId, actor: &Actor) -> Result<()> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
+        sqlx::query(&sql).bind(survivor.as_uuid()).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let merged = sqlx::query(
+            "UPDATE users SET status = 'archived', merged_into = $2, updated_at = $3 WHERE id = $1 AND id <> $2",
+        )
+        .bind(loser.as_uuid())
+        .bind(survivor.as_uuid())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if merged == 0 {
+            return Err(StoreError::NotFound);
+        }
+        write::remove_links(&mut tx, loser, None).await?;
+        let profiles = write::load_profiles(&mut tx, loser).await?;
+        let sources: Vec<identity_core::SourceProfile> = profiles
+            .iter()
+            .map(|p| identity_core::SourceProfile {
+                source: p.source.clone(),
+                fields: p.fields.clone(),
+                updated_at: p.updated_at,
+            })
+            .collect();
+        let combined = identity_core::CombinedProfile::derive(&sources);
+        write::save_combined(
+            &mut tx,
+            &[write::CombinedRow { user_id: loser, status: UserStatus::Archived, combined }],
+            at,
+        )
+        .await?;
+        let change = identity_core::change::NewChange {
+            user_id: loser,
+            source: Source::Sso,
+            actor: actor.0.clone(),
+            kind: identity_core::change::ChangeKind::Archived,
+            fields: Vec::new(),
+            status: UserStatus::Archived,
+        };
+        write::append_changes(&mut tx, &[change], at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -56,6 +56,7 @@ conformance!(
     failed_write_leaves_nothing_behind,
     combined_profile_and_links_for_people,
     people_listing_and_lookups,
+    merged_users_point_at_the_survivor,
     change_log_records_every_write,
     change_feed_has_no_gap_or_repeat_under_concurrent_writers,
     credentials_lifecycle,

@@ -1,7 +1,29 @@
 //! End-to-end tests of the api binary: each starts the real binary on a throw-away SQLite file
-//! or PostgreSQL schema and talks HTTP to it.
+//! or PostgreSQL schema, writes data through the store the way SCIM and imports write it, and
+//! reads it over HTTP.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod access;
+mod feed;
+mod people;
+mod support;
+
+mod cases {
+    pub use crate::access::*;
+    pub use crate::feed::*;
+    pub use crate::people::*;
+}
+
+identity_testkit::both_backends!(crate::cases:
+    a_person_with_the_source_of_every_field,
+    archived_merged_and_missing_people,
+    lookups_and_listing,
+    the_feed_has_no_gap_and_no_repeat_under_concurrent_writers,
+    keys_scopes_and_rate_limits,
+    the_openapi_document_is_valid_and_complete,
+    only_api_routes_are_served,
+);
 
 #[tokio::test]
 async fn starts_without_configuration() {

@@ -62,3 +62,18 @@ pub async fn people_listing_and_lookups(store: Store) {
     let all_recent = list(None, 10, None, Some(chrono::Utc::now() - chrono::Duration::hours(1))).await;
     assert_eq!(all_recent.items.len(), 5);
 }
+
+pub async fn merged_users_point_at_the_survivor(store: Store) {
+    let loser = store.sso_create(&sso_user("dup", "Ann", "Lee", "dup@example.com"), &actor()).await.unwrap();
+    let survivor = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
+    store.merge_into(loser.id, survivor.id, &actor()).await.unwrap();
+    let p = store.person(loser.id).await.unwrap();
+    assert_eq!((p.user.status, p.user.merged_into), (UserStatus::Archived, Some(survivor.id)));
+    assert!(p.links.is_empty());
+    assert!(store.person_by_email("dup@example.com").await.unwrap().is_none(), "the loser's address is released");
+    assert!(matches!(store.merge_into(loser.id, loser.id, &actor()).await, Err(identity_store::StoreError::NotFound)));
+    assert!(matches!(
+        store.merge_into(loser.id, identity_core::UserId::random(), &actor()).await,
+        Err(identity_store::StoreError::NotFound)
+    ));
+}

@@ -1,0 +1,105 @@
+//! The api's routes under `/api/v1`, and nothing else. Every route needs an API key; each
+//! checks the scope it needs. Keys are rate limited.
+
+mod changes;
+mod docs;
+pub(crate) mod error;
+mod people;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use identity_server::auth::{AuthError, Authenticator, Principal};
+use identity_server::runner::Running;
+use identity_store::{CredentialKind, Store};
+
+pub use self::docs::ApiDoc;
+use self::error::ApiError;
+use crate::config::ApiConfig;
+use crate::ratelimit::RateLimiter;
+
+#[derive(Clone)]
+struct AppState {
+    store: Store,
+    auth: Authenticator,
+    limiter: Arc<RateLimiter>,
+    config: ApiConfig,
+}
+
+pub fn routes(running: &Running, config: &ApiConfig) -> Router {
+    let store = running.store().clone();
+    let state = AppState {
+        auth: Authenticator::new(store.clone(), CredentialKind::ApiKey),
+        store,
+        limiter: Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)),
+        config: config.clone(),
+    };
+    Router::new()
+        .route("/api/v1/people", get(people::list))
+        .route("/api/v1/people/{id}", get(people::get))
+        .route("/api/v1/people/{id}/profiles", get(people::profiles))
+        .route("/api/v1/changes", get(changes::feed))
+        .route("/api/v1/openapi.json", get(docs::openapi))
+        .route_layer(from_fn_with_state(state.clone(), authenticate))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// Checks the key, then its rate.
+async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let principal = match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
+        Ok(p) => p,
+        Err(AuthError::Unavailable) => {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "credentials cannot be checked right now",
+            )
+            .into_response()
+        }
+        Err(e) => return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()).into_response(),
+    };
+    if let Err(wait) = s.limiter.check(principal.id, Instant::now()) {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "this key is over its request rate; retry later",
+        );
+        e.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        return e.into_response();
+    }
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+/// 403 unless the key has the scope.
+fn require(principal: &Principal, scope: &str) -> Result<(), ApiError> {
+    if principal.has_scope(scope) {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("this key lacks the scope {scope}")))
+    }
+}
+
+/// Refuses query parameters a route does not know, naming the first.
+fn only(params: &HashMap<String, String>, known: &[&str]) -> Result<(), ApiError> {
+    let mut unknown: Vec<&String> = params.keys().filter(|k| !known.contains(&k.as_str())).collect();
+    unknown.sort();
+    match unknown.first() {
+        Some(name) => {
+            Err(ApiError::parameter(name, format!("unknown parameter (this route takes: {})", known.join(", "))))
+        }
+        None => Ok(()),
+    }
+}

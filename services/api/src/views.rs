@@ -1,0 +1,211 @@
+//! What the api answers, as documented types (the OpenAPI document is generated from them).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use identity_core::change::Change;
+use identity_core::{Sourced, UserStatus};
+use identity_store::{Person, StoredProfile};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A value of the combined profile and the source it came from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourcedValue {
+    pub value: String,
+    /// `sso`, `registry` or `import:<service>`.
+    pub source: String,
+}
+
+fn sourced<T: ToString>(s: &Option<Sourced<T>>) -> Option<SourcedValue> {
+    s.as_ref().map(|s| SourcedValue { value: s.value.to_string(), source: s.source.to_string() })
+}
+
+/// The combined profile: each field present is the best source's value.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct CombinedView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_name: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<SourcedValue>,
+    /// `YYYY-MM-DD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trn: Option<SourcedValue>,
+}
+
+/// (source, external id) → this person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkView {
+    pub source: String,
+    pub external_id: String,
+}
+
+/// A person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonView {
+    pub id: Uuid,
+    /// `active`, `inactive` or `archived` (an archived person in a listing carries no profile).
+    pub status: String,
+    pub profile: CombinedView,
+    pub links: Vec<LinkView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PersonView {
+    pub fn of(p: &Person) -> Self {
+        let archived = p.user.status == UserStatus::Archived;
+        let c = &p.combined;
+        let profile = if archived {
+            CombinedView::default()
+        } else {
+            CombinedView {
+                first_name: sourced(&c.first_name),
+                middle_name: sourced(&c.middle_name),
+                last_name: sourced(&c.last_name),
+                preferred_name: sourced(&c.preferred_name),
+                display_name: sourced(&c.display_name),
+                email: sourced(&c.email),
+                date_of_birth: sourced(&c.date_of_birth),
+                trn: sourced(&c.trn),
+            }
+        };
+        let links = if archived {
+            Vec::new()
+        } else {
+            p.links
+                .iter()
+                .map(|l| LinkView { source: l.source.to_string(), external_id: l.external_id.clone() })
+                .collect()
+        };
+        let updated_at = p.profile_updated_at.map_or(p.user.updated_at, |t| t.max(p.user.updated_at));
+        Self {
+            id: *p.user.id.as_uuid(),
+            status: p.user.status.to_string(),
+            profile,
+            links,
+            created_at: p.user.created_at,
+            updated_at,
+        }
+    }
+}
+
+/// A page of people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PeoplePage {
+    pub people: Vec<PersonView>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A source profile's fields as the source gave them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldsView {
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub preferred_name: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub trn: Option<String>,
+}
+
+/// One source's profile, as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceProfileView {
+    pub source: String,
+    pub external_id: Option<String>,
+    pub fields: FieldsView,
+    /// The source's own document (for `sso`, the SCIM resource as last written).
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Value,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl SourceProfileView {
+    pub fn of(p: StoredProfile) -> Self {
+        let f = p.fields;
+        Self {
+            source: p.source.to_string(),
+            external_id: p.external_id,
+            fields: FieldsView {
+                first_name: f.first_name,
+                middle_name: f.middle_name,
+                last_name: f.last_name,
+                preferred_name: f.preferred_name,
+                display_name: f.display_name,
+                email: f.email.map(String::from),
+                date_of_birth: f.date_of_birth.map(|d| d.date()),
+                trn: f.trn.map(String::from),
+            },
+            attributes: p.attributes,
+            version: p.version,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfilesView {
+    pub id: Uuid,
+    pub profiles: Vec<SourceProfileView>,
+}
+
+/// One entry of the change feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    /// Position in the feed; resume after the last one seen.
+    pub seq: i64,
+    pub user_id: Uuid,
+    pub source: String,
+    /// `created`, `profile_updated`, `status_changed` or `archived`.
+    pub kind: String,
+    /// The profile fields the write changed.
+    pub fields: Vec<String>,
+    /// The user's status after the change.
+    pub status: String,
+    pub at: DateTime<Utc>,
+}
+
+impl ChangeView {
+    pub fn of(c: Change) -> Self {
+        Self {
+            seq: c.seq,
+            user_id: *c.user_id.as_uuid(),
+            source: c.source.to_string(),
+            kind: c.kind.to_string(),
+            fields: c.fields.iter().map(ToString::to_string).collect(),
+            status: c.status.to_string(),
+            at: c.at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangesPage {
+    pub changes: Vec<ChangeView>,
+    /// The `after` for the next call: the last seq returned, or the one given when none was.
+    pub next_after: i64,
+}
+
+/// The answer for a person merged into another: follow `Location`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergedView {
+    pub error: &'static str,
+    pub message: String,
+    pub merged_into: Uuid,
+}
