@@ -2,8 +2,9 @@
 //! user's `sso` profile. A few attributes live in columns (`id`, `userName` through its link,
 //! `active` as the status, `meta` times); the rest are read from the profile's JSON document.
 //!
-//! Every leaf is wrapped in `coalesce(…, FALSE)` so that an absent attribute makes a comparison
-//! false rather than SQL's NULL, and `not (title eq "x")` matches users without a title.
+//! Every leaf on a document value is wrapped in `coalesce(…, FALSE)` so that an absent attribute
+//! makes a comparison false rather than SQL's NULL, and `not (title eq "x")` matches users
+//! without a title. Column leaves are never NULL and stay bare, so indexes still apply.
 
 use identity_core::normalize::case_insensitive_key;
 use identity_core::query::{Attr, AttrType, CompareOp, Filter, SortOrder, Value};
@@ -29,6 +30,13 @@ enum Target {
         doc: String,
         path: String,
     },
+}
+
+impl Target {
+    /// Whether the value can be absent.
+    fn nullable(&self) -> bool {
+        matches!(self, Self::Json { .. })
+    }
 }
 
 fn unsupported(what: impl Into<String>) -> StoreError {
@@ -79,22 +87,32 @@ fn push(qb: &mut Qb<'_>, filter: &Filter, element: Option<&str>) -> Result<()> {
             qb.push(")");
         }
         Filter::Present(attr) => {
-            qb.push("coalesce(");
-            present(qb, &target(attr, element)?);
-            qb.push(", FALSE)");
+            let target = target(attr, element)?;
+            let nullable = target.nullable();
+            if nullable {
+                qb.push("coalesce(");
+            }
+            present(qb, &target);
+            if nullable {
+                qb.push(", FALSE)");
+            }
         }
         Filter::Compare { attr, op, value } => {
             let target = target(attr, element)?;
-            qb.push("coalesce(");
+            // Only values read from a document can be absent (SQL NULL). Wrapping a column
+            // comparison in coalesce() would also hide it from the planner: `userName eq` must
+            // stay an index lookup.
+            let (open, close) = if target.nullable() { ("coalesce(", ", FALSE)") } else { ("(", ")") };
+            qb.push(open);
             if *op == CompareOp::Ne {
                 // Not equal includes "has no value".
-                qb.push("NOT coalesce(");
+                qb.push("NOT ").push(open);
                 compare(qb, &target, attr, CompareOp::Eq, value)?;
-                qb.push(", FALSE)");
+                qb.push(close);
             } else {
                 compare(qb, &target, attr, *op, value)?;
             }
-            qb.push(", FALSE)");
+            qb.push(close);
         }
         Filter::Any { attr, filter } => {
             if element.is_some() {

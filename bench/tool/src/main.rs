@@ -1,0 +1,238 @@
+//! Data for the benchmarks in `bench/`. Writes through the store, the way SCIM and imports do,
+//! and lists what it made (ids, user names, emails) for the load generator to pick from at
+//! random.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use identity_core::{DateOfBirth, Email, ProfileFields, RegistryRecord, ServiceName, Trn, UserId};
+use identity_store::{Actor, ImportWrites, ImportedUser, PoolConfig, SsoUserWrite, Store};
+use serde_json::json;
+
+/// Seeds benchmark data into the database of DATABASE_URL.
+#[derive(Parser)]
+#[command(name = "identity-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// N users as SCIM creates them; writes ids.txt and names.txt to --out.
+    SeedSso {
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// N people as an import creates them (import profile, link); writes ids.txt and
+    /// emails.txt to --out.
+    SeedPeople {
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// An import file of --rows rows against the people of `seed-people --count EXISTING`:
+    /// mostly new people, some matching existing ones by email, some duplicates by name and
+    /// date of birth, some with TRNs (their registry records are loaded), some invalid.
+    ImportFile {
+        #[arg(long)]
+        existing: usize,
+        #[arg(long)]
+        rows: usize,
+        #[arg(long)]
+        out: PathBuf,
+        /// Also load the registry records the file's TRNs refer to.
+        #[arg(long)]
+        load_registry: bool,
+    },
+}
+
+const FIRST: [&str; 16] = [
+    "Robert", "Ann", "William", "Margaret", "James", "Priya", "Mohammed", "Olivia", "Thomas", "Aisha", "David",
+    "Chloe", "Daniel", "Zoe", "Samuel", "Grace",
+];
+
+/// A date of birth spread over 50 years; always a real date (days 1 to 28).
+fn dob(i: usize) -> DateOfBirth {
+    let day = 1 + (i % 28) as u32;
+    let month = 1 + ((i / 28) % 12) as u32;
+    let year = 1950 + ((i / 336) % 50) as i32;
+    DateOfBirth::new(chrono::NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default())
+}
+
+fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for l in lines {
+        writeln!(f, "{l}")?;
+    }
+    f.flush()
+}
+
+fn person(i: usize) -> (String, String, String) {
+    (FIRST[i % FIRST.len()].to_owned(), format!("Family{i}"), format!("person{i}@bench.example"))
+}
+
+async fn seed_people(store: &Store, count: usize) -> Result<Vec<UserId>, String> {
+    let service = ServiceName::new("seed").map_err(|e| e.to_string())?;
+    let mut ids = Vec::with_capacity(count);
+    for start in (0..count).step_by(1000) {
+        let mut new_users = Vec::new();
+        for i in start..(start + 1000).min(count) {
+            let (first, last, email) = person(i);
+            let id = UserId::random();
+            ids.push(id);
+            new_users.push(ImportedUser {
+                id,
+                external_id: format!("seed-{i}"),
+                import: ProfileFields {
+                    first_name: Some(first),
+                    last_name: Some(last),
+                    email: Some(Email::parse(&email).map_err(|e| e.to_string())?),
+                    date_of_birth: Some(dob(i)),
+                    ..ProfileFields::default()
+                },
+                registry: None,
+            });
+        }
+        let writes = ImportWrites {
+            service: service.clone(),
+            actor: "bench-seed".into(),
+            new_users,
+            trn_updates: vec![],
+            links: vec![],
+        };
+        let mut session = store.import_session().await.map_err(|e| e.to_string())?;
+        session.apply(&writes).await.map_err(|e| e.to_string())?;
+        session.commit().await.map_err(|e| e.to_string())?;
+        if start % 100_000 == 0 && start > 0 {
+            eprintln!("  {start} people");
+        }
+    }
+    Ok(ids)
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set".to_owned())?;
+    let store =
+        Store::connect(&url, &PoolConfig { max_connections: 8, ..PoolConfig::default() }).map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    match cli.command {
+        Command::SeedSso { count, out } => {
+            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+            let mut tasks = Vec::new();
+            for worker in 0..8 {
+                let store = store.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut made = Vec::new();
+                    for i in (worker..count).step_by(8) {
+                        let name = format!("User.{i:06}");
+                        let email = format!("user.{i:06}@example.com");
+                        let w = SsoUserWrite {
+                            user_name: name.clone(),
+                            fields: ProfileFields {
+                                first_name: Some(format!("Given{i}")),
+                                last_name: Some(format!("Family{i}")),
+                                email: Email::parse(&email).ok(),
+                                ..ProfileFields::default()
+                            },
+                            attributes: json!({
+                                "userName": name, "active": true,
+                                "name": {"givenName": format!("Given{i}"), "familyName": format!("Family{i}")},
+                                "emails": [{"value": email, "type": "work", "primary": true}]
+                            }),
+                            active: true,
+                        };
+                        let u = store.sso_create(&w, &Actor::new("bench-seed")).await.map_err(|e| e.to_string())?;
+                        made.push((u.id, name));
+                    }
+                    Ok::<_, String>(made)
+                }));
+            }
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.map_err(|e| e.to_string())??);
+            }
+            write_lines(&out.join("ids.txt"), all.iter().map(|(id, _)| id.to_string())).map_err(|e| e.to_string())?;
+            write_lines(&out.join("names.txt"), all.iter().map(|(_, n)| n.clone())).map_err(|e| e.to_string())?;
+            eprintln!("seeded {count} SCIM users -> {}", out.display());
+        }
+        Command::SeedPeople { count, out } => {
+            std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+            let ids = seed_people(&store, count).await?;
+            write_lines(&out.join("ids.txt"), ids.iter().map(ToString::to_string)).map_err(|e| e.to_string())?;
+            write_lines(&out.join("emails.txt"), (0..count).map(|i| person(i).2)).map_err(|e| e.to_string())?;
+            eprintln!("seeded {count} people -> {}", out.display());
+        }
+        Command::ImportFile { existing, rows, out, load_registry } => {
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| e.to_string())?);
+            writeln!(f, "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH")
+                .map_err(|e| e.to_string())?;
+            let mut registry = Vec::new();
+            for r in 0..rows {
+                let line = match r % 20 {
+                    // An existing person's address: None.
+                    0 | 1 if existing > 0 => {
+                        let i = (r * 7919) % existing;
+                        let (first, last, email) = person(i);
+                        format!("b-{r},{email},,{first},,{last},,{}", dob(i).date().format("%d%m%Y"))
+                    }
+                    // An existing person under another address: potential duplicate.
+                    2 if existing > 0 => {
+                        let i = (r * 104_729) % existing;
+                        let (first, last, _) = person(i);
+                        format!("b-{r},other{r}@bench.example,,{first},,{last},,{}", dob(i).date().format("%d%m%Y"))
+                    }
+                    // Invalid rows.
+                    3 => format!("b-{r},not-an-email,,Ann,,Lee,,00011900"),
+                    // A new person with a TRN.
+                    4 => {
+                        let trn = format!("{:07}", 2_000_000 + r);
+                        registry.push(RegistryRecord {
+                            trn: Trn::parse(&trn).map_err(|e| e.to_string())?,
+                            first_name: "Reg".into(),
+                            middle_name: None,
+                            last_name: format!("Istry{r}"),
+                            date_of_birth: dob(r),
+                        });
+                        format!("b-{r},new{r}@bench.example,{trn},,,,,{}", dob(r).date().format("%d%m%Y"))
+                    }
+                    // A new person.
+                    _ => format!("b-{r},new{r}@bench.example,,New,,Person{r},,{}", dob(r).date().format("%d%m%Y")),
+                };
+                writeln!(f, "{line}").map_err(|e| e.to_string())?;
+            }
+            f.flush().map_err(|e| e.to_string())?;
+            if load_registry {
+                for chunk in registry.chunks(5000) {
+                    store.registry_put(chunk).await.map_err(|e| e.to_string())?;
+                }
+            }
+            eprintln!("wrote {rows} rows to {} ({} registry records)", out.display(), registry.len());
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("identity-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("identity-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

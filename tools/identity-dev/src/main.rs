@@ -1,0 +1,283 @@
+//! `cargo run -p identity-dev`: builds sso-scim, api and import-worker, starts them on one local
+//! SQLite file, makes a SCIM token, an API key and an import token, loads the example registry,
+//! imports `examples/users.csv` through the import routes, and prints where to look next.
+//! `--once` does the same, checks the services answer, stops them and exits (CI runs this).
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::Value;
+use tokio::process::{Child, Command};
+
+/// Start identity locally: three services, one SQLite file, an example import.
+#[derive(Parser)]
+#[command(name = "identity-dev", version)]
+struct Args {
+    /// Where the database, logs, credentials and result file go.
+    #[arg(long, default_value = ".identity-local")]
+    dir: PathBuf,
+    /// Start from an empty database (deletes --dir first).
+    #[arg(long)]
+    fresh: bool,
+    /// Start, import, check, stop: no waiting for Ctrl-C.
+    #[arg(long)]
+    once: bool,
+    /// sso-scim listens on this port, api on the next, import-worker on the one after.
+    #[arg(long, default_value_t = 8081)]
+    port: u16,
+}
+
+const BINARIES: [&str; 3] = ["sso-scim", "api", "import-worker"];
+
+fn repo_root() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
+
+fn step(text: &str) {
+    eprintln!("\n==> {text}");
+}
+
+/// Runs a binary's command line against the local database; returns its standard output.
+async fn cli(bin: &Path, db: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(bin)
+        .args(args)
+        .env("DATABASE_URL", db)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{} {}: {}", bin.display(), args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// A fresh credential named `local` (revoking one left by an earlier run).
+async fn credential(bin: &Path, db: &str, group: &str, extra: &[&str]) -> Result<String, String> {
+    let _ = cli(bin, db, &[group, "revoke", "local"]).await;
+    let mut args = vec![group, "create", "--name", "local"];
+    args.extend_from_slice(extra);
+    cli(bin, db, &args).await
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str, name: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
+            if r.status().is_success() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(format!("{name} did not become ready at {base}; see its log"))
+}
+
+async fn stop(children: &mut Vec<(String, Child)>) {
+    for (_, child) in children.iter() {
+        if let Some(pid) = child.id() {
+            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+        }
+    }
+    for (name, child) in children.iter_mut() {
+        match tokio::time::timeout(Duration::from_secs(20), child.wait()).await {
+            Ok(Ok(status)) if status.success() => eprintln!("    {name} stopped"),
+            _ => {
+                let _ = child.start_kill();
+                eprintln!("    {name} did not stop cleanly");
+            }
+        }
+    }
+}
+
+async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), String> {
+    let root = repo_root();
+    step("building sso-scim, api and import-worker");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built = Command::new(cargo)
+        .args(["build", "-p", "sso-scim", "-p", "api", "-p", "import-worker"])
+        .current_dir(&root)
+        .status()
+        .await
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !built.success() {
+        return Err("cargo build failed".into());
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").map_or_else(|_| root.join("target"), PathBuf::from).join("debug");
+    let bin = |name: &str| target.join(name);
+
+    if args.fresh && args.dir.exists() {
+        std::fs::remove_dir_all(&args.dir).map_err(|e| format!("cannot empty {}: {e}", args.dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.dir).map_err(|e| format!("cannot create {}: {e}", args.dir.display()))?;
+    let dir = std::fs::canonicalize(&args.dir).map_err(|e| e.to_string())?;
+    let db = format!("sqlite://{}", dir.join("identity.db").display());
+
+    step(&format!("database {db}"));
+    cli(&bin("import-worker"), &db, &["migrate"]).await?;
+    let scim_token = credential(&bin("sso-scim"), &db, "tokens", &[]).await?;
+    let api_key = credential(&bin("api"), &db, "keys", &["--scope", "people:read,profiles:read,changes:read"]).await?;
+    let import_token = credential(&bin("import-worker"), &db, "tokens", &[]).await?;
+    let credentials = dir.join("credentials.env");
+    std::fs::write(&credentials, format!("SCIM_TOKEN={scim_token}\nAPI_KEY={api_key}\nIMPORT_TOKEN={import_token}\n"))
+        .map_err(|e| e.to_string())?;
+    let registry = root.join("examples/registry.csv");
+    eprintln!("    {}", cli(&bin("import-worker"), &db, &["registry", "load", &registry.display().to_string()]).await?);
+
+    step("starting the services");
+    let http = reqwest::Client::new();
+    let mut bases = Vec::new();
+    for (i, name) in BINARIES.iter().enumerate() {
+        let port = args.port + i as u16;
+        let log = std::fs::File::create(dir.join(format!("{name}.log"))).map_err(|e| e.to_string())?;
+        let child = Command::new(bin(name))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", &db)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        children.push(((*name).to_owned(), child));
+        bases.push(format!("http://127.0.0.1:{port}"));
+    }
+    for (name, base) in BINARIES.iter().zip(&bases) {
+        wait_ready(&http, base, name).await?;
+        eprintln!("    {name:<14} {base}");
+    }
+    let (scim, api, import) = (&bases[0], &bases[1], &bases[2]);
+
+    step("importing examples/users.csv through the import-worker");
+    let file = std::fs::read(root.join("examples/users.csv")).map_err(|e| e.to_string())?;
+    let r = http
+        .post(format!("{import}/imports?service=example&file_name=users.csv"))
+        .bearer_auth(&import_token)
+        .header("content-type", "text/csv")
+        .body(file)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let job: Value = r.json().await.map_err(|e| e.to_string())?;
+    let id = job["id"].as_str().ok_or_else(|| format!("upload refused: {job}"))?.to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let j: Value = http
+            .get(format!("{import}/imports/{id}"))
+            .bearer_auth(&import_token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        match j["status"].as_str() {
+            Some("done") => break j,
+            Some("failed") => return Err(format!("the import failed: {}", j["error"])),
+            _ if Instant::now() > deadline => return Err("the import did not finish in a minute".into()),
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    let results = http
+        .get(format!("{import}/imports/{id}/results"))
+        .bearer_auth(&import_token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let results_file = dir.join("users.results.csv");
+    std::fs::write(&results_file, results).map_err(|e| e.to_string())?;
+    let c = &done["counts"];
+    eprintln!(
+        "    {} rows: None {}, UserAdded {}, UserUpdated {}, Invalid {} -> {}",
+        done["rows_total"],
+        c["None"],
+        c["UserAdded"],
+        c["UserUpdated"],
+        c["Invalid"],
+        results_file.display()
+    );
+
+    // The services answer what was imported.
+    let people: Value = http
+        .get(format!("{api}/api/v1/people?limit=5"))
+        .bearer_auth(&api_key)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let listed = people["people"].as_array().map_or(0, Vec::len);
+    let scim_list = http
+        .get(format!("{scim}/scim/v2/Users?count=1"))
+        .bearer_auth(&scim_token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if listed == 0 || !scim_list.status().is_success() {
+        return Err(format!(
+            "the services did not answer as expected: api listed {listed} people, SCIM said {}",
+            scim_list.status()
+        ));
+    }
+
+    println!(
+        r#"
+identity is running on one SQLite file: {db}
+Logs: {dir}/*.log   Credentials: {credentials}   Import results: {results}
+
+Try:
+  # people, with the source of every value
+  curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/people?limit=3"
+  curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/people?email=alice.walker@example.org"
+  curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/changes?after=0&limit=5"
+  # SCIM, as Staff SSO calls it
+  curl -H "Authorization: Bearer {scim_token}" "{scim}/scim/v2/Users?count=3"
+  curl -H "Authorization: Bearer {scim_token}" -H "Content-Type: application/scim+json" \
+       -d '{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada","name":{{"givenName":"Ada","familyName":"Lovelace"}},"emails":[{{"value":"ada@example.org","primary":true}}]}}' \
+       "{scim}/scim/v2/Users"
+  # another import
+  curl -H "Authorization: Bearer {import_token}" -H "Content-Type: text/csv" --data-binary @examples/users.csv "{import}/imports?service=example"
+  # the API's OpenAPI document
+  curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/openapi.json"
+"#,
+        dir = dir.display(),
+        credentials = credentials.display(),
+        results = results_file.display(),
+    );
+    if args.once {
+        return Ok(());
+    }
+    eprintln!("Press Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("identity-dev: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async {
+        let mut children = Vec::new();
+        let result = run(args, &mut children).await;
+        step("stopping");
+        stop(&mut children).await;
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("identity-dev: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
