@@ -76,7 +76,7 @@ async fn wait_ready(http: &reqwest::Client, base: &str, name: &str) -> Result<()
     Err(format!("{name} did not become ready at {base}; see its log"))
 }
 
-async fn stop(children: &mut Vec<(String, Child)>) {
+async fn stop(children: &mut [(String, Child)]) {
     for (_, child) in children.iter() {
         if let Some(pid) = child.id() {
             let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
