@@ -40,6 +40,17 @@ pub async fn run_cli(binary: &str, database_url: &str, args: &[&str]) -> String 
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs a binary's command line with extra environment and returns its whole output, whatever
+/// its exit status (for commands that are expected to fail).
+pub async fn cli_output(binary: &str, database_url: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(binary);
+    cmd.args(args).env("DATABASE_URL", database_url).env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().await.unwrap_or_else(|e| panic!("cannot run {binary}: {e}"))
+}
+
 /// A running binary.
 pub struct Service {
     child: Child,
@@ -132,8 +143,20 @@ impl Service {
         run_cli(&self.binary, &self.database_url, args).await
     }
 
+    /// Runs this binary's command line against the same database with extra environment and
+    /// returns its whole output, whatever its exit status.
+    pub async fn cli_output(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        cli_output(&self.binary, &self.database_url, args, env).await
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id().unwrap()
+    }
+
+    /// SIGKILL: the process dies mid-work, as in a crash.
+    pub async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
     }
 
     /// SIGTERM, then waits for the process to exit; returns whether it exited successfully.
@@ -151,6 +174,38 @@ impl Service {
 }
 
 pub mod foundation;
+
+/// Replaces every UUID in `text` with `<id N>`, numbered by first appearance, so files written
+/// by two runs (whose users get different random ids) can be compared whole.
+pub fn normalise_ids(text: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < text.len() {
+        let candidate = text.get(i..i + 36).filter(|c| {
+            c.bytes()
+                .enumerate()
+                .all(|(j, b)| if [8, 13, 18, 23].contains(&j) { b == b'-' } else { b.is_ascii_hexdigit() })
+        });
+        match candidate {
+            Some(id) if bytes.get(i + 36).is_none_or(|b| !b.is_ascii_hexdigit()) => {
+                let n = seen.iter().position(|s| s == id).unwrap_or_else(|| {
+                    seen.push(id.to_owned());
+                    seen.len() - 1
+                });
+                out.push_str(&format!("<id {n}>"));
+                i += 36;
+            }
+            _ => {
+                let ch = text[i..].chars().next().unwrap();
+                out.push(ch);
+                i += ch.len_utf8();
+            }
+        }
+    }
+    out
+}
 
 fn listening_address(line: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;

@@ -162,6 +162,17 @@ impl<R: Registry> Engine<R> {
                     Some(id)
                 }
                 Action::UpdateTrn(user) => {
+                    // The store writes a person at most once per batch (PostgreSQL refuses an
+                    // upsert that touches a row twice): a person added earlier in this chunk is
+                    // written first, and this update then finds them as it would in a later chunk.
+                    if writes.new_users.iter().any(|u| u.id == user)
+                        || writes.trn_updates.iter().any(|u| u.user_id == user)
+                    {
+                        session.apply(&writes).await?;
+                        writes.new_users.clear();
+                        writes.trn_updates.clear();
+                        writes.links.clear();
+                    }
                     if let (Some(existing), Some(trn)) = (facts.by_email.get_mut(&email_key), &v.trn) {
                         existing.trn = Some(trn.clone());
                         facts.trn_holders.insert(trn.as_str().to_owned(), user);

@@ -62,7 +62,7 @@ impl CsvInput {
     fn drain(&mut self, out: &mut Vec<InputRow>) -> Result<(), FileError> {
         for record in self.records.drain(..) {
             let Some(header) = &self.header else {
-                self.header = Some(Header::parse(&record.fields)?);
+                self.header = Some(parse_header(&record)?);
                 continue;
             };
             self.rows += 1;
@@ -85,6 +85,22 @@ impl CsvInput {
         }
         Ok(())
     }
+}
+
+/// The header record's columns. A header with more columns than a record keeps, or longer than
+/// a record may be, arrives without its fields: its names are then read from its (bounded) text,
+/// so that the refusal names the column that should not be there rather than a missing `ID`.
+fn parse_header(record: &RawRecord) -> Result<Header, HeaderError> {
+    if !record.too_long && record.fields.len() == record.field_count {
+        return Header::parse(&record.fields);
+    }
+    let names: Vec<Vec<u8>> = record
+        .raw
+        .split(|b| *b == b',')
+        .map(|f| f.strip_prefix(b"\"").and_then(|f| f.strip_suffix(b"\"")).unwrap_or(f).to_vec())
+        .collect();
+    Header::parse(&names)?;
+    Err(HeaderError::Unexpected(format!("{} columns", record.field_count)))
 }
 
 #[cfg(test)]
@@ -120,6 +136,17 @@ mod tests {
         assert_eq!(read(b""), Err(FileError::Header(HeaderError::Empty)));
         assert_eq!(read(format!("{HEADER}\n\n").as_bytes()), Err(FileError::NoRows));
         assert!(matches!(read(b"ID,EMAIL\n1,a@b.co\n"), Err(FileError::Header(HeaderError::Unexpected(_)))));
+        // Too many columns for a record to keep: still the first column that should not be there.
+        let wide: String = (0..10_000).map(|i| format!(",X{i}")).collect();
+        assert_eq!(
+            read(format!("{HEADER}{wide}\n1,a@b.co,,A,,B,,01011990\n").as_bytes()),
+            Err(FileError::Header(HeaderError::Unexpected("X0".into())))
+        );
+        let long = "Y".repeat(70_000);
+        assert_eq!(
+            read(format!("{HEADER},{long}\n1,a@b.co,,A,,B,,01011990,x\n").as_bytes()),
+            Err(FileError::Header(HeaderError::Unexpected("Y".repeat(100))))
+        );
     }
 
     #[test]

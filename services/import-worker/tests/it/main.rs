@@ -1,5 +1,42 @@
 //! End-to-end tests of the import-worker binary: each starts the real binary on a throw-away SQLite file
-//! or PostgreSQL schema and talks HTTP to it.
+//! or PostgreSQL schema and uses its command line and HTTP routes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod crash;
+mod errors;
+mod generate;
+mod http;
+mod rawhttp;
+mod remote;
+mod stub;
+mod support;
+
+mod cases {
+    pub use crate::cli::*;
+    pub use crate::crash::*;
+    pub use crate::errors::*;
+    pub use crate::http::*;
+    pub use crate::remote::*;
+}
+
+identity_testkit::both_backends!(crate::cases:
+    cli_import_gives_the_example_results_and_a_rerun_changes_nothing,
+    cli_dry_run_writes_the_results_and_changes_nothing,
+    registry_load_refuses_bad_records_and_loads_the_rest,
+    http_import_gives_the_example_results,
+    routes_need_a_token,
+    bad_requests_are_refused_precisely,
+    oversized_uploads_are_refused,
+    awkward_rows_get_their_own_results,
+    a_ten_megabyte_field_is_one_invalid_row,
+    a_killed_worker_is_resumed_with_the_same_results,
+    a_remote_registry_gives_the_same_results,
+    the_remote_registry_is_retried,
+    a_registry_outage_fails_the_job_resumably,
+    cli_import_fails_with_a_reason_when_the_registry_is_down,
+);
 
 #[tokio::test]
 async fn starts_without_configuration() {

@@ -1,0 +1,301 @@
+//! What the upload routes refuse, each with its status and a JSON `{"error", "message"}`, and
+//! the awkward rows a valid file may hold, each with its own result line.
+
+use identity_core::{ServiceName, Source};
+use identity_store::testing::TestDatabase;
+use identity_store::Store;
+
+use crate::rawhttp;
+use crate::support::*;
+
+/// Claims every claimable job the way a worker would; returns their ids. Used with the worker
+/// off, to show which uploads left a job for the workers and which did not.
+async fn claimable_jobs(db: &TestDatabase) -> Vec<String> {
+    let store: Store = store(db).await;
+    let mut ids = Vec::new();
+    let lease = chrono::Utc::now() + chrono::Duration::minutes(5);
+    while let Some(job) = store.import_job_claim("test-probe", lease).await.unwrap() {
+        ids.push(job.id.to_string());
+    }
+    store.close().await;
+    ids
+}
+
+/// Every route needs a valid import token; the answer says how to authenticate.
+pub async fn routes_need_a_token(db: &TestDatabase) {
+    let imp = Importer::start(db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
+    let id = uuid::Uuid::new_v4();
+    let http = &imp.svc.http;
+    let routes = [
+        ("POST", "/imports?service=npq".to_owned()),
+        ("GET", format!("/imports/{id}")),
+        ("GET", format!("/imports/{id}/results")),
+        ("POST", format!("/imports/{id}/resume")),
+    ];
+    let wrong = format!("{}x", imp.token);
+    let credentials: [Option<String>; 5] = [
+        None,
+        Some(format!("Bearer {wrong}")),
+        Some("Bearer ".to_owned()),
+        Some("Basic dXNlcjpwYXNz".to_owned()),
+        // The right token without its scheme.
+        Some(imp.token.clone()),
+    ];
+    for (method, path) in &routes {
+        for authorization in &credentials {
+            let mut req = http
+                .request(method.parse().unwrap(), imp.svc.url(path))
+                .header("content-type", "text/csv")
+                .body(format!("{HEADER}\n1,a@example.org,,A,,B,,01011990\n"));
+            if let Some(a) = authorization {
+                req = req.header("authorization", a);
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let challenge = res.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(status, 401, "{method} {path} with {authorization:?}: {body}");
+            assert_eq!(body["error"], "unauthorized", "{body}");
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+            assert!(challenge.is_some_and(|c| c.starts_with("Bearer")), "{method} {path}");
+        }
+    }
+    assert!(claimable_jobs(db).await.is_empty(), "no upload without a token made a job");
+    // The token works; a revoked one does not.
+    assert_eq!(imp.get(&format!("/imports/{id}")).await.status, 404);
+    let revoked = imp.svc.cli(&["tokens", "create", "--name", "short-lived"]).await.trim().to_owned();
+    imp.svc.cli(&["tokens", "revoke", "short-lived"]).await;
+    let res = imp.svc.http.get(imp.svc.url(&format!("/imports/{id}"))).bearer_auth(&revoked).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    imp.assert_no_server_errors().await;
+    // The health routes need none.
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(imp.svc.http.get(imp.svc.url(path)).send().await.unwrap().status(), 200, "{path}");
+    }
+}
+
+/// Bad uploads and bad job ids are refused with the right status and a message that says what
+/// is wrong; a job that is not done has no results yet and only a failed job resumes.
+pub async fn bad_requests_are_refused_precisely(db: &TestDatabase) {
+    // No worker: a valid upload stays queued.
+    let imp = Importer::start(db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
+    let good = format!("{HEADER}\n1,a@example.org,,A,,B,,01011990\n");
+
+    for content_type in [None, Some("application/json"), Some("text/plain"), Some("multipart/form-data; boundary=x")] {
+        let mut req = imp.svc.http.post(imp.svc.url("/imports?service=npq")).bearer_auth(&imp.token).body(good.clone());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let reply = Reply::from_response(req.send().await.unwrap()).await;
+        assert!(reply.assert_error(415, "unsupported_media_type").contains("text/csv"), "{}", reply.text);
+    }
+    // Parameters on the media type are fine.
+    let mut accepted = Vec::new();
+    let res = imp
+        .svc
+        .http
+        .post(imp.svc.url("/imports?service=npq"))
+        .bearer_auth(&imp.token)
+        .header("content-type", "Text/CSV; charset=utf-8")
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
+    accepted.push(Reply::from_response(res).await.job_id());
+
+    let query_cases = [
+        ("", "invalid_query", "service"),
+        ("?dry_run=true", "invalid_query", "service"),
+        ("?service=", "invalid_service", "service"),
+        ("?service=NPQ", "invalid_service", "service"),
+        ("?service=npq%20x", "invalid_service", "service"),
+        ("?service=npq&dry_run=maybe", "invalid_query", "dry_run"),
+        ("?service=npq&color=blue", "invalid_query", "color"),
+        ("?service=npq&file_name=a%0Ab.csv", "invalid_file_name", "file_name"),
+    ];
+    for (query, code, named) in query_cases {
+        let reply = imp.upload(query, good.clone()).await;
+        assert!(reply.assert_error(400, code).contains(named), "{query}: {}", reply.text);
+    }
+
+    let file_cases: Vec<(Vec<u8>, &str)> = vec![
+        (Vec::new(), "header"),
+        (b"\n\n".to_vec(), "header"),
+        (format!("{HEADER}\n").into_bytes(), "no data rows"),
+        (HEADER.as_bytes().to_vec(), "no data rows"),
+        (format!("\u{feff}{HEADER}\r\n\r\n\r\n").into_bytes(), "no data rows"),
+        (b"ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME\n1,a@b.co,,A,,B,\n".to_vec(), "DATE_OF_BIRTH"),
+        (format!("{HEADER},SCHOOL\n1,a@b.co,,A,,B,,01011990,x\n").into_bytes(), "SCHOOL"),
+        (b"ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,BIRTHDAY\n1,a@b.co,,A,,B,,01011990\n".to_vec(), "BIRTHDAY"),
+        (format!("{},EMAIL_ADDRESS\n1,a@b.co,,A,,B,,01011990,x\n", HEADER).into_bytes(), "EMAIL_ADDRESS"),
+        (format!("{}\n1,a@b.co,,A,,B,,01011990\n", HEADER.to_lowercase()).into_bytes(), "id"),
+        (b"ID;EMAIL_ADDRESS;TRN;FIRST_NAME;MIDDLE_NAME;LAST_NAME;PREFERRED_NAME;DATE_OF_BIRTH\n1;a@b.co;;A;;B;;01011990\n".to_vec(), "ID;EMAIL_ADDRESS"),
+    ];
+    for (body, named) in file_cases {
+        let shown = String::from_utf8_lossy(&body).chars().take(80).collect::<String>();
+        let reply = imp.upload("?service=npq", body).await;
+        let message = reply.assert_error(400, "invalid_file");
+        assert!(message.contains(named), "{shown:?}: {message}");
+    }
+    // 10,000 columns in the header: the message names a column that should not be there.
+    let wide: String = (0..10_000).map(|i| format!(",EXTRA_{i}")).collect();
+    let reply = imp.upload("?service=npq", format!("{HEADER}{wide}\n1,a@b.co,,A,,B,,01011990\n")).await;
+    let message = reply.assert_error(400, "invalid_file");
+    assert!(message.contains("EXTRA_0"), "{}", message.chars().take(300).collect::<String>());
+    assert!(message.len() < 1000, "the message stays short: {} bytes", message.len());
+
+    // Job ids.
+    imp.get("/imports/not-a-uuid").await.assert_error(400, "invalid_id");
+    imp.get("/imports/not-a-uuid/results").await.assert_error(400, "invalid_id");
+    imp.post("/imports/not-a-uuid/resume").await.assert_error(400, "invalid_id");
+    let unknown = uuid::Uuid::new_v4();
+    imp.get(&format!("/imports/{unknown}")).await.assert_error(404, "not_found");
+    imp.get(&format!("/imports/{unknown}/results")).await.assert_error(404, "not_found");
+    imp.post(&format!("/imports/{unknown}/resume")).await.assert_error(404, "not_found");
+    imp.get("/nothing-here").await.assert_error(404, "not_found");
+
+    // A queued job: no results yet, nothing to resume.
+    let id = imp.upload("?service=npq&file_name=users.csv", good.clone()).await.job_id();
+    accepted.push(id.clone());
+    let job = imp.job(&id).await;
+    assert_eq!(job["status"], "queued", "{job}");
+    assert_eq!(job["file_name"], "users.csv");
+    assert_eq!((job["rows_total"].as_i64(), job["rows_done"].as_i64()), (Some(1), Some(0)));
+    assert!(imp.get(&format!("/imports/{id}/results")).await.assert_error(409, "not_done").contains("queued"));
+    assert!(imp.post(&format!("/imports/{id}/resume")).await.assert_error(409, "not_failed").contains("queued"));
+
+    // Only the two good uploads left jobs for the workers.
+    let mut claimable = claimable_jobs(db).await;
+    claimable.sort();
+    accepted.sort();
+    assert_eq!(claimable, accepted);
+    // Claimed by the probe: running now, and still no results.
+    imp.get(&format!("/imports/{id}/results")).await.assert_error(409, "not_done");
+    assert_eq!(people_count(db).await, 0);
+    imp.assert_no_server_errors().await;
+}
+
+fn rows(n: usize) -> Vec<u8> {
+    let mut body = format!("{HEADER}\n").into_bytes();
+    for i in 0..n {
+        body.extend_from_slice(format!("big-{i:05},person{i:05}@example.org,,Anne,,Person,,01011990\n").as_bytes());
+    }
+    body
+}
+
+/// A body over `import.max_upload_bytes` is refused with 413, whether it declares its length or
+/// streams without one, and leaves no job behind; a body within the limit is accepted.
+pub async fn oversized_uploads_are_refused(db: &TestDatabase) {
+    let max = 100_000;
+    let imp = Importer::start(
+        db,
+        &[("IDENTITY_IMPORT__WORKER", "false"), ("IDENTITY_IMPORT__MAX_UPLOAD_BYTES", &max.to_string())],
+    )
+    .await;
+    // 4,000 rows, ~230 kB: the first 1,000 are stored before the limit is reached.
+    let big = rows(4_000);
+    assert!(big.len() > 2 * max && big[..max].iter().filter(|b| **b == b'\n').count() > 1_001);
+    for chunked in [false, true] {
+        let raw = rawhttp::upload(&imp.svc.base, "/imports?service=npq", &imp.token, big.clone(), chunked).await;
+        let reply = raw.reply();
+        let message = reply.assert_error(413, "too_large");
+        assert!(message.contains(&max.to_string()), "chunked {chunked}: {message}");
+    }
+    // Just over the limit, declared and streamed.
+    let mut over = rows(2_000);
+    over.truncate(max + 1);
+    assert_eq!(over.len(), max + 1);
+    for chunked in [false, true] {
+        let raw = rawhttp::upload(&imp.svc.base, "/imports?service=npq", &imp.token, over.clone(), chunked).await;
+        raw.reply().assert_error(413, "too_large");
+    }
+    // At the limit exactly: accepted, streamed or not.
+    let mut fits = rows(2_000);
+    fits.truncate(max);
+    let cut = fits.iter().rposition(|b| *b == b'\n').unwrap() + 1;
+    fits.truncate(cut);
+    fits.extend(std::iter::repeat_n(b'\n', max - cut));
+    assert_eq!(fits.len(), max);
+    let mut accepted = Vec::new();
+    for chunked in [false, true] {
+        let raw = rawhttp::upload(&imp.svc.base, "/imports?service=npq", &imp.token, fits.clone(), chunked).await;
+        let reply = raw.reply();
+        let id = reply.job_id();
+        assert!(reply.body["rows_total"].as_i64().unwrap() > 1_000, "{}", reply.text);
+        accepted.push(id);
+    }
+    let mut claimable = claimable_jobs(db).await;
+    claimable.sort();
+    accepted.sort();
+    assert_eq!(claimable, accepted, "the refused uploads left no job for the workers");
+    imp.assert_no_server_errors().await;
+}
+
+/// A valid file with every kind of awkward row: each row gets its own result, nothing breaks.
+pub async fn awkward_rows_get_their_own_results(db: &TestDatabase) {
+    let imp = Importer::start(db, &[]).await;
+    let mut file = b"\xef\xbb\xbf".to_vec();
+    file.extend_from_slice(format!("{HEADER}\r\n").as_bytes());
+    file.extend_from_slice(b"a-1,ann@example.org,,Ann,,Lee,,01021990\r\n");
+    file.extend_from_slice(b"\"a-2\",\"bo@example.org\",,\"Bo\",\"\",\"Smith, Jr\",,\"02031991\"\r\n");
+    file.extend_from_slice(b"a-3,cy@example.org,,Cy,,Quote,\"Cy \"\"the\"\" Guy\r\nsecond line\",03041992\r\n");
+    file.extend_from_slice(b"a-4,d\xe9@example.org,,D,,E,,01011990\r\n");
+    file.extend_from_slice(b"a-5,too,few\n");
+    file.extend_from_slice(b"a-6,e@example.org,,E,,F,,01011990,x\r\n");
+    let wide: String = std::iter::repeat_n(",x", 9_999).collect();
+    file.extend_from_slice(format!("a-7{wide}\r\n").as_bytes());
+    file.extend_from_slice(b"\r\n\n  a-8  ,  ANN@example.org ,,Ann,,Lee,,01021990\r\n\r\n\r\n\n\n");
+
+    let expected = [
+        RESULT_HEADER.to_owned(),
+        "1,a-1,<id 0>,UserAdded,,\"a-1,ann@example.org,,Ann,,Lee,,01021990\"".to_owned(),
+        "2,a-2,<id 1>,UserAdded,,\"\"\"a-2\"\",\"\"bo@example.org\"\",,\"\"Bo\"\",\"\"\"\",\"\"Smith, Jr\"\",,\"\"02031991\"\"\"".to_owned(),
+        "3,a-3,<id 2>,UserAdded,,\"a-3,cy@example.org,,Cy,,Quote,\"\"Cy \"\"\"\"the\"\"\"\" Guy\r\nsecond line\"\",03041992\"".to_owned(),
+        "4,,,Invalid,Row contains bytes that are not valid UTF-8,\"a-4,d\u{fffd}@example.org,,D,,E,,01011990\"".to_owned(),
+        "5,,,Invalid,Exactly 8 fields expected (this row has less),\"a-5,too,few\"".to_owned(),
+        "6,,,Invalid,Exactly 8 fields expected (this row has more),\"a-6,e@example.org,,E,,F,,01011990,x\"".to_owned(),
+        format!("7,,,Invalid,Exactly 8 fields expected (this row has more),\"a-7{wide}\""),
+        "8,a-8,<id 0>,None,A user already exists with the specified email address,\"  a-8  ,  ANN@example.org ,,Ann,,Lee,,01021990\"".to_owned(),
+    ]
+    .map(|l| format!("{l}\r\n"))
+    .concat();
+    let (job, results) = imp.import("?service=npq", file).await;
+    assert_same_results(&results, &expected, "awkward rows");
+    assert_eq!(job_counts(&job), [1, 3, 0, 4], "{job}");
+    assert_eq!(job["rows_total"], 8);
+
+    // The quoted fields were read as their values, and nobody was half written.
+    assert_eq!(people_count(db).await, 3);
+    let store = store(db).await;
+    let source = Source::Import(ServiceName::new("npq").unwrap());
+    let bo = store.person_by_link(&source, "a-2").await.unwrap().expect("a-2 was added");
+    assert_eq!(bo.combined.last_name.map(|n| n.value).as_deref(), Some("Smith, Jr"));
+    let cy = store.person_by_link(&source, "a-3").await.unwrap().expect("a-3 was added");
+    assert_eq!(cy.combined.preferred_name.map(|n| n.value).as_deref(), Some("Cy \"the\" Guy\r\nsecond line"));
+    let ann = store.person_by_link(&source, "a-8").await.unwrap().expect("a-8 was linked");
+    assert_eq!(ann.combined.email.map(|e| e.value.to_string()).as_deref(), Some("ann@example.org"));
+    store.close().await;
+    imp.assert_no_server_errors().await;
+}
+
+/// A 10 MB field makes its row too long, one Invalid result with the row's start as RAW_DATA;
+/// the rows around it are imported.
+pub async fn a_ten_megabyte_field_is_one_invalid_row(db: &TestDatabase) {
+    let imp = Importer::start(db, &[("IDENTITY_IMPORT__MAX_UPLOAD_BYTES", "33554432")]).await;
+    let huge = "x".repeat(10 * 1024 * 1024);
+    let long_row = format!("b-2,big@example.org,,Big,,{huge},,01011990");
+    let file = format!(
+        "{HEADER}\nb-1,one@example.org,,One,,Person,,01011990\n{long_row}\nb-3,three@example.org,,Three,,Person,,03011990\n"
+    );
+    let (job, results) = imp.import("?service=npq", file).await;
+    let kept = &long_row[..65_536];
+    let expected = format!(
+        "{RESULT_HEADER}\r\n1,b-1,<id 0>,UserAdded,,\"b-1,one@example.org,,One,,Person,,01011990\"\r\n\
+         2,,,Invalid,Row is longer than the maximum of 65536 bytes,\"{kept}\"\r\n\
+         3,b-3,<id 1>,UserAdded,,\"b-3,three@example.org,,Three,,Person,,03011990\"\r\n"
+    );
+    assert_same_results(&results, &expected, "a 10 MB field");
+    assert_eq!(job_counts(&job), [0, 2, 0, 1]);
+    assert_eq!(people_count(db).await, 2);
+    imp.assert_no_server_errors().await;
+}
