@@ -281,6 +281,16 @@ impl Store {
         dispatch!(self.import_job_claim(worker, lease_until))
     }
 
+    /// Extends `worker`'s claim on a job; `NotFound` if it lost the claim.
+    pub async fn import_job_renew(
+        &self,
+        job_id: Uuid,
+        worker: &str,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        dispatch!(self.import_job_renew(job_id, worker, lease_until))
+    }
+
     /// Ends a claimed job: done, or failed with a reason.
     pub async fn import_job_finish(&self, job_id: Uuid, worker: &str, error: Option<&str>) -> Result<()> {
         dispatch!(self.import_job_finish(job_id, worker, error))

@@ -305,7 +305,8 @@ pub struct TrnUpdate {
     pub registry: RegistryRecord,
 }
 
-/// Everything a chunk of rows writes.
+/// Everything a chunk of rows writes. Each person appears at most once (a new user, or one TRN
+/// update): the batched upserts touch a row once per statement (PostgreSQL refuses more).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportWrites {
     pub service: identity_core::ServiceName,

@@ -56,10 +56,16 @@ pub struct Target<'a> {
     pub actor: &'a str,
 }
 
+#[derive(Debug, Clone)]
 enum Checked {
     Invalid(Vec<String>),
     Valid(Box<ValidRow>),
 }
+
+/// A chunk's rows through the field rules and the registry: done before any transaction opens,
+/// so no database lock is held while a remote registry answers.
+#[derive(Debug, Clone)]
+pub struct Checks(Vec<Checked>);
 
 pub struct Engine<R> {
     registry: R,
@@ -71,14 +77,26 @@ impl<R: Registry> Engine<R> {
         Self { registry, nicknames: Nicknames::built_in() }
     }
 
-    /// Decides and writes `rows` in `session`; returns their results in order.
+    /// Checks and then decides and writes `rows` in `session`; returns their results in order.
     pub async fn process(
         &self,
         session: &mut ImportSession,
         to: Target<'_>,
         rows: &[InputRow],
     ) -> Result<Vec<ResultRow>, EngineError> {
-        let checked = self.check_rows(to.header, rows).await?;
+        let checks = self.check(to.header, rows).await?;
+        self.apply(session, to, rows, &checks).await
+    }
+
+    /// Decides and writes `rows`, already checked, in `session`; returns their results in order.
+    pub async fn apply(
+        &self,
+        session: &mut ImportSession,
+        to: Target<'_>,
+        rows: &[InputRow],
+        checks: &Checks,
+    ) -> Result<Vec<ResultRow>, EngineError> {
+        let checked = &checks.0;
 
         let valid: Vec<&ValidRow> =
             checked.iter().filter_map(|c| if let Checked::Valid(v) = c { Some(&**v) } else { None }).collect();
@@ -104,7 +122,7 @@ impl<R: Registry> Engine<R> {
             links: Vec::new(),
         };
         let mut results = Vec::with_capacity(rows.len());
-        for (row, checked) in rows.iter().zip(checked) {
+        for (row, checked) in rows.iter().zip(checked.iter().cloned()) {
             let result = |outcome, notes, user_id| ResultRow {
                 row_number: u64::try_from(row.row_number).unwrap_or_default(),
                 id: row.source_id.clone(),
@@ -196,7 +214,7 @@ impl<R: Registry> Engine<R> {
     }
 
     /// Field rules, with one registry round for the chunk's TRNs.
-    async fn check_rows(&self, header: &Header, rows: &[InputRow]) -> Result<Vec<Checked>, EngineError> {
+    pub async fn check(&self, header: &Header, rows: &[InputRow]) -> Result<Checks, EngineError> {
         let records: Vec<Option<Vec<String>>> = rows
             .iter()
             .map(|row| {
@@ -219,18 +237,19 @@ impl<R: Registry> Engine<R> {
             fields.iter().flatten().filter_map(Fields::trn).collect::<BTreeSet<_>>().into_iter().collect();
         let registry: HashMap<Trn, _> =
             if trns.is_empty() { HashMap::new() } else { self.registry.lookup(&trns).await? };
-        Ok(rows
-            .iter()
-            .zip(&fields)
-            .map(|(row, fields)| match (&row.problem, fields) {
-                (Some(problem), _) => Checked::Invalid(vec![problem.clone()]),
-                (None, None) => Checked::Invalid(vec![notes::FIELDS_LESS.to_owned()]),
-                (None, Some(f)) => match check(f, f.trn().and_then(|t| registry.get(&t))) {
-                    Ok(v) => Checked::Valid(Box::new(v)),
-                    Err(notes) => Checked::Invalid(notes),
-                },
-            })
-            .collect())
+        Ok(Checks(
+            rows.iter()
+                .zip(&fields)
+                .map(|(row, fields)| match (&row.problem, fields) {
+                    (Some(problem), _) => Checked::Invalid(vec![problem.clone()]),
+                    (None, None) => Checked::Invalid(vec![notes::FIELDS_LESS.to_owned()]),
+                    (None, Some(f)) => match check(f, f.trn().and_then(|t| registry.get(&t))) {
+                        Ok(v) => Checked::Valid(Box::new(v)),
+                        Err(notes) => Checked::Invalid(notes),
+                    },
+                })
+                .collect(),
+        ))
     }
 }
 

@@ -153,10 +153,11 @@ async fn apply_chunk<R: Registry>(
     target: Target<'_>,
     chunk: &[InputRow],
 ) -> Result<Vec<ResultRow>, EngineError> {
+    let checks = engine.check(target.header, chunk).await?;
     let mut attempt = 0;
     loop {
         let mut session: ImportSession = store.import_session().await?;
-        match engine.process(&mut session, target, chunk).await {
+        match engine.apply(&mut session, target, chunk, &checks).await {
             Ok(rows) => {
                 session.commit().await?;
                 return Ok(rows);

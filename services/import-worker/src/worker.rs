@@ -160,8 +160,17 @@ impl<R: Registry> Worker<R> {
         rows: &[InputRow],
         last: i64,
     ) -> Result<(), ChunkError> {
+        let started = std::time::Instant::now();
+        let checks = self.engine.check(target.header, rows).await?;
+        // A slow registry can take a while: keep the claim before writing.
+        if started.elapsed() > self.config.lease() / 3 {
+            match self.store.import_job_renew(job.id, &self.id, lease_until(self.config.lease())).await {
+                Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
+                other => other.map_err(EngineError::from)?,
+            }
+        }
         let mut session = self.store.import_session().await.map_err(EngineError::from)?;
-        let results = self.engine.process(&mut session, target, rows).await?;
+        let results = self.engine.apply(&mut session, target, rows, &checks).await?;
         let (results, counts) = stored_results(&results);
         let chunk = ChunkResults {
             job_id: job.id,

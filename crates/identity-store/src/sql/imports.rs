@@ -140,6 +140,23 @@ impl Backend {
         claimed.as_ref().map(job).transpose()
     }
 
+    /// Extends a claim; `NotFound` if the worker no longer holds it.
+    pub(crate) async fn import_job_renew(&self, job_id: Uuid, worker: &str, lease_until: DateTime<Utc>) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE import_jobs SET lease_until = $3 WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .bind(lease_until)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     /// Ends a job: done, or failed with a reason. Only its claimant may.
     pub(crate) async fn import_job_finish(&self, job_id: Uuid, worker: &str, error: Option<&str>) -> Result<()> {
         let status = if error.is_some() { "failed" } else { "done" };
