@@ -56,9 +56,7 @@ CREATE TABLE combined_profiles (
     updated_at            timestamptz NOT NULL
 );
 CREATE UNIQUE INDEX combined_profiles_email_key ON combined_profiles (email_key);
-CREATE INDEX combined_profiles_trn ON combined_profiles (trn);
 CREATE INDEX combined_profiles_match ON combined_profiles (last_name_key, date_of_birth);
-CREATE INDEX combined_profiles_updated ON combined_profiles (updated_at, user_id);
 
 -- (source, external id) -> user. external_key is the form uniqueness is enforced on.
 CREATE TABLE links (
@@ -86,7 +84,6 @@ CREATE TABLE changes (
     at      timestamptz NOT NULL
 );
 CREATE INDEX changes_unsequenced ON changes (id) WHERE seq IS NULL;
-CREATE INDEX changes_user ON changes (user_id, id);
 CREATE SEQUENCE change_seq;
 
 -- Bearer tokens and API keys: only a hash of the secret is kept.

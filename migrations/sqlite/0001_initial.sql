@@ -5,7 +5,7 @@ CREATE TABLE users (
     merged_into BLOB REFERENCES users (id),
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
-);
+) WITHOUT ROWID;
 
 CREATE TABLE source_profiles (
     user_id        BLOB NOT NULL REFERENCES users (id),
@@ -50,11 +50,9 @@ CREATE TABLE combined_profiles (
     last_name_key         TEXT,
     version               INTEGER NOT NULL,
     updated_at            TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE UNIQUE INDEX combined_profiles_email_key ON combined_profiles (email_key);
-CREATE INDEX combined_profiles_trn ON combined_profiles (trn);
 CREATE INDEX combined_profiles_match ON combined_profiles (last_name_key, date_of_birth);
-CREATE INDEX combined_profiles_updated ON combined_profiles (updated_at, user_id);
 
 CREATE TABLE links (
     source       TEXT NOT NULL,
@@ -67,9 +65,10 @@ CREATE TABLE links (
 CREATE INDEX links_user ON links (user_id);
 
 -- SQLite has one writer at a time, so rows become visible in id order; the sequencer still runs
--- the same way on both backends (see postgres/0001_initial.sql).
+-- the same way on both backends (see postgres/0001_initial.sql). Rows are never deleted, so the
+-- rowid is never reused without AUTOINCREMENT (which would cost a write to sqlite_sequence).
 CREATE TABLE changes (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    id      INTEGER PRIMARY KEY,
     seq     INTEGER UNIQUE,
     user_id BLOB NOT NULL,
     source  TEXT NOT NULL,
@@ -80,7 +79,6 @@ CREATE TABLE changes (
     at      TEXT NOT NULL
 );
 CREATE INDEX changes_unsequenced ON changes (id) WHERE seq IS NULL;
-CREATE INDEX changes_user ON changes (user_id, id);
 
 CREATE TABLE credentials (
     id          BLOB PRIMARY KEY NOT NULL,

@@ -36,6 +36,19 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Reads random users from ids.txt through the store for a few seconds, with N concurrent
+    /// tasks, and prints reads per second: the store's share of a GET, without HTTP.
+    Probe {
+        #[arg(long)]
+        ids: PathBuf,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// sso (SCIM's read), person (the api's read) or create (SCIM's create).
+        #[arg(long, default_value = "sso")]
+        read: String,
+    },
     /// An import file of --rows rows against the people of `seed-people --count EXISTING`:
     /// mostly new people, some matching existing ones by email, some duplicates by name and
     /// date of birth, some with TRNs (their registry records are loaded), some invalid.
@@ -160,6 +173,51 @@ async fn run(cli: Cli) -> Result<(), String> {
             write_lines(&out.join("ids.txt"), all.iter().map(|(id, _)| id.to_string())).map_err(|e| e.to_string())?;
             write_lines(&out.join("names.txt"), all.iter().map(|(_, n)| n.clone())).map_err(|e| e.to_string())?;
             eprintln!("seeded {count} SCIM users -> {}", out.display());
+        }
+        Command::Probe { ids, concurrency, seconds, read } => {
+            let ids: Vec<UserId> = std::fs::read_to_string(&ids)
+                .map_err(|e| e.to_string())?
+                .lines()
+                .filter_map(|l| l.parse().ok())
+                .collect();
+            let ids = std::sync::Arc::new(ids);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+            let mut tasks = Vec::new();
+            for t in 0..concurrency {
+                let (store, ids, read) = (store.clone(), ids.clone(), read.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut n = 0u64;
+                    let mut i = t * 7919;
+                    while std::time::Instant::now() < deadline {
+                        i = (i + 104_729) % ids.len();
+                        match read.as_str() {
+                            "sso" => drop(store.sso_get(ids[i]).await.map_err(|e| e.to_string())?),
+                            "person" => drop(store.person(ids[i]).await.map_err(|e| e.to_string())?),
+                            _ => {
+                                let name = format!("probe-{t}-{n}-{}", UserId::random());
+                                let w = SsoUserWrite {
+                                    user_name: name.clone(),
+                                    fields: ProfileFields {
+                                        first_name: Some("Probe".into()),
+                                        email: Email::parse(&format!("{name}@example.com")).ok(),
+                                        ..ProfileFields::default()
+                                    },
+                                    attributes: json!({"userName": name}),
+                                    active: true,
+                                };
+                                store.sso_create(&w, &Actor::new("probe")).await.map_err(|e| e.to_string())?;
+                            }
+                        }
+                        n += 1;
+                    }
+                    Ok::<_, String>(n)
+                }));
+            }
+            let mut total = 0;
+            for t in tasks {
+                total += t.await.map_err(|e| e.to_string())??;
+            }
+            println!("{} reads/s", total / seconds);
         }
         Command::SeedPeople { count, out } => {
             std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;

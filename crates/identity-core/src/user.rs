@@ -7,14 +7,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Our id for a person. Random (UUID v4), never reused, never derived from personal data.
+/// Our id for a person: a UUID v7 (a millisecond timestamp, then 74 random bits), never reused,
+/// never derived from personal data. Time-ordered ids make new rows land at the end of every
+/// index keyed by user, instead of on a random page each: fewer pages written per insert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct UserId(Uuid);
 
 impl UserId {
     pub fn random() -> Self {
-        Self(Uuid::new_v4())
+        Self(Uuid::now_v7())
     }
 
     pub const fn from_uuid(id: Uuid) -> Self {

@@ -17,6 +17,11 @@ impl Dialect {
         }
     }
 
+    /// Whether small writes are committed together by one writer task (`sql/commit.rs`).
+    pub(crate) const fn combines_writes(self) -> bool {
+        matches!(self, Self::Sqlite)
+    }
+
     /// Locks the rows a read selects until the transaction ends. SQLite needs nothing: a
     /// writing transaction already holds the database's only write lock.
     pub(crate) const fn for_update(self) -> &'static str {

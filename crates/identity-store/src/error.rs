@@ -44,6 +44,9 @@ pub enum StoreError {
     Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A commit failed after the writes in it had succeeded (every write in it is undone).
+    #[error("commit failed: {0}")]
+    Commit(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A stored value does not decode into its domain type: written by something other than

@@ -79,3 +79,123 @@ fn uuid_like() -> String {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
     )
 }
+
+/// A binary serves its own routes and answers 404 to every route of the other two.
+pub async fn serves_only_its_own_routes(binary: &str, own: &[&str], others: &[&str]) {
+    let db = crate::database(crate::Backend::Sqlite).await.unwrap();
+    let svc = Service::start(binary, &db.url, &[]).await;
+    for path in own {
+        let status = svc.http.get(svc.url(path)).send().await.unwrap().status().as_u16();
+        assert_ne!(status, 404, "{binary} serves {path} (without a credential: {status})");
+    }
+    for path in others {
+        for method in [reqwest::Method::GET, reqwest::Method::POST] {
+            let status = svc.http.request(method.clone(), svc.url(path)).send().await.unwrap().status().as_u16();
+            assert_eq!(status, 404, "{binary} must not serve {method} {path}");
+        }
+    }
+    assert!(svc.stop().await);
+    db.drop_now().await;
+}
+
+/// Routes of each binary, for the isolation checks.
+pub const SSO_SCIM_ROUTES: &[&str] = &[
+    "/scim/v2/Users",
+    "/scim/v2/Users/00000000-0000-4000-8000-000000000000",
+    "/scim/v2/ServiceProviderConfig",
+    "/scim/v2/ResourceTypes",
+    "/scim/v2/Schemas",
+];
+pub const API_ROUTES: &[&str] = &[
+    "/api/v1/people",
+    "/api/v1/people/00000000-0000-4000-8000-000000000000",
+    "/api/v1/people/00000000-0000-4000-8000-000000000000/profiles",
+    "/api/v1/changes",
+    "/api/v1/openapi.json",
+];
+pub const IMPORT_WORKER_ROUTES: &[&str] =
+    &["/imports", "/imports/00000000-0000-4000-8000-000000000000", "/imports/00000000-0000-4000-8000-000000000000/results"];
+
+/// The network profile is enforced inside the binary: a client outside the allowed networks gets
+/// 403 before any handler; `X-Forwarded-For` counts only from a trusted proxy.
+pub async fn network_profile_is_enforced(binary: &str, route: &str) {
+    let db = crate::database(crate::Backend::Sqlite).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("identity-net-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+
+    // Loopback is not an allowed network: everything, health included, is refused.
+    let closed = config("closed.toml", "[network]\nallowed_networks = [\"10.0.0.0/8\"]\n");
+    let svc = Service::start(binary, &db.url, &[("IDENTITY_CONFIG", &closed)]).await;
+    for path in [route, "/healthz", "/metrics", "/no/such/route"] {
+        let r = svc.http.get(svc.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{binary} {path} from outside the profile");
+    }
+    // A forged X-Forwarded-For from a peer that is not a trusted proxy changes nothing.
+    let r = svc.http.get(svc.url("/healthz")).header("x-forwarded-for", "10.1.2.3").send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(svc.stop().await);
+
+    // Behind a trusted proxy (here: loopback), the forwarded client address decides.
+    let proxied = config(
+        "proxied.toml",
+        "[network]\nallowed_networks = [\"10.1.0.0/16\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\nhealth_networks = [\"127.0.0.1/32\"]\n",
+    );
+    let svc = Service::start(binary, &db.url, &[("IDENTITY_CONFIG", &proxied)]).await;
+    let status = |xff: Option<&'static str>, path: &'static str| {
+        let mut req = svc.http.get(svc.url(path));
+        if let Some(v) = xff {
+            req = req.header("x-forwarded-for", v);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_ne!(status(Some("10.1.2.3"), route).await, 403, "an allowed client through the proxy");
+    assert_eq!(status(Some("192.168.7.7"), route).await, 403, "a client outside the profile through the proxy");
+    assert_eq!(status(Some("10.1.2.3, 192.168.7.7"), route).await, 403, "a forged entry to the left is not believed");
+    assert_eq!(status(None, route).await, 403, "the proxy itself is not a client");
+    assert_eq!(status(None, "/healthz").await, 200, "health checks from the load balancer's network");
+    assert!(svc.stop().await);
+    let _ = std::fs::remove_dir_all(dir);
+    db.drop_now().await;
+}
+
+/// `deploy/<binary>/config.toml` loads with the binary's configuration type, and its ECS task
+/// definition runs that binary with that file, on the configured port, with a health check on
+/// it and secrets only by reference.
+pub fn deploy_files_agree<C>(binary: &str, port_of: impl Fn(&C) -> u16)
+where
+    C: serde::de::DeserializeOwned + serde::Serialize + Default,
+{
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy").join(binary);
+    let config_path = dir.join("config.toml");
+    let config: C = identity_server::config::load_from(Some(&config_path), std::iter::empty())
+        .unwrap_or_else(|e| panic!("{}: {e}", config_path.display()));
+    let port = port_of(&config);
+    let task: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("task-definition.json")).unwrap()).unwrap();
+    assert_eq!(task["family"], format!("identity-{binary}"));
+    let containers = task["containerDefinitions"].as_array().unwrap();
+    assert_eq!(containers.len(), 1);
+    let c = &containers[0];
+    let command: Vec<&str> = c["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(command, [binary, "serve", "--config", &format!("/etc/identity/{binary}/config.toml")]);
+    assert_eq!(c["portMappings"][0]["containerPort"], port, "the task exposes the configured port");
+    let health = c["healthCheck"]["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>().join(" ");
+    assert!(health.contains(&format!("127.0.0.1:{port}/healthz")), "{health}");
+    assert_eq!(c["logConfiguration"]["logDriver"], "awslogs");
+    // Secrets come from Secrets Manager by reference, never as values.
+    for s in c["secrets"].as_array().unwrap() {
+        assert!(s["valueFrom"].as_str().unwrap().starts_with("arn:aws:secretsmanager:"), "{s}");
+    }
+    assert!(c["secrets"].as_array().unwrap().iter().any(|s| s["name"] == "DATABASE_URL"));
+    for e in c["environment"].as_array().unwrap() {
+        let name = e["name"].as_str().unwrap();
+        assert!(!["DATABASE_URL", "IDENTITY_REGISTRY__API_KEY"].contains(&name), "{name} must be a secret");
+        assert!(!e["value"].as_str().unwrap().contains("://"), "no URLs with credentials in the environment");
+    }
+    let text = std::fs::read_to_string(&config_path).unwrap();
+    assert!(!text.contains("postgres://"), "no database URL in {}", config_path.display());
+}

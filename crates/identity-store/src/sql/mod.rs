@@ -2,6 +2,7 @@
 //! inside `sqlite`, where `Db` and `DIALECT` name that backend's driver and SQL dialect.
 
 mod changes;
+mod commit;
 mod credentials;
 mod filter;
 mod imports;
@@ -27,11 +28,12 @@ pub(crate) struct Backend {
     read: Pool<Db>,
     /// On SQLite a separate pool of one connection; on PostgreSQL the same pool as `read`.
     write: Pool<Db>,
+    combiner: commit::Combiner,
 }
 
 impl Backend {
     pub(crate) fn new(read: Pool<Db>, write: Pool<Db>) -> Self {
-        Self { read, write }
+        Self { read, write, combiner: commit::Combiner::default() }
     }
 
     pub(crate) async fn migrate(&self) -> Result<()> {

@@ -59,27 +59,128 @@ fn status_of(active: bool) -> UserStatus {
     }
 }
 
-impl Backend {
-    pub(crate) async fn sso_create(&self, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
-        let id = UserId::random();
-        let at = now();
-        let status = status_of(w.active);
-        let mut tx = self.begin_write().await?;
-        write::insert_users(&mut tx, &[(id, status)], at).await?;
-        write::insert_links(&mut tx, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
+/// A SCIM write: what it does on a writing transaction's connection. How it commits is
+/// `commit.rs`'s business.
+pub(crate) enum SsoWrite {
+    Create { write: SsoUserWrite, actor: Actor },
+    Replace { id: UserId, write: SsoUserWrite, if_version: Option<i64>, actor: Actor },
+    Archive { id: UserId, if_version: Option<i64>, actor: Actor },
+}
+
+impl SsoWrite {
+    /// The user and actor of a create.
+    pub(super) fn as_create(&self) -> Option<(&SsoUserWrite, &Actor)> {
+        match self {
+            Self::Create { write, actor } => Some((write, actor)),
+            Self::Replace { .. } | Self::Archive { .. } => None,
+        }
+    }
+
+    /// Runs the write; `None` for an archive.
+    pub(super) async fn run(&self, conn: &mut Conn) -> Result<Option<SsoUser>> {
+        match self {
+            Self::Create { write, actor } => create(conn, write, actor).await.map(Some),
+            Self::Replace { id, write, if_version, actor } => replace(conn, *id, write, *if_version, actor).await.map(Some),
+            Self::Archive { id, if_version, actor } => archive(conn, *id, *if_version, actor).await.map(|()| None),
+        }
+    }
+}
+
+async fn create(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
+    let mut created = create_many(conn, &[(w, actor)]).await?;
+    created.pop().ok_or_else(no_user)
+}
+
+/// Creates users with multi-row statements: one statement per table, however many users. Any
+/// conflict fails them all (the caller then creates them one by one).
+pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Actor)]) -> Result<Vec<SsoUser>> {
+    let at = now();
+    let users: Vec<(UserId, UserStatus)> = writes.iter().map(|(w, _)| (UserId::random(), status_of(w.active))).collect();
+    write::insert_users(conn, &users, at).await?;
+    let links: Vec<(&Source, &str, UserId)> =
+        writes.iter().zip(&users).map(|((w, _), (id, _))| (&Source::Sso, w.user_name.as_str(), *id)).collect();
+    write::insert_links(conn, &links, OnLinked::Fail, at).await?;
+    let mut written = Vec::with_capacity(writes.len());
+    // Changes name their actor: write the users of each actor together.
+    for ((w, actor), (id, status)) in writes.iter().zip(&users) {
         let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
-        let user = UserWrite { user_id: id, status, is_new: true, status_changed: false, existing: &[], put };
-        let written = write::write_users(&mut tx, &[user], &actor.0, at).await?;
-        tx.commit().await?;
-        Ok(SsoUser {
-            id,
-            status,
-            user_name: w.user_name.clone(),
-            attributes: w.attributes.clone(),
-            version: written.first().and_then(|w| w.versions.first().copied()).unwrap_or(1),
-            created_at: at,
-            updated_at: at,
-        })
+        let user = UserWrite { user_id: *id, status: *status, is_new: true, status_changed: false, existing: &[], put };
+        written.push((user, &actor.0));
+    }
+    let mut out = Vec::with_capacity(writes.len());
+    let mut start = 0;
+    while start < written.len() {
+        let actor = written[start].1;
+        let end = written[start..].iter().position(|(_, a)| *a != actor).map_or(written.len(), |n| start + n);
+        let group: Vec<UserWrite<'_>> = written[start..end].iter().map(|(u, _)| u.clone()).collect();
+        let versions = write::write_users(conn, &group, actor, at).await?;
+        for ((w, _), ((id, status), v)) in writes[start..end].iter().zip(users[start..end].iter().zip(versions)) {
+            out.push(SsoUser {
+                id: *id,
+                status: *status,
+                user_name: w.user_name.clone(),
+                attributes: w.attributes.clone(),
+                version: v.versions.first().copied().unwrap_or(1),
+                created_at: at,
+                updated_at: at,
+            });
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+async fn replace(conn: &mut Conn, id: UserId, w: &SsoUserWrite, if_version: Option<i64>, actor: &Actor) -> Result<SsoUser> {
+    let at = now();
+    let (old_status, profiles, sso) = lock_sso_user(conn, id).await?;
+    check_version(sso.version, if_version)?;
+    let status = status_of(w.active);
+    let old_name = sso.external_id.clone().unwrap_or_default();
+    if link_key(&Source::Sso, &old_name) != link_key(&Source::Sso, &w.user_name) {
+        write::remove_links(conn, id, Some(&Source::Sso)).await?;
+        write::insert_links(conn, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
+    }
+    if status != old_status {
+        write::set_status(conn, id, status, at).await?;
+    }
+    let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
+    let user = UserWrite { user_id: id, status, is_new: false, status_changed: status != old_status, existing: &profiles, put };
+    let written = write::write_users(conn, &[user], &actor.0, at).await?;
+    let written = written.first();
+    Ok(SsoUser {
+        id,
+        status,
+        user_name: w.user_name.clone(),
+        attributes: w.attributes.clone(),
+        version: written.and_then(|w| w.versions.first().copied()).unwrap_or(sso.version + 1),
+        created_at: written.map_or(sso.created_at, |w| w.created_at),
+        updated_at: at,
+    })
+}
+
+/// Archives a user: kept with its history, hidden from SCIM, its email and external ids
+/// released.
+async fn archive(conn: &mut Conn, id: UserId, if_version: Option<i64>, actor: &Actor) -> Result<()> {
+    let at = now();
+    let (_, profiles, sso) = lock_sso_user(conn, id).await?;
+    check_version(sso.version, if_version)?;
+    write::set_status(conn, id, UserStatus::Archived, at).await?;
+    write::remove_links(conn, id, None).await?;
+    let put = vec![(&Source::Sso, sso.external_id.as_deref(), &sso.fields, &sso.attributes)];
+    let user =
+        UserWrite { user_id: id, status: UserStatus::Archived, is_new: false, status_changed: true, existing: &profiles, put };
+    write::write_users(conn, &[user], &actor.0, at).await?;
+    Ok(())
+}
+
+/// A write that answers a user did not.
+fn no_user() -> StoreError {
+    StoreError::Corrupt("a SCIM write returned no user".into())
+}
+
+impl Backend {
+    pub(crate) async fn sso_create(&self, write: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
+        self.commit_sso(SsoWrite::Create { write: write.clone(), actor: actor.clone() }).await?.ok_or_else(no_user)
     }
 
     pub(crate) async fn sso_get(&self, id: UserId) -> Result<SsoUser> {
@@ -91,67 +192,16 @@ impl Backend {
     pub(crate) async fn sso_replace(
         &self,
         id: UserId,
-        w: &SsoUserWrite,
+        write: &SsoUserWrite,
         if_version: Option<i64>,
         actor: &Actor,
     ) -> Result<SsoUser> {
-        let at = now();
-        let mut tx = self.begin_write().await?;
-        let (old_status, profiles, sso) = lock_sso_user(&mut tx, id).await?;
-        check_version(sso.version, if_version)?;
-        let status = status_of(w.active);
-        let old_name = sso.external_id.clone().unwrap_or_default();
-        if link_key(&Source::Sso, &old_name) != link_key(&Source::Sso, &w.user_name) {
-            write::remove_links(&mut tx, id, Some(&Source::Sso)).await?;
-            write::insert_links(&mut tx, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
-        }
-        if status != old_status {
-            write::set_status(&mut tx, id, status, at).await?;
-        }
-        let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
-        let user = UserWrite {
-            user_id: id,
-            status,
-            is_new: false,
-            status_changed: status != old_status,
-            existing: &profiles,
-            put,
-        };
-        let written = write::write_users(&mut tx, &[user], &actor.0, at).await?;
-        tx.commit().await?;
-        let written = written.first();
-        Ok(SsoUser {
-            id,
-            status,
-            user_name: w.user_name.clone(),
-            attributes: w.attributes.clone(),
-            version: written.and_then(|w| w.versions.first().copied()).unwrap_or(sso.version + 1),
-            created_at: written.map_or(sso.created_at, |w| w.created_at),
-            updated_at: at,
-        })
+        let op = SsoWrite::Replace { id, write: write.clone(), if_version, actor: actor.clone() };
+        self.commit_sso(op).await?.ok_or_else(no_user)
     }
 
-    /// Archives a user: kept with its history, hidden from SCIM, its email and external ids
-    /// released.
     pub(crate) async fn sso_archive(&self, id: UserId, if_version: Option<i64>, actor: &Actor) -> Result<()> {
-        let at = now();
-        let mut tx = self.begin_write().await?;
-        let (_, profiles, sso) = lock_sso_user(&mut tx, id).await?;
-        check_version(sso.version, if_version)?;
-        write::set_status(&mut tx, id, UserStatus::Archived, at).await?;
-        write::remove_links(&mut tx, id, None).await?;
-        let put = vec![(&Source::Sso, sso.external_id.as_deref(), &sso.fields, &sso.attributes)];
-        let user = UserWrite {
-            user_id: id,
-            status: UserStatus::Archived,
-            is_new: false,
-            status_changed: true,
-            existing: &profiles,
-            put,
-        };
-        write::write_users(&mut tx, &[user], &actor.0, at).await?;
-        tx.commit().await?;
-        Ok(())
+        self.commit_sso(SsoWrite::Archive { id, if_version, actor: actor.clone() }).await.map(|_| ())
     }
 
     pub(crate) async fn sso_list(&self, query: &SsoQuery) -> Result<SsoList> {

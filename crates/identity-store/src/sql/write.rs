@@ -264,6 +264,7 @@ pub(super) async fn remove_links(conn: &mut Conn, user_id: UserId, source: Optio
 }
 
 /// One user's new profiles from one write, with what the user already had.
+#[derive(Clone)]
 pub(super) struct UserWrite<'a> {
     pub user_id: UserId,
     pub status: UserStatus,

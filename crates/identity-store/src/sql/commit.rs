@@ -1,0 +1,151 @@
+//! How SCIM's small writes commit. On PostgreSQL each runs in its own transaction on whichever
+//! pool connection is free: the server runs them side by side and groups their commits itself.
+//! SQLite has one writer at a time, and a commit costs a write of every page it touched: so a
+//! writer task takes every SCIM write waiting and commits them together, each in its own
+//! savepoint, so a write that fails (a taken `userName`) undoes only itself. Callers still get
+//! their answer only once their write is committed.
+
+use std::sync::{Arc, OnceLock};
+
+use sqlx::{Acquire, Pool};
+use tokio::sync::{mpsc, oneshot};
+
+use super::sso::{create_many, SsoWrite};
+use super::{Backend, Db, DIALECT};
+use crate::error::{Result, StoreError};
+use crate::model::SsoUser;
+
+/// The most writes committed together.
+const MAX_BATCH: usize = 64;
+
+type Reply = oneshot::Sender<Result<Option<SsoUser>>>;
+
+/// The queue in front of SQLite's writer task, started on first use.
+#[derive(Clone, Default)]
+pub(crate) struct Combiner(Arc<OnceLock<mpsc::Sender<(SsoWrite, Reply)>>>);
+
+impl Combiner {
+    fn queue(&self, pool: &Pool<Db>) -> mpsc::Sender<(SsoWrite, Reply)> {
+        self.0
+            .get_or_init(|| {
+                let (tx, rx) = mpsc::channel(1024);
+                tokio::spawn(writer(pool.clone(), rx));
+                tx
+            })
+            .clone()
+    }
+}
+
+async fn writer(pool: Pool<Db>, mut queue: mpsc::Receiver<(SsoWrite, Reply)>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&pool, batch).await;
+    }
+}
+
+async fn commit_batch(pool: &Pool<Db>, batch: Vec<(SsoWrite, Reply)>) {
+    // Creates go together through multi-row statements: one statement per table for the whole
+    // batch. If one of them conflicts the transaction is thrown away and every write is redone
+    // in its own savepoint, to find which.
+    let creates = batch.iter().filter(|(w, _)| w.as_create().is_some()).count();
+    if creates > 1 {
+        match together(pool, &batch).await {
+            Ok(results) => {
+                for ((_, reply), result) in batch.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "a batched create conflicted; retrying the batch one write at a time"),
+        }
+    }
+    one_by_one(pool, batch).await;
+}
+
+/// The batch in one transaction: the creates in multi-row statements, the other writes each in
+/// a savepoint. Fails as a whole if a create fails.
+async fn together(pool: &Pool<Db>, batch: &[(SsoWrite, Reply)]) -> Result<Vec<Result<Option<SsoUser>>>> {
+    let mut tx = pool.begin_with(DIALECT.begin_write()).await?;
+    let creates: Vec<_> = batch.iter().filter_map(|(w, _)| w.as_create()).collect();
+    let mut created = create_many(&mut tx, &creates).await?.into_iter();
+    let mut results = Vec::with_capacity(batch.len());
+    for (write, _) in batch {
+        results.push(match write.as_create() {
+            Some(_) => Ok(created.next()),
+            None => in_savepoint(&mut tx, write).await,
+        });
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn in_savepoint(tx: &mut sqlx::Transaction<'static, Db>, write: &SsoWrite) -> Result<Option<SsoUser>> {
+    let mut savepoint = tx.begin().await?;
+    match write.run(&mut savepoint).await {
+        Ok(out) => {
+            savepoint.commit().await?;
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = savepoint.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+async fn one_by_one(pool: &Pool<Db>, batch: Vec<(SsoWrite, Reply)>) {
+    let mut tx = match pool.begin_with(DIALECT.begin_write()).await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let reason = e.to_string();
+            for (_, reply) in batch {
+                let _ = reply.send(Err(StoreError::Commit(reason.clone())));
+            }
+            return;
+        }
+    };
+    let mut done = Vec::with_capacity(batch.len());
+    for (write, reply) in batch {
+        let result = in_savepoint(&mut tx, &write).await;
+        done.push((reply, result));
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            for (reply, result) in done {
+                let _ = reply.send(result);
+            }
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            for (reply, result) in done {
+                let _ = reply.send(result.and(Err(StoreError::Commit(reason.clone()))));
+            }
+        }
+    }
+}
+
+impl Backend {
+    /// Runs a SCIM write and commits it (see the module's comment for how).
+    pub(super) async fn commit_sso(&self, write: SsoWrite) -> Result<Option<SsoUser>> {
+        if DIALECT.combines_writes() {
+            let (reply, answer) = oneshot::channel();
+            self.combiner
+                .queue(&self.write)
+                .send((write, reply))
+                .await
+                .map_err(|_| StoreError::Commit("the writer has stopped".into()))?;
+            answer.await.map_err(|_| StoreError::Commit("the writer has stopped".into()))?
+        } else {
+            let mut tx = self.begin_write().await?;
+            let out = write.run(&mut tx).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+    }
+}
