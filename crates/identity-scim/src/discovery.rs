@@ -61,30 +61,44 @@ pub fn user_resource_type(base: &str) -> Value {
     })
 }
 
-pub fn list(resources: Vec<Value>, total: u64, start_index: Option<u64>, next_cursor: Option<String>) -> Value {
-    let mut body = json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    if let Some(start) = start_index {
-        body["startIndex"] = json!(start);
+/// A list response (RFC 7644 §3.4.2), serialised from the resources as they are.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<'a, T> {
+    schemas: [&'static str; 1],
+    total_results: u64,
+    items_per_page: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<&'a str>,
+    #[serde(rename = "Resources")]
+    resources: &'a [T],
+}
+
+pub fn list<'a, T>(
+    resources: &'a [T],
+    total: u64,
+    start_index: Option<u64>,
+    next_cursor: Option<&'a str>,
+) -> ListResponse<'a, T> {
+    ListResponse {
+        schemas: [LIST_SCHEMA],
+        total_results: total,
+        items_per_page: resources.len(),
+        start_index,
+        next_cursor,
+        resources,
     }
-    if let Some(cursor) = next_cursor {
-        body["nextCursor"] = json!(cursor);
-    }
-    body
 }
 
 pub fn resource_types(base: &str) -> Value {
-    list(vec![user_resource_type(base)], 1, Some(1), None)
+    serde_json::to_value(list(&[user_resource_type(base)], 1, Some(1), None)).unwrap_or_default()
 }
 
 pub fn schemas_list(base: &str) -> Value {
     let all: Vec<Value> = schemas().iter().map(|s| schema_json(s, base)).collect();
-    let n = all.len() as u64;
-    list(all, n, Some(1), None)
+    serde_json::to_value(list(&all, all.len() as u64, Some(1), None)).unwrap_or_default()
 }
 
 /// One schema by its URN (compared case-insensitively).

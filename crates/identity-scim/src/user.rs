@@ -171,33 +171,64 @@ pub struct Stored<'a> {
     pub last_modified: DateTime<Utc>,
 }
 
-/// The resource as served; `location` is its URL.
+/// A stored user as the resource served, serialised straight from its stored document (no
+/// copy of it is made); `location` is its URL.
+#[derive(Debug, Clone, Copy)]
+pub struct Resource<'a> {
+    pub user: Stored<'a>,
+    pub location: &'a str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta<'a> {
+    resource_type: &'static str,
+    created: String,
+    last_modified: String,
+    location: &'a str,
+    version: String,
+}
+
+/// Attributes the stored document may hold that the resource takes from elsewhere.
+const COMPUTED: [&str; 5] = ["schemas", "id", "userName", "active", "meta"];
+
+impl serde::Serialize for Resource<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let u = &self.user;
+        let doc = u.document.as_object();
+        let has = |key: &str| doc.is_some_and(|d| d.contains_key(key));
+        let mut map = serializer.serialize_map(None)?;
+        for (k, v) in doc.into_iter().flatten() {
+            if !COMPUTED.contains(&k.as_str()) {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        if has(ENTERPRISE_USER_SCHEMA) {
+            map.serialize_entry("schemas", &[USER_SCHEMA, ENTERPRISE_USER_SCHEMA])?;
+        } else {
+            map.serialize_entry("schemas", &[USER_SCHEMA])?;
+        }
+        map.serialize_entry("id", u.id)?;
+        map.serialize_entry("userName", u.user_name)?;
+        if has("active") {
+            map.serialize_entry("active", &u.active)?;
+        }
+        let meta = Meta {
+            resource_type: "User",
+            created: time(u.created),
+            last_modified: time(u.last_modified),
+            location: self.location,
+            version: etag(u.version),
+        };
+        map.serialize_entry("meta", &meta)?;
+        map.end()
+    }
+}
+
+/// The resource as a JSON value (for projections, which edit it).
 pub fn render(user: Stored<'_>, location: &str) -> Value {
-    let mut out = match user.document {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
-    let mut schemas = vec![Value::String(USER_SCHEMA.to_owned())];
-    if out.contains_key(ENTERPRISE_USER_SCHEMA) {
-        schemas.push(Value::String(ENTERPRISE_USER_SCHEMA.to_owned()));
-    }
-    out.insert("schemas".to_owned(), Value::Array(schemas));
-    out.insert("id".to_owned(), Value::String(user.id.to_owned()));
-    out.insert("userName".to_owned(), Value::String(user.user_name.to_owned()));
-    if out.contains_key("active") {
-        out.insert("active".to_owned(), Value::Bool(user.active));
-    }
-    out.insert(
-        "meta".to_owned(),
-        json!({
-            "resourceType": "User",
-            "created": time(user.created),
-            "lastModified": time(user.last_modified),
-            "location": location,
-            "version": etag(user.version),
-        }),
-    );
-    Value::Object(out)
+    serde_json::to_value(Resource { user, location }).unwrap_or_default()
 }
 
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5). `schemas` and `id` are always
@@ -215,6 +246,11 @@ fn names(list: Option<&str>) -> Vec<schema::Resolved> {
 impl Projection {
     pub fn new(attributes: Option<&str>, excluded: Option<&str>) -> Self {
         Self { only: names(attributes), except: names(excluded) }
+    }
+
+    /// Whether it returns resources as they are.
+    pub fn is_empty(&self) -> bool {
+        self.only.is_empty() && self.except.is_empty()
     }
 
     pub fn apply(&self, resource: Value) -> Value {

@@ -73,11 +73,13 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let method = req.method().as_str().to_owned();
     let started = Instant::now();
     let response = next.run(req).await;
-    metrics
-        .duration
-        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
-        .observe(started.elapsed().as_secs_f64());
-    metrics.requests.get_or_create(&RequestLabels { method, route, status: response.status().as_u16() }).inc();
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut labels = RouteLabels { method, route };
+    metrics.duration.get_or_create(&labels).observe(elapsed);
+    let status = response.status().as_u16();
+    let counted =
+        RequestLabels { method: std::mem::take(&mut labels.method), route: std::mem::take(&mut labels.route), status };
+    metrics.requests.get_or_create(&counted).inc();
     response
 }
 

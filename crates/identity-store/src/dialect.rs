@@ -17,6 +17,12 @@ impl Dialect {
         }
     }
 
+    /// Whether a transaction's writes go to the server as one statement (`write::Batch`): on
+    /// PostgreSQL every statement is a round trip; SQLite runs in the process.
+    pub(crate) const fn merges_statements(self) -> bool {
+        matches!(self, Self::Postgres)
+    }
+
     /// Whether small writes are committed together by one writer task (`sql/commit.rs`).
     pub(crate) const fn combines_writes(self) -> bool {
         matches!(self, Self::Sqlite)

@@ -1,12 +1,11 @@
-use identity_core::Source;
-
 /// Which uniqueness rule a write ran into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Uniqueness {
     /// Another live user holds this email address.
     Email,
     /// Another user is already linked to this (source, external id); for SSO, the `userName`.
-    ExternalId(Source),
+    /// (The caller knows which source it wrote.)
+    ExternalId,
     /// A live credential already has this name.
     CredentialName,
     /// The row already exists (an id chosen by the caller was reused).
@@ -17,7 +16,7 @@ impl std::fmt::Display for Uniqueness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Email => f.write_str("email address is already held by another user"),
-            Self::ExternalId(source) => write!(f, "external id of source {source} is already linked to another user"),
+            Self::ExternalId => f.write_str("this external id is already linked to another user"),
             Self::CredentialName => f.write_str("a credential with this name already exists"),
             Self::Id => f.write_str("id already exists"),
         }
@@ -90,8 +89,7 @@ fn uniqueness_of(constraint: Option<&str>, message: &str) -> Option<Uniqueness> 
     } else if text.contains("credentials_live_name") || text.contains("credentials.kind, credentials.name") {
         Some(Uniqueness::CredentialName)
     } else if text.contains("links_pkey") || text.contains("links.source, links.external_key") {
-        // The caller knows the source; it replaces this placeholder (see `sql::write::put_link`).
-        Some(Uniqueness::ExternalId(Source::Sso))
+        Some(Uniqueness::ExternalId)
     } else if text.contains("_pkey") || text.contains(".id") {
         Some(Uniqueness::Id)
     } else {
@@ -115,11 +113,11 @@ mod tests {
             uniqueness_of(None, "UNIQUE constraint failed: credentials.kind, credentials.name"),
             Some(Uniqueness::CredentialName)
         );
-        assert!(matches!(uniqueness_of(Some("links_pkey"), ""), Some(Uniqueness::ExternalId(_))));
-        assert!(matches!(
+        assert_eq!(uniqueness_of(Some("links_pkey"), ""), Some(Uniqueness::ExternalId));
+        assert_eq!(
             uniqueness_of(None, "UNIQUE constraint failed: links.source, links.external_key"),
-            Some(Uniqueness::ExternalId(_))
-        ));
+            Some(Uniqueness::ExternalId)
+        );
         assert_eq!(uniqueness_of(Some("users_pkey"), ""), Some(Uniqueness::Id));
         assert_eq!(uniqueness_of(None, "something else"), None);
     }

@@ -113,8 +113,11 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/changes",
     "/api/v1/openapi.json",
 ];
-pub const IMPORT_WORKER_ROUTES: &[&str] =
-    &["/imports", "/imports/00000000-0000-4000-8000-000000000000", "/imports/00000000-0000-4000-8000-000000000000/results"];
+pub const IMPORT_WORKER_ROUTES: &[&str] = &[
+    "/imports",
+    "/imports/00000000-0000-4000-8000-000000000000",
+    "/imports/00000000-0000-4000-8000-000000000000/results",
+];
 
 /// The network profile is enforced inside the binary: a client outside the allowed networks gets
 /// 403 before any handler; `X-Forwarded-For` counts only from a trusted proxy.
@@ -146,7 +149,7 @@ pub async fn network_profile_is_enforced(binary: &str, route: &str) {
         "[network]\nallowed_networks = [\"10.1.0.0/16\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\nhealth_networks = [\"127.0.0.1/32\"]\n",
     );
     let svc = Service::start(binary, &db.url, &[("IDENTITY_CONFIG", &proxied)]).await;
-    let status = |xff: Option<&'static str>, path: &'static str| {
+    let status = |xff: Option<&'static str>, path: &str| {
         let mut req = svc.http.get(svc.url(path));
         if let Some(v) = xff {
             req = req.header("x-forwarded-for", v);
@@ -175,7 +178,8 @@ where
     let config: C = identity_server::config::load_from(Some(&config_path), std::iter::empty())
         .unwrap_or_else(|e| panic!("{}: {e}", config_path.display()));
     let port = port_of(&config);
-    let task: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("task-definition.json")).unwrap()).unwrap();
+    let task: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("task-definition.json")).unwrap()).unwrap();
     assert_eq!(task["family"], format!("identity-{binary}"));
     let containers = task["containerDefinitions"].as_array().unwrap();
     assert_eq!(containers.len(), 1);
@@ -183,7 +187,13 @@ where
     let command: Vec<&str> = c["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(command, [binary, "serve", "--config", &format!("/etc/identity/{binary}/config.toml")]);
     assert_eq!(c["portMappings"][0]["containerPort"], port, "the task exposes the configured port");
-    let health = c["healthCheck"]["command"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>().join(" ");
+    let health = c["healthCheck"]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(health.contains(&format!("127.0.0.1:{port}/healthz")), "{health}");
     assert_eq!(c["logConfiguration"]["logDriver"], "awslogs");
     // Secrets come from Secrets Manager by reference, never as values.

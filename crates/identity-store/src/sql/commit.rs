@@ -62,7 +62,9 @@ async fn commit_batch(pool: &Pool<Db>, batch: Vec<(SsoWrite, Reply)>) {
                 }
                 return;
             }
-            Err(e) => tracing::debug!(error = %e, "a batched create conflicted; retrying the batch one write at a time"),
+            Err(e) => {
+                tracing::debug!(error = %e, "a batched create conflicted; retrying the batch one write at a time")
+            }
         }
     }
     one_by_one(pool, batch).await;
@@ -141,6 +143,11 @@ impl Backend {
                 .await
                 .map_err(|_| StoreError::Commit("the writer has stopped".into()))?;
             answer.await.map_err(|_| StoreError::Commit("the writer has stopped".into()))?
+        } else if write.as_create().is_some() && DIALECT.merges_statements() {
+            // A create is a single merged statement (see `write::Batch`), atomic on its own: no
+            // BEGIN and COMMIT round trips.
+            let mut conn = self.write.acquire().await?;
+            write.run(&mut conn).await
         } else {
             let mut tx = self.begin_write().await?;
             let out = write.run(&mut tx).await?;

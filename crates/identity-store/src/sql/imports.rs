@@ -12,7 +12,7 @@ use sqlx::{QueryBuilder, Row as _};
 use uuid::Uuid;
 
 use super::rows::{self, corrupt, now};
-use super::write::{self, OnLinked, UserWrite, BATCH};
+use super::write::{self, Batch, OnLinked, UserWrite, BATCH};
 use super::{Backend, Db, Row, Tx, DIALECT};
 use crate::error::{Result, StoreError};
 use crate::model::{
@@ -335,9 +335,16 @@ impl Session {
         let source = Source::Import(w.service.clone());
         let empty = Value::Object(serde_json::Map::new());
 
+        // Existing users given a TRN: their other profiles are needed to derive the combined one.
+        let updated: Vec<UserId> = w.trn_updates.iter().map(|u| u.user_id).collect();
+        let mut existing: HashMap<UserId, Vec<crate::model::StoredProfile>> = HashMap::new();
+        for (id, profile) in write::load_profiles_of(conn, &updated).await? {
+            existing.entry(id).or_default().push(profile);
+        }
+        let statuses = user_statuses(conn, &updated).await?;
+
         // New users, each with its import profile and, with a TRN, the registry's.
         let users: Vec<(UserId, UserStatus)> = w.new_users.iter().map(|u| (u.id, UserStatus::Active)).collect();
-        write::insert_users(conn, &users, at).await?;
         let registry_fields: Vec<Option<ProfileFields>> =
             w.new_users.iter().map(|u| u.registry.as_ref().map(|r| r.profile_fields())).collect();
         let mut links: Vec<(&Source, &str, UserId)> = Vec::new();
@@ -358,14 +365,6 @@ impl Session {
                 put,
             });
         }
-
-        // Existing users given a TRN: their other profiles are needed to derive the combined one.
-        let updated: Vec<UserId> = w.trn_updates.iter().map(|u| u.user_id).collect();
-        let mut existing: HashMap<UserId, Vec<crate::model::StoredProfile>> = HashMap::new();
-        for (id, profile) in write::load_profiles_of(conn, &updated).await? {
-            existing.entry(id).or_default().push(profile);
-        }
-        let statuses = user_statuses(conn, &updated).await?;
         let update_fields: Vec<ProfileFields> = w.trn_updates.iter().map(|u| u.registry.profile_fields()).collect();
         for (u, registry) in w.trn_updates.iter().zip(&update_fields) {
             links.push((&source, &u.external_id, u.user_id));
@@ -382,15 +381,17 @@ impl Session {
                 ],
             });
         }
-        // A TRN or an ID taken meanwhile by someone else fails the chunk (the worker retries it
-        // with fresh facts); an ID already linked to the same user is a re-run.
-        write::insert_links(conn, &links, OnLinked::Fail, at).await?;
-        write::write_users(conn, &writes, &w.actor, at).await?;
-
         let matched: Vec<(&Source, &str, UserId)> =
             w.links.iter().map(|(id, user)| (&source, id.as_str(), *user)).collect();
-        write::insert_links(conn, &matched, OnLinked::Keep, at).await?;
-        Ok(())
+
+        let mut batch = Batch::new(conn);
+        write::insert_users(&mut batch, &users, at).await?;
+        // A TRN or an ID taken meanwhile by someone else fails the chunk (the worker retries it
+        // with fresh facts); an ID already linked to the same user is a re-run.
+        write::insert_links(&mut batch, &links, OnLinked::Fail, at).await?;
+        write::write_users(&mut batch, &writes, &w.actor, at).await?;
+        write::insert_links(&mut batch, &matched, OnLinked::Keep, at).await?;
+        batch.finish().await
     }
 
     /// Stores a chunk's results and moves the job's checkpoint, if the caller still holds the

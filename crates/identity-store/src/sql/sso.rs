@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Row as _};
 
 use super::filter::{push_filter, push_order};
 use super::rows::{self, now};
-use super::write::{self, OnLinked, UserWrite};
+use super::write::{self, Batch, OnLinked, UserWrite};
 use super::{Backend, Conn, Db, Row, DIALECT};
 use crate::error::{Result, StoreError};
 use crate::model::{Actor, SsoList, SsoPage, SsoQuery, SsoUser, SsoUserWrite, StoredProfile};
@@ -80,7 +80,9 @@ impl SsoWrite {
     pub(super) async fn run(&self, conn: &mut Conn) -> Result<Option<SsoUser>> {
         match self {
             Self::Create { write, actor } => create(conn, write, actor).await.map(Some),
-            Self::Replace { id, write, if_version, actor } => replace(conn, *id, write, *if_version, actor).await.map(Some),
+            Self::Replace { id, write, if_version, actor } => {
+                replace(conn, *id, write, *if_version, actor).await.map(Some)
+            }
             Self::Archive { id, if_version, actor } => archive(conn, *id, *if_version, actor).await.map(|()| None),
         }
     }
@@ -95,11 +97,13 @@ async fn create(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoU
 /// conflict fails them all (the caller then creates them one by one).
 pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Actor)]) -> Result<Vec<SsoUser>> {
     let at = now();
-    let users: Vec<(UserId, UserStatus)> = writes.iter().map(|(w, _)| (UserId::random(), status_of(w.active))).collect();
-    write::insert_users(conn, &users, at).await?;
+    let users: Vec<(UserId, UserStatus)> =
+        writes.iter().map(|(w, _)| (UserId::random(), status_of(w.active))).collect();
+    let mut batch = Batch::new(conn);
+    write::insert_users(&mut batch, &users, at).await?;
     let links: Vec<(&Source, &str, UserId)> =
         writes.iter().zip(&users).map(|((w, _), (id, _))| (&Source::Sso, w.user_name.as_str(), *id)).collect();
-    write::insert_links(conn, &links, OnLinked::Fail, at).await?;
+    write::insert_links(&mut batch, &links, OnLinked::Fail, at).await?;
     let mut written = Vec::with_capacity(writes.len());
     // Changes name their actor: write the users of each actor together.
     for ((w, actor), (id, status)) in writes.iter().zip(&users) {
@@ -113,7 +117,7 @@ pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Acto
         let actor = written[start].1;
         let end = written[start..].iter().position(|(_, a)| *a != actor).map_or(written.len(), |n| start + n);
         let group: Vec<UserWrite<'_>> = written[start..end].iter().map(|(u, _)| u.clone()).collect();
-        let versions = write::write_users(conn, &group, actor, at).await?;
+        let versions = write::write_users(&mut batch, &group, actor, at).await?;
         for ((w, _), ((id, status), v)) in writes[start..end].iter().zip(users[start..end].iter().zip(versions)) {
             out.push(SsoUser {
                 id: *id,
@@ -127,25 +131,41 @@ pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Acto
         }
         start = end;
     }
+    batch.finish().await?;
     Ok(out)
 }
 
-async fn replace(conn: &mut Conn, id: UserId, w: &SsoUserWrite, if_version: Option<i64>, actor: &Actor) -> Result<SsoUser> {
+async fn replace(
+    conn: &mut Conn,
+    id: UserId,
+    w: &SsoUserWrite,
+    if_version: Option<i64>,
+    actor: &Actor,
+) -> Result<SsoUser> {
     let at = now();
     let (old_status, profiles, sso) = lock_sso_user(conn, id).await?;
     check_version(sso.version, if_version)?;
     let status = status_of(w.active);
     let old_name = sso.external_id.clone().unwrap_or_default();
+    let mut batch = Batch::new(conn);
     if link_key(&Source::Sso, &old_name) != link_key(&Source::Sso, &w.user_name) {
-        write::remove_links(conn, id, Some(&Source::Sso)).await?;
-        write::insert_links(conn, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
+        write::remove_links(&mut batch, id, Some(&Source::Sso)).await?;
+        write::insert_links(&mut batch, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
     }
     if status != old_status {
-        write::set_status(conn, id, status, at).await?;
+        write::set_status(&mut batch, id, status, at).await?;
     }
     let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
-    let user = UserWrite { user_id: id, status, is_new: false, status_changed: status != old_status, existing: &profiles, put };
-    let written = write::write_users(conn, &[user], &actor.0, at).await?;
+    let user = UserWrite {
+        user_id: id,
+        status,
+        is_new: false,
+        status_changed: status != old_status,
+        existing: &profiles,
+        put,
+    };
+    let written = write::write_users(&mut batch, &[user], &actor.0, at).await?;
+    batch.finish().await?;
     let written = written.first();
     Ok(SsoUser {
         id,
@@ -164,13 +184,20 @@ async fn archive(conn: &mut Conn, id: UserId, if_version: Option<i64>, actor: &A
     let at = now();
     let (_, profiles, sso) = lock_sso_user(conn, id).await?;
     check_version(sso.version, if_version)?;
-    write::set_status(conn, id, UserStatus::Archived, at).await?;
-    write::remove_links(conn, id, None).await?;
+    let mut batch = Batch::new(conn);
+    write::set_status(&mut batch, id, UserStatus::Archived, at).await?;
+    write::remove_links(&mut batch, id, None).await?;
     let put = vec![(&Source::Sso, sso.external_id.as_deref(), &sso.fields, &sso.attributes)];
-    let user =
-        UserWrite { user_id: id, status: UserStatus::Archived, is_new: false, status_changed: true, existing: &profiles, put };
-    write::write_users(conn, &[user], &actor.0, at).await?;
-    Ok(())
+    let user = UserWrite {
+        user_id: id,
+        status: UserStatus::Archived,
+        is_new: false,
+        status_changed: true,
+        existing: &profiles,
+        put,
+    };
+    write::write_users(&mut batch, &[user], &actor.0, at).await?;
+    batch.finish().await
 }
 
 /// A write that answers a user did not.
@@ -290,8 +317,9 @@ impl Backend {
         if merged == 0 {
             return Err(StoreError::NotFound);
         }
-        write::remove_links(&mut tx, loser, None).await?;
         let profiles = write::load_profiles(&mut tx, loser).await?;
+        let mut batch = Batch::new(&mut tx);
+        write::remove_links(&mut batch, loser, None).await?;
         let sources: Vec<identity_core::SourceProfile> = profiles
             .iter()
             .map(|p| identity_core::SourceProfile {
@@ -302,7 +330,7 @@ impl Backend {
             .collect();
         let combined = identity_core::CombinedProfile::derive(&sources);
         write::save_combined(
-            &mut tx,
+            &mut batch,
             &[write::CombinedRow { user_id: loser, status: UserStatus::Archived, combined }],
             at,
         )
@@ -315,7 +343,8 @@ impl Backend {
             fields: Vec::new(),
             status: UserStatus::Archived,
         };
-        write::append_changes(&mut tx, &[change], at).await?;
+        write::append_changes(&mut batch, &[change], at).await?;
+        batch.finish().await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,7 +1,12 @@
 //! The one path every write takes: source profiles are stored, each user's combined profile is
 //! derived again from all its source profiles, and a change is appended, all on the caller's
-//! transaction. Every primitive takes a batch: a SCIM request writes one user, an import chunk
+//! transaction. Every primitive takes many rows: a SCIM request writes one user, an import chunk
 //! hundreds, through the same SQL.
+//!
+//! Writes are collected in a [`Batch`]. On PostgreSQL its statements go to the server as one
+//! statement (each a data-modifying `WITH` part: they touch different rows, and constraints are
+//! checked at its end), so a SCIM create is one round trip instead of seven. On SQLite, where a
+//! statement costs no round trip, each runs as it is added.
 
 use chrono::{DateTime, Utc};
 use identity_core::change::{ChangeKind, NewChange};
@@ -13,33 +18,105 @@ use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row as _};
 
-use super::{rows, Conn, Db};
-use crate::error::{Result, StoreError, Uniqueness};
+use super::{rows, Conn, Db, DIALECT};
+use crate::error::Result;
 use crate::model::StoredProfile;
 
 /// Rows per multi-row statement: under both backends' bound-parameter limits (SQLite's is
 /// 32,766) at 22 columns.
 pub(super) const BATCH: usize = 500;
 
-pub(super) async fn insert_users(conn: &mut Conn, users: &[(UserId, UserStatus)], now: DateTime<Utc>) -> Result<()> {
+/// Bound values a merged PostgreSQL statement may carry before it is sent (the protocol's limit
+/// is 65,535).
+const MERGED_BINDS: usize = 30_000;
+
+/// Writes on their way to the database; see the module's comment. Call [`Batch::finish`].
+pub(super) struct Batch<'c> {
+    conn: &'c mut Conn,
+    statement: Option<QueryBuilder<'static, Db>>,
+    parts: usize,
+    binds: usize,
+}
+
+impl<'c> Batch<'c> {
+    pub(super) fn new(conn: &'c mut Conn) -> Self {
+        Self { conn, statement: None, parts: 0, binds: 0 }
+    }
+
+    /// The builder to push the next statement into; then call [`Batch::end`].
+    fn begin(&mut self) -> &mut QueryBuilder<'static, Db> {
+        let merge = DIALECT.merges_statements();
+        let parts = self.parts;
+        let qb = self.statement.get_or_insert_with(|| QueryBuilder::new(if merge { "WITH " } else { "" }));
+        if merge {
+            if parts > 0 {
+                qb.push(", ");
+            }
+            qb.push(format!("w{parts} AS ("));
+        }
+        qb
+    }
+
+    /// Ends the statement begun, which bound `binds` values.
+    async fn end(&mut self, binds: usize) -> Result<()> {
+        if !DIALECT.merges_statements() {
+            return self.send().await;
+        }
+        if let Some(qb) = &mut self.statement {
+            qb.push(")");
+        }
+        self.parts += 1;
+        self.binds += binds;
+        if self.binds > MERGED_BINDS {
+            self.send().await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self) -> Result<()> {
+        if let Some(mut qb) = self.statement.take() {
+            if DIALECT.merges_statements() {
+                qb.push(" SELECT 1");
+            }
+            qb.build().execute(&mut *self.conn).await?;
+        }
+        self.parts = 0;
+        self.binds = 0;
+        Ok(())
+    }
+
+    /// Sends what is left.
+    pub(super) async fn finish(mut self) -> Result<()> {
+        self.send().await
+    }
+}
+
+pub(super) async fn insert_users(
+    batch: &mut Batch<'_>,
+    users: &[(UserId, UserStatus)],
+    now: DateTime<Utc>,
+) -> Result<()> {
     for chunk in users.chunks(BATCH) {
-        let mut qb = QueryBuilder::<Db>::new("INSERT INTO users (id, status, created_at, updated_at) ");
+        let qb = batch.begin();
+        qb.push("INSERT INTO users (id, status, created_at, updated_at) ");
         qb.push_values(chunk, |mut b, (id, status)| {
             b.push_bind(*id.as_uuid()).push_bind(status.as_str()).push_bind(now).push_bind(now);
         });
-        qb.build().execute(&mut *conn).await?;
+        batch.end(chunk.len() * 4).await?;
     }
     Ok(())
 }
 
-pub(super) async fn set_status(conn: &mut Conn, id: UserId, status: UserStatus, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query("UPDATE users SET status = $2, updated_at = $3 WHERE id = $1")
-        .bind(id.as_uuid())
-        .bind(status.as_str())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+pub(super) async fn set_status(
+    batch: &mut Batch<'_>,
+    id: UserId,
+    status: UserStatus,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let qb = batch.begin();
+    qb.push("UPDATE users SET status = ").push_bind(status.as_str());
+    qb.push(", updated_at = ").push_bind(now).push(" WHERE id = ").push_bind(*id.as_uuid());
+    batch.end(3).await
 }
 
 const PROFILE_COLUMNS: &str = "user_id, source, external_id, first_name, middle_name, last_name, preferred_name, \
@@ -92,9 +169,14 @@ pub(super) struct ProfileRow<'a> {
     pub created_at: DateTime<Utc>,
 }
 
-pub(super) async fn upsert_profiles(conn: &mut Conn, profiles: &[ProfileRow<'_>], now: DateTime<Utc>) -> Result<()> {
+pub(super) async fn upsert_profiles(
+    batch: &mut Batch<'_>,
+    profiles: &[ProfileRow<'_>],
+    now: DateTime<Utc>,
+) -> Result<()> {
     for chunk in profiles.chunks(BATCH) {
-        let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO source_profiles ({PROFILE_COLUMNS}) "));
+        let qb = batch.begin();
+        qb.push(format!("INSERT INTO source_profiles ({PROFILE_COLUMNS}) "));
         qb.push_values(chunk, |mut b, p| {
             b.push_bind(*p.user_id.as_uuid())
                 .push_bind(p.source.to_string())
@@ -119,7 +201,7 @@ pub(super) async fn upsert_profiles(conn: &mut Conn, profiles: &[ProfileRow<'_>]
              date_of_birth = excluded.date_of_birth, trn = excluded.trn, attributes = excluded.attributes, \
              version = excluded.version, updated_at = excluded.updated_at",
         );
-        qb.build().execute(&mut *conn).await?;
+        batch.end(chunk.len() * 15).await?;
     }
     Ok(())
 }
@@ -132,7 +214,7 @@ pub(super) struct CombinedRow {
     pub combined: CombinedProfile,
 }
 
-pub(super) async fn save_combined(conn: &mut Conn, rows: &[CombinedRow], now: DateTime<Utc>) -> Result<()> {
+pub(super) async fn save_combined(batch: &mut Batch<'_>, rows: &[CombinedRow], now: DateTime<Utc>) -> Result<()> {
     fn text(s: &Option<Sourced<String>>) -> Option<String> {
         s.as_ref().map(|s| s.value.clone())
     }
@@ -140,7 +222,8 @@ pub(super) async fn save_combined(conn: &mut Conn, rows: &[CombinedRow], now: Da
         s.as_ref().map(|s| s.source.to_string())
     }
     for chunk in rows.chunks(BATCH) {
-        let mut qb = QueryBuilder::<Db>::new(
+        let qb = batch.begin();
+        qb.push(
             "INSERT INTO combined_profiles (user_id, first_name, first_name_source, middle_name, middle_name_source, \
              last_name, last_name_source, preferred_name, preferred_name_source, display_name, display_name_source, \
              email, email_source, date_of_birth, date_of_birth_source, trn, trn_source, email_key, first_name_key, \
@@ -186,14 +269,15 @@ pub(super) async fn save_combined(conn: &mut Conn, rows: &[CombinedRow], now: Da
              last_name_key = excluded.last_name_key, version = combined_profiles.version + 1, \
              updated_at = excluded.updated_at",
         );
-        qb.build().execute(&mut *conn).await?;
+        batch.end(chunk.len() * 22).await?;
     }
     Ok(())
 }
 
-pub(super) async fn append_changes(conn: &mut Conn, changes: &[NewChange], now: DateTime<Utc>) -> Result<()> {
+pub(super) async fn append_changes(batch: &mut Batch<'_>, changes: &[NewChange], now: DateTime<Utc>) -> Result<()> {
     for chunk in changes.chunks(BATCH) {
-        let mut qb = QueryBuilder::<Db>::new("INSERT INTO changes (user_id, source, actor, kind, fields, status, at) ");
+        let qb = batch.begin();
+        qb.push("INSERT INTO changes (user_id, source, actor, kind, fields, status, at) ");
         qb.push_values(chunk, |mut b, c| {
             let fields: Vec<&str> = c.fields.iter().map(|f| f.as_str()).collect();
             b.push_bind(*c.user_id.as_uuid())
@@ -204,7 +288,7 @@ pub(super) async fn append_changes(conn: &mut Conn, changes: &[NewChange], now: 
                 .push_bind(c.status.as_str())
                 .push_bind(now);
         });
-        qb.build().execute(&mut *conn).await?;
+        batch.end(chunk.len() * 7).await?;
     }
     Ok(())
 }
@@ -220,14 +304,14 @@ pub(super) enum OnLinked {
 
 /// Links (source, external id) → user; uniqueness is the primary key's, never a read's.
 pub(super) async fn insert_links(
-    conn: &mut Conn,
+    batch: &mut Batch<'_>,
     links: &[(&Source, &str, UserId)],
     on_linked: OnLinked,
     now: DateTime<Utc>,
 ) -> Result<()> {
     for chunk in links.chunks(BATCH) {
-        let mut qb =
-            QueryBuilder::<Db>::new("INSERT INTO links (source, external_key, external_id, user_id, created_at) ");
+        let qb = batch.begin();
+        qb.push("INSERT INTO links (source, external_key, external_id, user_id, created_at) ");
         qb.push_values(chunk, |mut b, (source, external_id, user_id)| {
             b.push_bind(source.to_string())
                 .push_bind(link_key(source, external_id))
@@ -238,29 +322,19 @@ pub(super) async fn insert_links(
         if on_linked == OnLinked::Keep {
             qb.push(" ON CONFLICT (source, external_key) DO NOTHING");
         }
-        qb.build().execute(&mut *conn).await.map_err(|e| match StoreError::from(e) {
-            StoreError::AlreadyExists(Uniqueness::ExternalId(_)) if chunk.iter().all(|l| l.0 == chunk[0].0) => {
-                StoreError::AlreadyExists(Uniqueness::ExternalId(chunk[0].0.clone()))
-            }
-            other => other,
-        })?;
+        batch.end(chunk.len() * 5).await?;
     }
     Ok(())
 }
 
 /// Removes a user's links of one source, or of every source.
-pub(super) async fn remove_links(conn: &mut Conn, user_id: UserId, source: Option<&Source>) -> Result<()> {
-    match source {
-        Some(source) => {
-            sqlx::query("DELETE FROM links WHERE user_id = $1 AND source = $2")
-                .bind(user_id.as_uuid())
-                .bind(source.to_string())
-                .execute(&mut *conn)
-                .await?
-        }
-        None => sqlx::query("DELETE FROM links WHERE user_id = $1").bind(user_id.as_uuid()).execute(&mut *conn).await?,
-    };
-    Ok(())
+pub(super) async fn remove_links(batch: &mut Batch<'_>, user_id: UserId, source: Option<&Source>) -> Result<()> {
+    let qb = batch.begin();
+    qb.push("DELETE FROM links WHERE user_id = ").push_bind(*user_id.as_uuid());
+    if let Some(source) = source {
+        qb.push(" AND source = ").push_bind(source.to_string());
+    }
+    batch.end(2).await
 }
 
 /// One user's new profiles from one write, with what the user already had.
@@ -286,7 +360,7 @@ pub(super) struct Written {
 /// Stores the profiles of many users, derives their combined profiles again, and appends one
 /// change per user and source written (only where something changed).
 pub(super) async fn write_users(
-    conn: &mut Conn,
+    batch: &mut Batch<'_>,
     writes: &[UserWrite<'_>],
     actor: &str,
     now: DateTime<Utc>,
@@ -346,9 +420,9 @@ pub(super) async fn write_users(
         });
         written.push(Written { versions, created_at });
     }
-    upsert_profiles(conn, &profile_rows, now).await?;
-    save_combined(conn, &combined_rows, now).await?;
-    append_changes(conn, &changes, now).await?;
+    upsert_profiles(batch, &profile_rows, now).await?;
+    save_combined(batch, &combined_rows, now).await?;
+    append_changes(batch, &changes, now).await?;
     Ok(written)
 }
 

@@ -34,3 +34,20 @@ async fn starts_without_configuration() {
 async fn readiness_follows_postgres() {
     identity_testkit::foundation::readiness_follows_postgres(env!("CARGO_BIN_EXE_api")).await;
 }
+
+#[tokio::test]
+async fn serves_only_its_own_routes() {
+    use identity_testkit::foundation::*;
+    let others: Vec<&str> = [SSO_SCIM_ROUTES, IMPORT_WORKER_ROUTES].concat();
+    serves_only_its_own_routes(env!("CARGO_BIN_EXE_api"), API_ROUTES, &others).await;
+}
+
+#[tokio::test]
+async fn network_profile_is_enforced() {
+    identity_testkit::foundation::network_profile_is_enforced(env!("CARGO_BIN_EXE_api"), "/api/v1/people").await;
+}
+
+#[test]
+fn deploy_files_agree() {
+    identity_testkit::foundation::deploy_files_agree::<api::config::Config>("api", |c| c.http.bind.port());
+}

@@ -47,3 +47,20 @@ async fn starts_without_configuration() {
 async fn readiness_follows_postgres() {
     identity_testkit::foundation::readiness_follows_postgres(env!("CARGO_BIN_EXE_import-worker")).await;
 }
+
+#[tokio::test]
+async fn serves_only_its_own_routes() {
+    use identity_testkit::foundation::*;
+    let others: Vec<&str> = [SSO_SCIM_ROUTES, API_ROUTES].concat();
+    serves_only_its_own_routes(env!("CARGO_BIN_EXE_import-worker"), IMPORT_WORKER_ROUTES, &others).await;
+}
+
+#[tokio::test]
+async fn network_profile_is_enforced() {
+    identity_testkit::foundation::network_profile_is_enforced(env!("CARGO_BIN_EXE_import-worker"), "/imports").await;
+}
+
+#[test]
+fn deploy_files_agree() {
+    identity_testkit::foundation::deploy_files_agree::<import_worker::config::Config>("import-worker", |c| c.http.bind.port());
+}

@@ -15,7 +15,6 @@ use identity_scim::discovery::Capabilities;
 use identity_server::auth::{AuthError, Authenticator};
 use identity_server::runner::Running;
 use identity_store::{CredentialKind, Store};
-use serde_json::Value;
 
 use self::error::ScimResponse;
 use crate::config::ScimConfig;
@@ -33,7 +32,7 @@ struct AppState {
 }
 
 /// A SCIM JSON response.
-fn scim(status: StatusCode, body: &Value) -> Response {
+fn scim<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => {
             (status, [(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE))], bytes).into_response()

@@ -13,7 +13,7 @@ use identity_core::UserId;
 use identity_scim::filter::parse_filter;
 use identity_scim::patch::apply_patch;
 use identity_scim::user::{
-    editable_document, etag, parse_body, render, user_from_document, user_from_request, IfMatch, Projection, Stored,
+    editable_document, etag, parse_body, user_from_document, user_from_request, IfMatch, Projection, Resource, Stored,
     UserInput,
 };
 use identity_scim::{discovery, schema, ScimError, ScimType};
@@ -34,30 +34,61 @@ fn location(s: &AppState, id: UserId) -> String {
     format!("{}/Users/{id}", s.base)
 }
 
-fn resource(s: &AppState, u: &SsoUser) -> serde_json::Value {
-    let id = u.id.to_string();
-    render(
-        Stored {
-            id: &id,
-            document: &u.attributes,
-            active: u.status == identity_core::UserStatus::Active,
-            user_name: &u.user_name,
-            version: u.version,
-            created: u.created_at,
-            last_modified: u.updated_at,
-        },
-        &location(s, u.id),
-    )
+fn stored<'a>(u: &'a SsoUser, id: &'a str) -> Stored<'a> {
+    Stored {
+        id,
+        document: &u.attributes,
+        active: u.status == identity_core::UserStatus::Active,
+        user_name: &u.user_name,
+        version: u.version,
+        created: u.created_at,
+        last_modified: u.updated_at,
+    }
+}
+
+/// A user as the resource served, projected when the request asks for it.
+enum Rendered<'a> {
+    Whole(Resource<'a>),
+    Projected(serde_json::Value),
+}
+
+impl serde::Serialize for Rendered<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Self::Whole(r) => r.serialize(serializer),
+            Self::Projected(v) => v.serialize(serializer),
+        }
+    }
+}
+
+/// Ids and locations of users, kept alive while their resources are serialised.
+struct Names(Vec<(String, String)>);
+
+impl Names {
+    fn of(s: &AppState, users: &[SsoUser]) -> Self {
+        Self(users.iter().map(|u| (u.id.to_string(), location(s, u.id))).collect())
+    }
+}
+
+fn rendered<'a>(u: &'a SsoUser, names: &'a (String, String), projection: &Projection) -> Rendered<'a> {
+    let user = stored(u, &names.0);
+    let resource = Resource { user, location: &names.1 };
+    if projection.is_empty() {
+        Rendered::Whole(resource)
+    } else {
+        Rendered::Projected(projection.apply(serde_json::to_value(resource).unwrap_or_default()))
+    }
 }
 
 /// A user resource with its ETag (and `Location` when created).
 fn user_response(s: &AppState, status: StatusCode, u: &SsoUser, projection: &Projection) -> Response {
-    let mut response = scim(status, &projection.apply(resource(s, u)));
+    let names = (u.id.to_string(), location(s, u.id));
+    let mut response = scim(status, &rendered(u, &names, projection));
     if let Ok(tag) = HeaderValue::from_str(&etag(u.version)) {
         response.headers_mut().insert(header::ETAG, tag);
     }
     if status == StatusCode::CREATED {
-        if let Ok(loc) = HeaderValue::from_str(&location(s, u.id)) {
+        if let Ok(loc) = HeaderValue::from_str(&names.1) {
             response.headers_mut().insert(header::LOCATION, loc);
         }
     }
@@ -223,12 +254,14 @@ async fn list_users(s: &AppState, params: &HashMap<String, String>) -> Result<Re
     };
     let list = s.store.sso_list(&SsoQuery { filter, sort, page }).await?;
     let projection = projection(params);
-    let resources = list.users.iter().map(|u| projection.apply(resource(s, u))).collect();
+    let names = Names::of(s, &list.users);
+    let resources: Vec<Rendered<'_>> =
+        list.users.iter().zip(&names.0).map(|(u, n)| rendered(u, n, &projection)).collect();
     let (start_index, next) = match page {
         SsoPage::Index { start, .. } => (Some(start), None),
         SsoPage::Cursor { .. } => (None, list.next_cursor.map(|c| c.simple().to_string())),
     };
-    Ok(scim(StatusCode::OK, &discovery::list(resources, list.total, start_index, next)))
+    Ok(scim(StatusCode::OK, &discovery::list(&resources, list.total, start_index, next.as_deref())))
 }
 
 pub async fn create(

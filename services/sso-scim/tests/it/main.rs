@@ -44,3 +44,20 @@ async fn starts_without_configuration() {
 async fn readiness_follows_postgres() {
     identity_testkit::foundation::readiness_follows_postgres(env!("CARGO_BIN_EXE_sso-scim")).await;
 }
+
+#[tokio::test]
+async fn serves_only_its_own_routes() {
+    use identity_testkit::foundation::*;
+    let others: Vec<&str> = [API_ROUTES, IMPORT_WORKER_ROUTES].concat();
+    serves_only_its_own_routes(env!("CARGO_BIN_EXE_sso-scim"), SSO_SCIM_ROUTES, &others).await;
+}
+
+#[tokio::test]
+async fn network_profile_is_enforced() {
+    identity_testkit::foundation::network_profile_is_enforced(env!("CARGO_BIN_EXE_sso-scim"), "/scim/v2/Users").await;
+}
+
+#[test]
+fn deploy_files_agree() {
+    identity_testkit::foundation::deploy_files_agree::<sso_scim::config::Config>("sso-scim", |c| c.http.bind.port());
+}
