@@ -25,12 +25,23 @@ use uuid::Uuid;
 use crate::config::ImportConfig;
 use crate::reader::{CsvInput, FileError};
 
+/// The routes' state, behind one `Arc`: axum clones it for every request.
 #[derive(Clone)]
-struct AppState {
+struct AppState(Arc<Shared>);
+
+struct Shared {
     store: Store,
     auth: Authenticator,
     config: ImportConfig,
     wake: Arc<Notify>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The binary's one error type and its one mapping to HTTP: `{"error": code, "message": …}`.
@@ -78,12 +89,12 @@ impl IntoResponse for ApiError {
 
 pub fn routes(running: &Running, config: &ImportConfig, wake: Arc<Notify>) -> Router {
     let store = running.store().clone();
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         auth: Authenticator::new(store.clone(), CredentialKind::ImportToken),
         store,
         config: config.clone(),
         wake,
-    };
+    }));
     Router::new()
         .route("/imports", post(upload))
         .route("/imports/{id}", get(job))

@@ -25,22 +25,33 @@ use self::error::ApiError;
 use crate::config::ApiConfig;
 use crate::ratelimit::RateLimiter;
 
+/// The routes' state, behind one `Arc`: axum clones it for every request.
 #[derive(Clone)]
-struct AppState {
+struct AppState(Arc<Shared>);
+
+struct Shared {
     store: Store,
     auth: Authenticator,
-    limiter: Arc<RateLimiter>,
+    limiter: RateLimiter,
     config: ApiConfig,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 pub fn routes(running: &Running, config: &ApiConfig) -> Router {
     let store = running.store().clone();
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         auth: Authenticator::new(store.clone(), CredentialKind::ApiKey),
         store,
-        limiter: Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)),
+        limiter: RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
         config: config.clone(),
-    };
+    }));
     Router::new()
         .route("/api/v1/people", get(people::list))
         .route("/api/v1/people/{id}", get(people::get))

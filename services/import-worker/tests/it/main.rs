@@ -62,5 +62,7 @@ async fn network_profile_is_enforced() {
 
 #[test]
 fn deploy_files_agree() {
-    identity_testkit::foundation::deploy_files_agree::<import_worker::config::Config>("import-worker", |c| c.http.bind.port());
+    identity_testkit::foundation::deploy_files_agree::<import_worker::config::Config>("import-worker", |c| {
+        c.http.bind.port()
+    });
 }

@@ -21,14 +21,25 @@ use crate::config::ScimConfig;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
+/// The routes' state, behind one `Arc`: axum clones it for every request.
 #[derive(Clone)]
-struct AppState {
+struct AppState(std::sync::Arc<Shared>);
+
+struct Shared {
     store: Store,
     auth: Authenticator,
     /// `…/scim/v2`, for `meta.location` and `Location`.
     base: String,
     caps: Capabilities,
     max_start_index: u64,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// A SCIM JSON response.
@@ -43,13 +54,13 @@ fn scim<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
 
 pub fn routes(running: &Running, config: &ScimConfig) -> Router {
     let store = running.store().clone();
-    let state = AppState {
+    let state = AppState(std::sync::Arc::new(Shared {
         auth: Authenticator::new(store.clone(), CredentialKind::ScimToken),
         store,
         base: format!("{}/scim/v2", running.base_url),
         caps: Capabilities { max_results: config.max_results, default_page_size: config.default_page_size },
         max_start_index: config.max_start_index,
-    };
+    }));
     Router::new()
         .route("/scim/v2/Users", get(users::list).post(users::create).fallback(discovery::users_methods))
         .route("/scim/v2/Users/.search", post(users::search).fallback(discovery::post_only))
