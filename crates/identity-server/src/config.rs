@@ -56,7 +56,8 @@ impl HttpConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     pub url: String,
-    pub max_connections: u32,
+    /// Pool size; absent, the backend's default (8 on PostgreSQL, 4 readers on SQLite).
+    pub max_connections: Option<u32>,
     pub acquire_timeout_ms: u64,
 }
 
@@ -64,7 +65,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://identity.db";
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: DEFAULT_DATABASE_URL.to_owned(), max_connections: 8, acquire_timeout_ms: 3_000 }
+        Self { url: DEFAULT_DATABASE_URL.to_owned(), max_connections: None, acquire_timeout_ms: 3_000 }
     }
 }
 

@@ -48,7 +48,11 @@ impl Backend {
 /// Connection pool settings.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
-    pub max_connections: u32,
+    /// Connections to the database; `None` picks the backend's best on two cores: 8 on
+    /// PostgreSQL, 4 readers on SQLite (each SQLite connection is a thread, and more of them
+    /// only contend for the cores: the floor's pool sweep found 4, and sso-scim's GET by id
+    /// measured 16k req/s with 4 against 11k with 8).
+    pub max_connections: Option<u32>,
     /// How long a request waits for a connection before the store reports `Unavailable`.
     pub acquire_timeout: Duration,
     /// Shown in PostgreSQL's `pg_stat_activity`.
@@ -57,7 +61,7 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_connections: 8, acquire_timeout: Duration::from_secs(5), application_name: "identity".into() }
+        Self { max_connections: None, acquire_timeout: Duration::from_secs(5), application_name: "identity".into() }
     }
 }
 

@@ -25,7 +25,7 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         .map_err(|e| StoreError::Url(e.to_string()))?
         .application_name(&config.application_name);
     let pool = PgPoolOptions::new()
-        .max_connections(config.max_connections)
+        .max_connections(config.max_connections.unwrap_or(8))
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
         // A ping before every acquire costs a round trip per request (the floor measured 19k →

@@ -48,5 +48,5 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
             .test_before_acquire(false)
             .connect_lazy_with(options.clone())
     };
-    Ok(Backend::new(pool(config.max_connections), pool(1)))
+    Ok(Backend::new(pool(config.max_connections.unwrap_or(4)), pool(1)))
 }

@@ -25,9 +25,13 @@ static SELECT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-fn sourced<T>(row: &Row, col: &str, parse: impl Fn(String) -> Result<T>) -> Result<Option<Sourced<T>>> {
+fn sourced<T>(
+    row: &Row,
+    (col, source_col): (&str, &str),
+    parse: impl Fn(String) -> Result<T>,
+) -> Result<Option<Sourced<T>>> {
     let value: Option<String> = row.try_get(col)?;
-    let source: Option<String> = row.try_get(format!("{col}_source").as_str())?;
+    let source: Option<String> = row.try_get(source_col)?;
     match (value, source) {
         (Some(value), Some(source)) => {
             Ok(Some(Sourced { value: parse(value)?, source: source.parse().map_err(|e| corrupt(col, e))? }))
@@ -48,14 +52,14 @@ fn person(row: &Row) -> Result<Person> {
         _ => None,
     };
     let combined = CombinedProfile {
-        first_name: sourced(row, "first_name", text)?,
-        middle_name: sourced(row, "middle_name", text)?,
-        last_name: sourced(row, "last_name", text)?,
-        preferred_name: sourced(row, "preferred_name", text)?,
-        display_name: sourced(row, "display_name", text)?,
-        email: sourced(row, "email", |s| Email::parse(&s).map_err(|e| corrupt("email", e)))?,
+        first_name: sourced(row, ("first_name", "first_name_source"), text)?,
+        middle_name: sourced(row, ("middle_name", "middle_name_source"), text)?,
+        last_name: sourced(row, ("last_name", "last_name_source"), text)?,
+        preferred_name: sourced(row, ("preferred_name", "preferred_name_source"), text)?,
+        display_name: sourced(row, ("display_name", "display_name_source"), text)?,
+        email: sourced(row, ("email", "email_source"), |s| Email::parse(&s).map_err(|e| corrupt("email", e)))?,
         date_of_birth,
-        trn: sourced(row, "trn", |s| Trn::parse(&s).map_err(|e| corrupt("trn", e)))?,
+        trn: sourced(row, ("trn", "trn_source"), |s| Trn::parse(&s).map_err(|e| corrupt("trn", e)))?,
     };
     let pairs: Vec<(String, String)> =
         serde_json::from_str(&row.try_get::<String, _>("links")?).map_err(|e| corrupt("links", e))?;
@@ -66,6 +70,8 @@ fn person(row: &Row) -> Result<Person> {
             Ok(Link { source, external_id, user_id: id })
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut links = links;
+    links.sort_by(|a, b| a.source.cmp(&b.source).then_with(|| a.key().cmp(&b.key())));
     Ok(Person {
         user: User {
             id,

@@ -7,7 +7,7 @@ pub struct TestDb {
 }
 
 async fn open(db: TestDatabase) -> TestDb {
-    let store = Store::connect(&db.url, &PoolConfig { max_connections: 4, ..PoolConfig::default() }).unwrap();
+    let store = Store::connect(&db.url, &PoolConfig { max_connections: Some(4), ..PoolConfig::default() }).unwrap();
     store.migrate().await.unwrap();
     TestDb { store, db }
 }

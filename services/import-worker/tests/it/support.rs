@@ -258,7 +258,7 @@ pub fn assert_same_results(actual: &str, expected: &str, what: &str) {
 }
 
 pub async fn store(db: &TestDatabase) -> Store {
-    Store::connect(&db.url, &PoolConfig { max_connections: 2, ..PoolConfig::default() }).unwrap()
+    Store::connect(&db.url, &PoolConfig { max_connections: Some(2), ..PoolConfig::default() }).unwrap()
 }
 
 /// Every person in the store (user, version, combined profile, links) as text, in id order.
