@@ -58,19 +58,18 @@ impl NetworkProfile {
         forwarded.into_iter().rev().find(|ip| !contains(&self.0.trusted_proxies, *ip)).unwrap_or(peer)
     }
 
+    /// The health paths are also open to loopback: the container's own health check (see
+    /// `deploy/*/task-definition.json`) calls them from inside the task.
     pub fn allows(&self, client: IpAddr, path: &str) -> bool {
         contains(&self.0.allowed_networks, client)
-            || (HEALTH_PATHS.contains(&path) && contains(&self.0.health_networks, client))
+            || (HEALTH_PATHS.contains(&path)
+                && (canonical(client).is_loopback() || contains(&self.0.health_networks, client)))
     }
 }
 
-/// The client address as decided by the network profile, for handlers and logs that need it.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
 /// Middleware: 403 for clients outside the profile. Needs the server to be run with
 /// `into_make_service_with_connect_info::<SocketAddr>()`; without a peer address it refuses.
-pub async fn enforce(State(profile): State<NetworkProfile>, mut req: Request, next: Next) -> Response {
+pub async fn enforce(State(profile): State<NetworkProfile>, req: Request, next: Next) -> Response {
     let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {
         return (StatusCode::FORBIDDEN, "forbidden: unknown client address\n").into_response();
     };
@@ -79,7 +78,6 @@ pub async fn enforce(State(profile): State<NetworkProfile>, mut req: Request, ne
         tracing::warn!(client.ip = %client, http.path = req.uri().path(), "refused by the network profile");
         return (StatusCode::FORBIDDEN, "forbidden: your network may not call this service\n").into_response();
     }
-    req.extensions_mut().insert(ClientIp(client));
     next.run(req).await
 }
 
@@ -139,6 +137,14 @@ mod tests {
         assert!(p.allows(ip("10.9.0.5"), "/healthz"));
         assert!(p.allows(ip("10.9.0.5"), "/metrics"));
         assert!(!p.allows(ip("10.9.0.5"), "/scim/v2/Users"));
+    }
+
+    #[test]
+    fn the_containers_own_health_check_is_allowed() {
+        let p = profile();
+        assert!(p.allows(ip("127.0.0.1"), "/healthz"));
+        assert!(p.allows(ip("::1"), "/readyz"));
+        assert!(!p.allows(ip("127.0.0.1"), "/scim/v2/Users"), "loopback is not a client network");
     }
 
     #[test]

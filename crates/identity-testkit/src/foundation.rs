@@ -131,15 +131,17 @@ pub async fn network_profile_is_enforced(binary: &str, route: &str) {
         path.display().to_string()
     };
 
-    // Loopback is not an allowed network: everything, health included, is refused.
+    // Loopback is not an allowed network: every route is refused, but the health routes stay
+    // open to loopback (the container's own health check).
     let closed = config("closed.toml", "[network]\nallowed_networks = [\"10.0.0.0/8\"]\n");
     let svc = Service::start(binary, &db.url, &[("IDENTITY_CONFIG", &closed)]).await;
-    for path in [route, "/healthz", "/metrics", "/no/such/route"] {
+    for path in [route, "/no/such/route"] {
         let r = svc.http.get(svc.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 403, "{binary} {path} from outside the profile");
     }
+    assert_eq!(svc.http.get(svc.url("/healthz")).send().await.unwrap().status(), 200);
     // A forged X-Forwarded-For from a peer that is not a trusted proxy changes nothing.
-    let r = svc.http.get(svc.url("/healthz")).header("x-forwarded-for", "10.1.2.3").send().await.unwrap();
+    let r = svc.http.get(svc.url(route)).header("x-forwarded-for", "10.1.2.3").send().await.unwrap();
     assert_eq!(r.status(), 403);
     assert!(svc.stop().await);
 
@@ -161,6 +163,7 @@ pub async fn network_profile_is_enforced(binary: &str, route: &str) {
     assert_eq!(status(Some("10.1.2.3, 192.168.7.7"), route).await, 403, "a forged entry to the left is not believed");
     assert_eq!(status(None, route).await, 403, "the proxy itself is not a client");
     assert_eq!(status(None, "/healthz").await, 200, "health checks from the load balancer's network");
+    assert_eq!(status(Some("192.168.7.7"), "/healthz").await, 403, "a client outside the profile, through the proxy");
     assert!(svc.stop().await);
     let _ = std::fs::remove_dir_all(dir);
     db.drop_now().await;
