@@ -24,6 +24,13 @@ enum Mode {
     Replace,
 }
 
+/// IdPs that sync passwords (Okta can) send the core `password` attribute. identity never
+/// holds a credential for a person, so it is accepted and dropped, never stored or echoed.
+fn is_password(name: &str) -> bool {
+    name.eq_ignore_ascii_case("password")
+        || name.eq_ignore_ascii_case(&format!("{}:password", crate::schema::USER_SCHEMA))
+}
+
 /// Applies a PatchOp request body to a user document, in place, all-or-nothing (on error `doc`
 /// is unchanged). The caller validates the resulting document as a whole (required attributes,
 /// uniqueness); this checks names, types and mutability of what each operation writes.
@@ -48,7 +55,7 @@ pub fn apply_patch(doc: &mut Value, body: &Value) -> Result<(), ScimError> {
 pub fn document_from(attributes: &Map<String, Value>) -> Result<Value, ScimError> {
     let mut root = Object::new();
     for (name, value) in attributes {
-        if name.eq_ignore_ascii_case("schemas") {
+        if name.eq_ignore_ascii_case("schemas") || is_password(name) {
             continue;
         }
         let path = parse_path(name).map_err(|_| ScimError::invalid_value(format!("unknown attribute '{name}'")))?;
@@ -93,6 +100,7 @@ fn apply_operation(root: &mut Object, operation: &Value) -> Result<(), ScimError
     };
     let path = match get_ci(operation, "path") {
         None | Some(Value::Null) => None,
+        Some(Value::String(text)) if is_password(text) => return Ok(()),
         Some(Value::String(text)) => Some(parse_path(text)?),
         Some(_) => return Err(ScimError::invalid_path("'path' must be a string")),
     };
@@ -110,7 +118,10 @@ fn apply_operation(root: &mut Object, operation: &Value) -> Result<(), ScimError
             let Value::Object(attributes) = value else {
                 return Err(ScimError::invalid_value("without a 'path', 'value' must be an object of attributes"));
             };
-            attributes.into_iter().try_for_each(|(name, v)| write(root, &parse_path(&name)?, v, mode))
+            attributes
+                .into_iter()
+                .filter(|(name, _)| !is_password(name))
+                .try_for_each(|(name, v)| write(root, &parse_path(&name)?, v, mode))
         }
     }
 }
@@ -903,6 +914,25 @@ mod tests {
                 Doc(|d| d["displayName"] = json!("X")),
             ),
         ]);
+    }
+
+    #[test]
+    fn password_is_accepted_and_never_stored() {
+        run(vec![
+            case("by path", json!([{"op": "replace", "path": "password", "value": "hunter2"}]), Doc(|_| {})),
+            case(
+                "by qualified path, removed",
+                json!([{"op": "remove", "path": "urn:ietf:params:scim:schemas:core:2.0:User:password"}]),
+                Doc(|_| {}),
+            ),
+            case(
+                "among path-less attributes",
+                json!([{"op": "replace", "value": {"Password": "hunter2", "displayName": "Bee"}}]),
+                Doc(|d| d["displayName"] = json!("Bee")),
+            ),
+        ]);
+        let doc = document_from(json!({"userName": "b", "password": "hunter2"}).as_object().unwrap()).unwrap();
+        assert_eq!(doc, json!({"userName": "b"}));
     }
 
     #[test]
