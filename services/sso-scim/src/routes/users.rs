@@ -27,8 +27,9 @@ use super::{scim, AppState};
 type Result<T, E = ScimResponse> = std::result::Result<T, E>;
 
 /// How many times a PATCH without `If-Match` re-reads and re-applies when another write got in
-/// between its read and its write.
-const PATCH_ATTEMPTS: u32 = 3;
+/// between its read and its write. Past that the user is changing faster than we can apply a
+/// patch: 409, since the client named no version for a 412 to be about.
+const PATCH_ATTEMPTS: u32 = 8;
 
 fn location(s: &AppState, id: UserId) -> String {
     format!("{}/Users/{id}", s.base)
@@ -336,7 +337,16 @@ pub async fn patch(
         match s.store.sso_replace(id, &write_of(input), Some(current.version), &actor(&principal)).await {
             Ok(user) => return Ok(user_response(&s, StatusCode::OK, &user, &Projection::default())),
             // Someone wrote between our read and our write: apply the patch to what they wrote.
-            Err(StoreError::VersionMismatch { .. }) if pinned.is_none() && attempt < PATCH_ATTEMPTS => continue,
+            Err(StoreError::VersionMismatch { .. }) if pinned.is_none() => {
+                if attempt == PATCH_ATTEMPTS {
+                    return Err(ScimError::new(
+                        409,
+                        None,
+                        "the user kept changing while the patch was applied; retry it",
+                    )
+                    .into());
+                }
+            }
             Err(e) => return Err(e.into()),
         }
     }
