@@ -21,8 +21,9 @@ struct Bucket {
 }
 
 impl RateLimiter {
+    /// `rate` and `burst` are at least 1 (the configuration refuses less).
     pub fn new(rate: f64, burst: f64) -> Self {
-        Self { rate: rate.max(f64::MIN_POSITIVE), burst: burst.max(1.0), buckets: Mutex::default() }
+        Self { rate: rate.max(1.0), burst: burst.max(1.0), buckets: Mutex::default() }
     }
 
     /// Takes a token for `key` at `now`; when there is none, how long until there is.

@@ -172,7 +172,8 @@ pub struct ChangeView {
     pub seq: i64,
     pub user_id: Uuid,
     pub source: String,
-    /// `created`, `profile_updated`, `status_changed` or `archived`.
+    /// `created`, `profile_updated`, `status_changed`, `archived` or `linked` (a source linked one
+    /// of its ids; no field changed).
     pub kind: String,
     /// The profile fields the write changed.
     pub fields: Vec<String>,

@@ -49,7 +49,7 @@ pub fn routes(running: &Running, config: &ApiConfig) -> Router {
     let state = AppState(Arc::new(Shared {
         auth: Authenticator::new(store.clone(), CredentialKind::ApiKey),
         store,
-        limiter: RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
+        limiter: RateLimiter::new(config.rate_limit_per_second.get(), config.rate_limit_burst.get()),
         config: config.clone(),
     }));
     Router::new()
