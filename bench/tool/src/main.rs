@@ -131,8 +131,8 @@ async fn seed_people(store: &Store, count: usize) -> Result<Vec<UserId>, String>
 
 async fn run(cli: Cli) -> Result<(), String> {
     let url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set".to_owned())?;
-    let store =
-        Store::connect(&url, &PoolConfig { max_connections: Some(8), ..PoolConfig::default() }).map_err(|e| e.to_string())?;
+    let store = Store::connect(&url, &PoolConfig { max_connections: Some(8), ..PoolConfig::default() })
+        .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     match cli.command {
         Command::SeedSso { count, out } => {

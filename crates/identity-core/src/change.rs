@@ -22,6 +22,8 @@ pub enum ChangeKind {
     StatusChanged,
     /// The user was archived: consumers should drop their copy.
     Archived,
+    /// A source linked one of its ids to the user; no profile field changed.
+    Linked,
 }
 
 impl ChangeKind {
@@ -31,6 +33,7 @@ impl ChangeKind {
             Self::ProfileUpdated => "profile_updated",
             Self::StatusChanged => "status_changed",
             Self::Archived => "archived",
+            Self::Linked => "linked",
         }
     }
 }
@@ -49,7 +52,7 @@ impl FromStr for ChangeKind {
     type Err = UnknownChangeKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Created, Self::ProfileUpdated, Self::StatusChanged, Self::Archived]
+        [Self::Created, Self::ProfileUpdated, Self::StatusChanged, Self::Archived, Self::Linked]
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| UnknownChangeKind(s.to_owned()))
@@ -89,7 +92,13 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_through_text() {
-        for k in [ChangeKind::Created, ChangeKind::ProfileUpdated, ChangeKind::StatusChanged, ChangeKind::Archived] {
+        for k in [
+            ChangeKind::Created,
+            ChangeKind::ProfileUpdated,
+            ChangeKind::StatusChanged,
+            ChangeKind::Archived,
+            ChangeKind::Linked,
+        ] {
             assert_eq!(k.as_str().parse::<ChangeKind>(), Ok(k));
         }
         assert!("deleted".parse::<ChangeKind>().is_err());

@@ -115,3 +115,22 @@ pub async fn migrate(binary: &str, database: &DatabaseConfig) -> Result<(), Stri
 pub async fn store_for_command(binary: &str, database: &DatabaseConfig) -> Result<Store, String> {
     open_store_now(database, binary).await.map_err(|e| e.to_string())
 }
+
+/// How often a writer numbers the change log's new rows: the change feed's lag behind writes.
+pub const SEQUENCE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Numbers the change log's new rows (see `Store::sequence_changes`) until `shutdown` turns true.
+/// Every binary that writes runs it; several at once are safe (they take turns).
+pub async fn sequence_changes(store: Store, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if let Err(e) = store.sequence_changes().await {
+            tracing::warn!(error = %e, "cannot number the change log");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SEQUENCE_EVERY) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    // The last writes before shutdown are numbered too.
+    let _ = store.sequence_changes().await;
+}

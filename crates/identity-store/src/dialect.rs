@@ -88,6 +88,16 @@ impl Dialect {
         }
     }
 
+    /// A text expression that orders byte by byte, as SQLite's text does: PostgreSQL would order
+    /// by the database's collation (often a language's), and a filter's `gt` or a sort would
+    /// return other rows.
+    pub(crate) fn bytewise(self, expr: &str) -> String {
+        match self {
+            Self::Postgres => format!("(({expr}) COLLATE \"C\")"),
+            Self::Sqlite => expr.to_owned(),
+        }
+    }
+
     /// A JSON value at a path of a document, as text (`NULL` when absent). `path` is what
     /// [`Dialect::json_path`] returns.
     pub(crate) fn json_text(self, doc: &str, path: &str) -> String {

@@ -46,6 +46,10 @@ pub enum StoreError {
     /// A commit failed after the writes in it had succeeded (every write in it is undone).
     #[error("commit failed: {0}")]
     Commit(String),
+    /// The database was busy (another writer held it past the wait): worth retrying. Like
+    /// `Unavailable`, for errors shared by several writers committed together.
+    #[error("database busy: {0}")]
+    Busy(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A stored value does not decode into its domain type: written by something other than
@@ -57,8 +61,9 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl StoreError {
+    /// Whether trying again later may succeed (the database down, busy or out of connections).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::Busy(_))
     }
 }
 

@@ -197,7 +197,8 @@ impl Store {
         dispatch!(self.changes_after(after, limit))
     }
 
-    /// Numbers newly visible changes; the api runs it in the background as well as before reads.
+    /// Numbers newly visible changes. The writers (sso-scim, import-worker) run it in the
+    /// background every few hundred milliseconds; the change feed shows what it has numbered.
     pub async fn sequence_changes(&self) -> Result<u64> {
         dispatch!(self.sequence_changes())
     }
@@ -273,6 +274,11 @@ impl Store {
 
     pub async fn import_job(&self, id: Uuid) -> Result<ImportJob> {
         dispatch!(self.import_job(id))
+    }
+
+    /// The `limit` newest jobs, newest first.
+    pub async fn import_jobs_recent(&self, limit: u32) -> Result<Vec<ImportJob>> {
+        dispatch!(self.import_jobs_recent(limit))
     }
 
     /// Claims the next job for `worker` until `lease_until`: a queued job, or a running one whose

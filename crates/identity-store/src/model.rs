@@ -141,6 +141,7 @@ pub struct SsoList {
 /// A listing of people, in id order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeopleQuery {
+    /// Only people with this status; `None` lists everyone but the archived.
     pub status: Option<identity_core::UserStatus>,
     /// Only people whose combined profile or status changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,

@@ -155,6 +155,7 @@ impl<R: Registry> Engine<R> {
                 Action::Nothing => None,
                 Action::Link(user) => {
                     if facts.links.insert(v.id.clone(), user).is_none() {
+                        flush_if_written(session, &mut writes, user).await?;
                         writes.links.push((v.id.clone(), user));
                     }
                     Some(user)
@@ -180,17 +181,7 @@ impl<R: Registry> Engine<R> {
                     Some(id)
                 }
                 Action::UpdateTrn(user) => {
-                    // The store writes a person at most once per batch (PostgreSQL refuses an
-                    // upsert that touches a row twice): a person added earlier in this chunk is
-                    // written first, and this update then finds them as it would in a later chunk.
-                    if writes.new_users.iter().any(|u| u.id == user)
-                        || writes.trn_updates.iter().any(|u| u.user_id == user)
-                    {
-                        session.apply(&writes).await?;
-                        writes.new_users.clear();
-                        writes.trn_updates.clear();
-                        writes.links.clear();
-                    }
+                    flush_if_written(session, &mut writes, user).await?;
                     if let (Some(existing), Some(trn)) = (facts.by_email.get_mut(&email_key), &v.trn) {
                         existing.trn = Some(trn.clone());
                         facts.trn_holders.insert(trn.as_str().to_owned(), user);
@@ -251,6 +242,26 @@ impl<R: Registry> Engine<R> {
                 .collect(),
         ))
     }
+}
+
+/// The store writes a person at most once per batch (on PostgreSQL a batch is one statement, and
+/// a statement may touch a row once): a person already written earlier in this chunk is written
+/// first, and the next write then finds them as it would in a later chunk.
+async fn flush_if_written(
+    session: &mut ImportSession,
+    writes: &mut ImportWrites,
+    user: UserId,
+) -> Result<(), EngineError> {
+    let written = writes.new_users.iter().any(|u| u.id == user)
+        || writes.trn_updates.iter().any(|u| u.user_id == user)
+        || writes.links.iter().any(|(_, u)| *u == user);
+    if written {
+        session.apply(writes).await?;
+        writes.new_users.clear();
+        writes.trn_updates.clear();
+        writes.links.clear();
+    }
+    Ok(())
 }
 
 /// What the import source says about the person: the row's values (no names when it gives a

@@ -93,7 +93,8 @@ async fn serve(config: &Config) -> Result<(), String> {
         let routes = import_worker::routes(running, &import, wake.clone());
         let store = running.store().clone();
         let shutdown = running.shutdown.clone();
-        let background = async move {
+        let sequencer = runner::sequence_changes(store.clone(), shutdown.clone());
+        let worker = async move {
             if !import.worker {
                 return;
             }
@@ -107,6 +108,9 @@ async fn serve(config: &Config) -> Result<(), String> {
             let worker =
                 Worker { store, engine: Engine::new(registry), config: import, id: worker_id(), wake, rows_processed };
             worker.run(shutdown).await;
+        };
+        let background = async move {
+            tokio::join!(worker, sequencer);
         };
         (routes, background)
     })
@@ -139,6 +143,8 @@ fn main() -> ExitCode {
                     chunk_rows: config.import.chunk_rows as usize,
                 };
                 let summary = import.run(&store, &Engine::new(registry)).await?;
+                // Number the import's changes for the feed now, whether or not a server runs.
+                store.sequence_changes().await.map_err(|e| e.to_string())?;
                 let note = if dry_run { " (dry run: nothing was changed)" } else { "" };
                 println!("Imported {summary}{note}. Results: {}", output.display());
                 Ok(())

@@ -101,8 +101,10 @@ impl RemoteRegistry {
             let wait = match request.send().await {
                 Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => return Ok(None),
                 Ok(r) if r.status().is_success() => {
-                    let t: Teacher =
-                        r.json().await.map_err(|e| RegistryError::Protocol(format!("bad teacher record: {e}")))?;
+                    let t: Teacher = r
+                        .json()
+                        .await
+                        .map_err(|e| RegistryError::Protocol(format!("bad teacher record: {}", e.without_url())))?;
                     return record(t, trn).map(Some);
                 }
                 Ok(r) if r.status() == reqwest::StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error() => {

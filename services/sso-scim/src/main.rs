@@ -52,7 +52,8 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => {
                 runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| {
-                    (sso_scim::routes(running, &config.scim), async {})
+                    let sequencer = runner::sequence_changes(running.store().clone(), running.shutdown.clone());
+                    (sso_scim::routes(running, &config.scim), sequencer)
                 })
                 .await
             }

@@ -52,10 +52,9 @@ impl Backend {
         }
     }
 
-    /// Changes with `seq > after`, in order. Numbers pending changes first, so a reader sees
-    /// everything committed before its call.
+    /// Changes with `seq > after`, in order: those the sequencer has numbered. Read-only, so a
+    /// read replica can serve it.
     pub(crate) async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<Change>> {
-        self.sequence_changes().await?;
         let found = sqlx::query(
             "SELECT seq, user_id, source, actor, kind, fields, status, at FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
         )

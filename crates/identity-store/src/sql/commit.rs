@@ -101,13 +101,21 @@ async fn in_savepoint(tx: &mut sqlx::Transaction<'static, Db>, write: &SsoWrite)
     }
 }
 
+/// The error each writer of a batch gets when the batch's BEGIN or COMMIT fails.
+fn shared_failure(e: sqlx::Error) -> impl Fn() -> StoreError {
+    let error = StoreError::from(e);
+    let busy = error.is_unavailable();
+    let reason = error.to_string();
+    move || if busy { StoreError::Busy(reason.clone()) } else { StoreError::Commit(reason.clone()) }
+}
+
 async fn one_by_one(pool: &Pool<Db>, batch: Vec<(SsoWrite, Reply)>) {
     let mut tx = match pool.begin_with(DIALECT.begin_write()).await {
         Ok(tx) => tx,
         Err(e) => {
-            let reason = e.to_string();
+            let failure = shared_failure(e);
             for (_, reply) in batch {
-                let _ = reply.send(Err(StoreError::Commit(reason.clone())));
+                let _ = reply.send(Err(failure()));
             }
             return;
         }
@@ -124,9 +132,9 @@ async fn one_by_one(pool: &Pool<Db>, batch: Vec<(SsoWrite, Reply)>) {
             }
         }
         Err(e) => {
-            let reason = e.to_string();
+            let failure = shared_failure(e);
             for (reply, result) in done {
-                let _ = reply.send(result.and(Err(StoreError::Commit(reason.clone()))));
+                let _ = reply.send(result.and(Err(failure())));
             }
         }
     }

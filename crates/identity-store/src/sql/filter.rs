@@ -254,17 +254,9 @@ fn text_op(qb: &mut Qb<'_>, expr: &str, op: CompareOp, needle: String) {
         CompareOp::Eq | CompareOp::Ne => {
             qb.push(expr).push(" = ").push_bind(needle);
         }
-        CompareOp::Gt => {
-            qb.push(expr).push(" > ").push_bind(needle);
-        }
-        CompareOp::Ge => {
-            qb.push(expr).push(" >= ").push_bind(needle);
-        }
-        CompareOp::Lt => {
-            qb.push(expr).push(" < ").push_bind(needle);
-        }
-        CompareOp::Le => {
-            qb.push(expr).push(" <= ").push_bind(needle);
+        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => {
+            let sql_op = ordering_op(op).unwrap_or(" = ");
+            qb.push(DIALECT.bytewise(expr)).push(sql_op).push_bind(needle);
         }
     }
 }
@@ -285,7 +277,7 @@ pub(super) fn push_order(qb: &mut Qb<'_>, sort: Option<(&Attr, SortOrder)>) -> R
         Target::Json { doc, path } => match attr.ty {
             AttrType::Integer | AttrType::Decimal => DIALECT.json_number(&doc, &path),
             AttrType::Complex => return Err(unsupported(format!("sorting by {}", attr.dotted()))),
-            _ if attr.case_exact => DIALECT.json_text(&doc, &path),
+            _ if attr.case_exact => DIALECT.bytewise(&DIALECT.json_text(&doc, &path)),
             _ => DIALECT.fold(&DIALECT.json_text(&doc, &path)),
         },
     };

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use identity_core::change::{ChangeKind, NewChange};
 use identity_core::import::{Candidate, ExistingUser, Outcome};
 use identity_core::{ProfileFields, ServiceName, Source, UserId, UserStatus};
 use serde_json::Value;
@@ -121,6 +122,12 @@ impl Backend {
         let sql = format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = $1");
         let row = sqlx::query(&sql).bind(id).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
         job(&row)
+    }
+
+    /// The newest jobs first.
+    pub(crate) async fn import_jobs_recent(&self, limit: u32) -> Result<Vec<ImportJob>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM import_jobs ORDER BY created_at DESC, id DESC LIMIT $1");
+        sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&self.read).await?.iter().map(job).collect()
     }
 
     /// Claims the oldest queued job, or a running one whose worker's lease ran out (it crashed):
@@ -294,19 +301,18 @@ impl Session {
             }
         }
         for chunk in q.names.chunks(BATCH) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "SELECT c.user_id, c.first_name, c.last_name_key, c.date_of_birth FROM combined_profiles c \
-                 JOIN users u ON u.id = c.user_id WHERE u.status <> 'archived' AND (c.last_name_key, c.date_of_birth) IN (",
+            // A join with the list of (last name, date of birth) pairs, not a row-value IN: with
+            // hundreds of pairs PostgreSQL planned the IN as an OR of that many conditions, and
+            // spent most of a chunk's time there.
+            let mut qb = QueryBuilder::<Db>::new("WITH wanted (last_name_key, date_of_birth) AS (");
+            qb.push_values(chunk, |mut b, (last, dob)| {
+                b.push_bind(last.clone()).push_bind(*dob);
+            });
+            qb.push(
+                ") SELECT c.user_id, c.first_name, c.last_name_key, c.date_of_birth FROM wanted w \
+                 JOIN combined_profiles c ON c.last_name_key = w.last_name_key AND c.date_of_birth = w.date_of_birth \
+                 JOIN users u ON u.id = c.user_id WHERE u.status <> 'archived' ORDER BY c.user_id",
             );
-            let mut list = qb.separated(", ");
-            for (last, dob) in chunk {
-                list.push("(")
-                    .push_bind_unseparated(last.clone())
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(*dob)
-                    .push_unseparated(")");
-            }
-            qb.push(") ORDER BY c.user_id");
             for row in qb.build().fetch_all(&mut *conn).await? {
                 let key: (String, NaiveDate) = (row.try_get("last_name_key")?, row.try_get("date_of_birth")?);
                 let first_name: Option<String> = row.try_get("first_name")?;
@@ -335,13 +341,22 @@ impl Session {
         let source = Source::Import(w.service.clone());
         let empty = Value::Object(serde_json::Map::new());
 
-        // Existing users given a TRN: their other profiles are needed to derive the combined one.
+        // Existing users this chunk writes are locked first (a SCIM write to one of them waits,
+        // or is waited for), so their profiles, read next, stay current until the commit. One
+        // archived meanwhile fails the chunk: the worker retries it with fresh facts.
         let updated: Vec<UserId> = w.trn_updates.iter().map(|u| u.user_id).collect();
+        let linked: Vec<UserId> = w.links.iter().map(|(_, u)| *u).collect();
+        let mut touched: Vec<UserId> = updated.iter().chain(&linked).copied().collect();
+        touched.sort();
+        touched.dedup();
+        let statuses = lock_users(conn, &touched).await?;
+        if statuses.len() != touched.len() || statuses.values().any(|s| *s == UserStatus::Archived) {
+            return Err(StoreError::AlreadyExists(crate::error::Uniqueness::Id));
+        }
         let mut existing: HashMap<UserId, Vec<crate::model::StoredProfile>> = HashMap::new();
         for (id, profile) in write::load_profiles_of(conn, &updated).await? {
             existing.entry(id).or_default().push(profile);
         }
-        let statuses = user_statuses(conn, &updated).await?;
 
         // New users, each with its import profile and, with a TRN, the registry's.
         let users: Vec<(UserId, UserStatus)> = w.new_users.iter().map(|u| (u.id, UserStatus::Active)).collect();
@@ -391,6 +406,24 @@ impl Session {
         write::insert_links(&mut batch, &links, OnLinked::Fail, at).await?;
         write::write_users(&mut batch, &writes, &w.actor, at).await?;
         write::insert_links(&mut batch, &matched, OnLinked::Keep, at).await?;
+        // A matched row links the service's id to a person: no field changes, but consumers
+        // reading the person, or following the feed, see the new link.
+        let mut newly_linked = linked;
+        newly_linked.sort();
+        newly_linked.dedup();
+        write::touch_combined(&mut batch, &newly_linked, at).await?;
+        let changes: Vec<NewChange> = newly_linked
+            .iter()
+            .map(|id| NewChange {
+                user_id: *id,
+                source: source.clone(),
+                actor: w.actor.clone(),
+                kind: ChangeKind::Linked,
+                fields: Vec::new(),
+                status: statuses.get(id).copied().unwrap_or(UserStatus::Active),
+            })
+            .collect();
+        write::append_changes(&mut batch, &changes, at).await?;
         batch.finish().await
     }
 
@@ -434,12 +467,15 @@ impl Session {
     }
 }
 
-async fn user_statuses(conn: &mut super::Conn, ids: &[UserId]) -> Result<HashMap<UserId, UserStatus>> {
+/// Locks users (in id order, so two writers never wait on each other in a circle) and reads
+/// their statuses.
+async fn lock_users(conn: &mut super::Conn, ids: &[UserId]) -> Result<HashMap<UserId, UserStatus>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(BATCH) {
         let mut qb = QueryBuilder::<Db>::new("SELECT id, status FROM users WHERE id IN ");
         let uuids: Vec<Uuid> = chunk.iter().map(|u| *u.as_uuid()).collect();
         push_in(&mut qb, &uuids);
+        qb.push(" ORDER BY id").push(DIALECT.for_update());
         for row in qb.build().fetch_all(&mut *conn).await? {
             out.insert(rows::user_id(&row, "id")?, rows::status(&row, "status")?);
         }

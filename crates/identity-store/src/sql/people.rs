@@ -120,9 +120,10 @@ impl Backend {
         if let Some(after) = q.after {
             qb.push(" AND u.id > ").push_bind(after);
         }
-        if let Some(status) = q.status {
-            qb.push(" AND u.status = ").push_bind(status.as_str());
-        }
+        match q.status {
+            Some(status) => qb.push(" AND u.status = ").push_bind(status.as_str()),
+            None => qb.push(" AND u.status <> 'archived'"),
+        };
         if let Some(since) = q.updated_since {
             qb.push(" AND c.updated_at >= ").push_bind(since);
         }

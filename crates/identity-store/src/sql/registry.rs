@@ -23,9 +23,16 @@ fn record(row: &Row) -> Result<RegistryRecord> {
 }
 
 impl Backend {
-    /// Inserts or replaces records; returns how many were written.
+    /// Inserts or replaces records; returns how many were written. A TRN given twice keeps its
+    /// last record (an upsert may touch a row once per statement).
     pub(crate) async fn registry_put(&self, records: &[RegistryRecord]) -> Result<u64> {
         let at = now();
+        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            last.insert(r.trn.as_str(), i);
+        }
+        let records: Vec<&RegistryRecord> =
+            records.iter().enumerate().filter(|(i, r)| last[r.trn.as_str()] == *i).map(|(_, r)| r).collect();
         let mut tx = self.begin_write().await?;
         let mut written = 0;
         for chunk in records.chunks(CHUNK) {

@@ -6,13 +6,13 @@ use identity_core::query::Filter;
 use identity_core::{Source, UserId, UserStatus};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{QueryBuilder, Row as _};
+use sqlx::{Connection as _, QueryBuilder, Row as _};
 
 use super::filter::{push_filter, push_order};
 use super::rows::{self, now};
 use super::write::{self, Batch, OnLinked, UserWrite};
 use super::{Backend, Conn, Db, Row, DIALECT};
-use crate::error::{Result, StoreError};
+use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::{Actor, SsoList, SsoPage, SsoQuery, SsoUser, SsoUserWrite, StoredProfile};
 
 const SELECT: &str = "SELECT u.id, u.status, p.external_id, p.attributes, p.version, p.created_at, p.updated_at \
@@ -88,9 +88,75 @@ impl SsoWrite {
     }
 }
 
+/// Creates a user, or, when the address is already held by a live person no SSO user is
+/// linked to (someone an import brought in), gives that person the SSO profile: it is the same
+/// person, and refusing would leave the identity provider unable to provision them.
 async fn create(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
-    let mut created = create_many(conn, &[(w, actor)]).await?;
-    created.pop().ok_or_else(no_user)
+    let created = if DIALECT.merges_statements() {
+        // One statement: atomic on its own.
+        create_many(conn, &[(w, actor)]).await
+    } else {
+        let mut savepoint = conn.begin().await?;
+        let created = create_many(&mut savepoint, &[(w, actor)]).await;
+        if created.is_ok() {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+        }
+        created
+    };
+    match created {
+        Ok(mut users) => users.pop().ok_or_else(no_user),
+        Err(StoreError::AlreadyExists(Uniqueness::Email)) => attach(conn, w, actor).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives the live person holding `w`'s address the SSO profile, if SSO has none for them.
+async fn attach(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
+    let taken = || StoreError::AlreadyExists(Uniqueness::Email);
+    let key = w.fields.email.as_ref().ok_or_else(taken)?.key();
+    let mut tx = conn.begin().await?;
+    let holder = sqlx::query("SELECT user_id FROM combined_profiles WHERE email_key = $1")
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(taken)?;
+    let id = rows::user_id(&holder, "user_id")?;
+    let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
+    let old_status = rows::status(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?, "status")?;
+    let profiles = write::load_profiles(&mut tx, id).await?;
+    if old_status == UserStatus::Archived || profiles.iter().any(|p| p.source == Source::Sso) {
+        return Err(taken());
+    }
+    let at = now();
+    let status = status_of(w.active);
+    let mut batch = Batch::new(&mut tx);
+    write::insert_links(&mut batch, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
+    if status != old_status {
+        write::set_status(&mut batch, id, status, at).await?;
+    }
+    let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
+    let user = UserWrite {
+        user_id: id,
+        status,
+        is_new: false,
+        status_changed: status != old_status,
+        existing: &profiles,
+        put,
+    };
+    let written = write::write_users(&mut batch, &[user], &actor.0, at).await?;
+    batch.finish().await?;
+    tx.commit().await?;
+    Ok(SsoUser {
+        id,
+        status,
+        user_name: w.user_name.clone(),
+        attributes: w.attributes.clone(),
+        version: written.first().and_then(|w| w.versions.first().copied()).unwrap_or(1),
+        created_at: at,
+        updated_at: at,
+    })
 }
 
 /// Creates users with multi-row statements: one statement per table, however many users. Any
@@ -151,6 +217,8 @@ async fn replace(
     if link_key(&Source::Sso, &old_name) != link_key(&Source::Sso, &w.user_name) {
         write::remove_links(&mut batch, id, Some(&Source::Sso)).await?;
         write::insert_links(&mut batch, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
+    } else if old_name != w.user_name {
+        write::respell_link(&mut batch, &Source::Sso, &w.user_name, id).await?;
     }
     if status != old_status {
         write::set_status(&mut batch, id, status, at).await?;
@@ -178,7 +246,7 @@ async fn replace(
     })
 }
 
-/// Archives a user: kept with its history, hidden from SCIM, its email and external ids
+/// Archives a user: kept with its history, hidden from SCIM, its `userName` and email address
 /// released.
 async fn archive(conn: &mut Conn, id: UserId, if_version: Option<i64>, actor: &Actor) -> Result<()> {
     let at = now();
@@ -186,7 +254,9 @@ async fn archive(conn: &mut Conn, id: UserId, if_version: Option<i64>, actor: &A
     check_version(sso.version, if_version)?;
     let mut batch = Batch::new(conn);
     write::set_status(&mut batch, id, UserStatus::Archived, at).await?;
-    write::remove_links(&mut batch, id, None).await?;
+    // SSO releases its own id (and, through the combined profile, the email address); the links
+    // of other sources are theirs, and stay.
+    write::remove_links(&mut batch, id, Some(&Source::Sso)).await?;
     let put = vec![(&Source::Sso, sso.external_id.as_deref(), &sso.fields, &sso.attributes)];
     let user = UserWrite {
         user_id: id,
@@ -304,9 +374,15 @@ impl Backend {
         let at = now();
         let mut tx = self.begin_write().await?;
         let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
-        sqlx::query(&sql).bind(survivor.as_uuid()).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query(&sql).bind(survivor.as_uuid()).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        // The survivor must be live: merging into an archived or merged person would lose both.
+        if rows::status(&row, "status")? == UserStatus::Archived {
+            return Err(StoreError::NotFound);
+        }
         let merged = sqlx::query(
-            "UPDATE users SET status = 'archived', merged_into = $2, updated_at = $3 WHERE id = $1 AND id <> $2",
+            "UPDATE users SET status = 'archived', merged_into = $2, updated_at = $3 \
+             WHERE id = $1 AND id <> $2 AND status <> 'archived'",
         )
         .bind(loser.as_uuid())
         .bind(survivor.as_uuid())

@@ -337,6 +337,35 @@ pub(super) async fn remove_links(batch: &mut Batch<'_>, user_id: UserId, source:
     batch.end(2).await
 }
 
+/// Marks users' combined profiles as changed (a new link shows in what consumers read).
+pub(super) async fn touch_combined(batch: &mut Batch<'_>, users: &[UserId], now: DateTime<Utc>) -> Result<()> {
+    for chunk in users.chunks(BATCH) {
+        let qb = batch.begin();
+        qb.push("UPDATE combined_profiles SET version = version + 1, updated_at = ").push_bind(now);
+        qb.push(" WHERE user_id IN (");
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id.as_uuid());
+        }
+        qb.push(")");
+        batch.end(chunk.len() + 1).await?;
+    }
+    Ok(())
+}
+
+/// Respells a user's link of a source whose key is unchanged (a `userName` whose case changed).
+pub(super) async fn respell_link(
+    batch: &mut Batch<'_>,
+    source: &Source,
+    external_id: &str,
+    user_id: UserId,
+) -> Result<()> {
+    let qb = batch.begin();
+    qb.push("UPDATE links SET external_id = ").push_bind(external_id.to_owned());
+    qb.push(" WHERE source = ").push_bind(source.to_string()).push(" AND user_id = ").push_bind(*user_id.as_uuid());
+    batch.end(3).await
+}
+
 /// One user's new profiles from one write, with what the user already had.
 #[derive(Clone)]
 pub(super) struct UserWrite<'a> {

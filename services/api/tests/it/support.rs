@@ -80,7 +80,10 @@ impl Api {
             attributes: json!({"userName": user_name, "name": {"givenName": given, "familyName": family}, "emails": [{"value": email}]}),
             active: true,
         };
-        self.store.sso_create(&w, &Actor::new("scim:test")).await.unwrap().id
+        let id = self.store.sso_create(&w, &Actor::new("scim:test")).await.unwrap().id;
+        // The writing services number their changes in the background; the test is the writer.
+        self.store.sequence_changes().await.unwrap();
+        id
     }
 
     /// A user as an import row with a TRN creates one: an import profile and the registry's.
@@ -122,6 +125,7 @@ impl Api {
         let mut session = self.store.import_session().await.unwrap();
         session.apply(&writes).await.unwrap();
         session.commit().await.unwrap();
+        self.store.sequence_changes().await.unwrap();
         user
     }
 }

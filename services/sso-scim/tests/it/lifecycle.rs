@@ -50,6 +50,8 @@ pub async fn create_read_replace_delete(db: &TestDatabase) {
     // History is kept: the store still has the archived user, its profile and its changes.
     let store = Store::connect(&db.url, &PoolConfig::default()).unwrap();
     let uid: UserId = id.parse().unwrap();
+    // The service numbers its changes in the background; do it now rather than wait.
+    store.sequence_changes().await.unwrap();
     let person = store.person(uid).await.unwrap();
     assert_eq!(person.user.status, UserStatus::Archived);
     assert_eq!(person.combined.first_name.unwrap().value, "Babs");

@@ -17,6 +17,10 @@ pub async fn change_log_records_every_write(store: Store) {
     store.sso_replace(u.id, &off, None, &actor()).await.unwrap();
     store.sso_archive(u.id, None, &actor()).await.unwrap();
 
+    // Nothing is in the feed until the sequencer has numbered it.
+    assert!(store.changes_after(0, 100).await.unwrap().is_empty());
+    assert_eq!(store.sequence_changes().await.unwrap(), 4);
+    assert_eq!(store.sequence_changes().await.unwrap(), 0, "numbered once");
     let log = store.changes_after(0, 100).await.unwrap();
     let kinds: Vec<_> = log.iter().map(|c| c.kind).collect();
     assert_eq!(
@@ -49,11 +53,26 @@ pub async fn change_feed_has_no_gap_or_repeat_under_concurrent_writers(store: St
             })
         })
         .collect();
+    // Two sequencers race each other, as replicas of a writing service do.
+    let sequencers: Vec<_> = (0..2)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..200 {
+                    store.sequence_changes().await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
     // A consumer follows the feed while the writers run, resuming after the last seq it saw.
     let mut seen = Vec::new();
     let mut after = 0;
     loop {
-        let done = writers.iter().all(|w| w.is_finished());
+        let done = writers.iter().all(|w| w.is_finished()) && sequencers.iter().all(|s| s.is_finished());
+        if done {
+            store.sequence_changes().await.unwrap();
+        }
         let page = store.changes_after(after, 7).await.unwrap();
         if let Some(last) = page.last() {
             after = last.seq;
@@ -68,8 +87,39 @@ pub async fn change_feed_has_no_gap_or_repeat_under_concurrent_writers(store: St
     for w in writers {
         w.await.unwrap();
     }
+    for s in sequencers {
+        s.await.unwrap();
+    }
     let users: BTreeSet<_> = seen.iter().map(|c| c.user_id).collect();
     assert_eq!(seen.len(), WRITERS * EACH, "every change seen exactly once");
     assert_eq!(users.len(), WRITERS * EACH, "no change repeated");
     assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq), "in order");
+}
+
+/// An import row matched to an existing person links the service's id: no field changes, but
+/// the person's version moves and the feed says so, so consumers learn the new link.
+pub async fn a_new_link_is_a_change(store: Store) {
+    use identity_core::ServiceName;
+    use identity_store::ImportWrites;
+    let u = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
+    let before = store.person(u.id).await.unwrap().version;
+    let writes = ImportWrites {
+        service: ServiceName::new("npq").unwrap(),
+        actor: "import:test".into(),
+        new_users: vec![],
+        trn_updates: vec![],
+        links: vec![("npq-7".to_owned(), u.id)],
+    };
+    let mut session = store.import_session().await.unwrap();
+    session.apply(&writes).await.unwrap();
+    session.commit().await.unwrap();
+    store.sequence_changes().await.unwrap();
+    let person = store.person(u.id).await.unwrap();
+    assert!(person.version > before);
+    assert!(person.links.iter().any(|l| l.external_id == "npq-7" && l.source.to_string() == "import:npq"));
+    let last = store.changes_after(0, 100).await.unwrap().pop().unwrap();
+    assert_eq!((last.user_id, last.kind, last.actor.as_str()), (u.id, ChangeKind::Linked, "import:test"));
+    assert_eq!(last.source.to_string(), "import:npq");
+    assert!(last.fields.is_empty());
+    assert_eq!(last.status, UserStatus::Active);
 }

@@ -22,6 +22,10 @@ pub async fn registry_records(store: Store) {
     assert_eq!(found.len(), 2);
     assert_eq!(found[0], record("1000001", "Anne"));
     assert!(store.registry_get(&[]).await.unwrap().is_empty());
+    // A TRN given twice in one load keeps its last record.
+    store.registry_put(&[record("1000003", "First"), record("1000003", "Last")]).await.unwrap();
+    let again = store.registry_get(&[Trn::parse("1000003").unwrap()]).await.unwrap();
+    assert_eq!(again, [record("1000003", "Last")]);
     let all: Vec<Trn> = many.iter().map(|r| r.trn.clone()).collect();
     assert_eq!(store.registry_get(&all).await.unwrap().len(), 1_200);
 }

@@ -92,6 +92,8 @@ pub async fn sso_rename_moves_the_link(store: Store) {
     // Only case changed: still the same link.
     store.sso_replace(a.id, &sso_user("Gamma", "A", "A", "a@example.com"), None, &actor()).await.unwrap();
     assert_eq!(store.sso_get(a.id).await.unwrap().user_name, "Gamma");
+    let links = store.person(a.id).await.unwrap().links;
+    assert_eq!(links.iter().map(|l| l.external_id.as_str()).collect::<Vec<_>>(), ["Gamma"], "the link is respelt");
 }
 
 pub async fn sso_deactivate_and_reactivate(store: Store) {
@@ -130,10 +132,13 @@ pub async fn sso_archive_hides_and_releases(store: Store) {
 
 pub async fn failed_write_leaves_nothing_behind(store: Store) {
     let holder = store.sso_create(&sso_user("one", "A", "B", "taken@example.com"), &actor()).await.unwrap();
+    store.sequence_changes().await.unwrap();
     let before = store.changes_after(0, 100).await.unwrap().len();
+    assert_eq!(before, 1);
     // The link and user rows go in before the email clash is found: all must roll back.
     store.sso_create(&sso_user("two", "C", "D", "taken@example.com"), &actor()).await.unwrap_err();
     assert!(store.person_by_link(&identity_core::Source::Sso, "two").await.unwrap().is_none());
+    assert_eq!(store.sequence_changes().await.unwrap(), 0);
     assert_eq!(store.changes_after(0, 100).await.unwrap().len(), before);
     let people = store
         .list_people(&identity_store::PeopleQuery { status: None, updated_since: None, after: None, limit: 10 })
@@ -141,4 +146,57 @@ pub async fn failed_write_leaves_nothing_behind(store: Store) {
         .unwrap();
     assert_eq!(people.items.len(), 1);
     assert_eq!(people.items[0].user.id, holder.id);
+}
+
+/// A person an import brought in, with this address and no SSO profile.
+async fn imported(store: &Store, external_id: &str, email: &str) -> identity_core::UserId {
+    use identity_core::{Email, ProfileFields, ServiceName};
+    use identity_store::{ImportWrites, ImportedUser};
+    let id = identity_core::UserId::random();
+    let writes = ImportWrites {
+        service: ServiceName::new("npq").unwrap(),
+        actor: "import:test".into(),
+        new_users: vec![ImportedUser {
+            id,
+            external_id: external_id.to_owned(),
+            import: ProfileFields {
+                email: Some(Email::parse(email).unwrap()),
+                first_name: Some("Imported".into()),
+                ..ProfileFields::default()
+            },
+            registry: None,
+        }],
+        trn_updates: vec![],
+        links: vec![],
+    };
+    let mut session = store.import_session().await.unwrap();
+    session.apply(&writes).await.unwrap();
+    session.commit().await.unwrap();
+    id
+}
+
+/// SSO provisioning a person an import already brought in gives that person the SSO profile
+/// (same address, no SSO user yet) instead of refusing; archiving releases only SSO's own id.
+pub async fn sso_create_attaches_to_an_imported_person(store: Store) {
+    let person = imported(&store, "npq-1", "Ann@Example.com").await;
+    let u = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
+    assert_eq!(u.id, person, "the same person, not a second one");
+    let p = store.person(person).await.unwrap();
+    let mut sources: Vec<_> = p.links.iter().map(|l| l.source.to_string()).collect();
+    sources.sort();
+    assert_eq!(sources, ["import:npq", "sso"]);
+    assert_eq!(p.combined.first_name.unwrap().source, identity_core::Source::Sso, "SSO wins the name");
+    assert_eq!(store.sso_get(person).await.unwrap().user_name, "ann");
+    // That person now has an SSO user: another userName with the address is refused.
+    let err = store.sso_create(&sso_user("ann2", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists(Uniqueness::Email)), "{err:?}");
+    // Archiving releases the userName; the import's link stays with the archived person.
+    store.sso_archive(person, None, &actor()).await.unwrap();
+    let p = store.person(person).await.unwrap();
+    assert_eq!(p.user.status, UserStatus::Archived);
+    assert_eq!(p.links.iter().map(|l| l.source.to_string()).collect::<Vec<_>>(), ["import:npq"]);
+    assert!(store.person_by_link(&identity_core::Source::Sso, "ann").await.unwrap().is_none());
+    // An archived person is not attached to: a new SSO user is a new person.
+    let again = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
+    assert_ne!(again.id, person);
 }
