@@ -96,7 +96,7 @@ pub fn routes(running: &Running, config: &ImportConfig, wake: Arc<Notify>) -> Ro
         wake,
     }));
     Router::new()
-        .route("/imports", post(upload))
+        .route("/imports", post(upload).get(jobs))
         .route("/imports/{id}", get(job))
         .route("/imports/{id}/results", get(results))
         .route("/imports/{id}/resume", post(resume))
@@ -199,17 +199,24 @@ async fn upload(
         return Err(too_large());
     }
 
-    let mut upload =
-        Upload { store: &s.store, job: None, service, file_name, submitted_by: principal.name, dry_run: q.dry_run };
-    match receive(&mut upload, body, max).await {
-        Ok(()) => {}
-        Err(e) => {
-            upload.abandon(&e.message).await;
-            return Err(if e.status == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { e });
-        }
+    let mut upload = Upload {
+        store: s.store.clone(),
+        job: None,
+        settled: false,
+        service,
+        file_name,
+        submitted_by: principal.name,
+        dry_run: q.dry_run,
+    };
+    if let Err(e) = receive(&mut upload, body, max).await {
+        upload.abandon(&e.message).await;
+        return Err(if e.status == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { e });
     }
-    let job =
-        upload.job.ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "no_rows", FileError::NoRows.to_string()))?;
+    upload.settled = true;
+    let job = upload
+        .job
+        .take()
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "no_rows", FileError::NoRows.to_string()))?;
     s.wake.notify_one();
     tracing::info!(import.job_id = %job.id, import.rows = job.rows_total, "import job queued");
     let location = HeaderValue::from_str(&format!("/imports/{}", job.id))
@@ -217,16 +224,18 @@ async fn upload(
     Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(view(&job))).into_response())
 }
 
-struct Upload<'a> {
-    store: &'a Store,
+struct Upload {
+    store: Store,
     job: Option<ImportJob>,
+    /// The job was queued or abandoned: nothing is left for `Drop` to clean up.
+    settled: bool,
     service: ServiceName,
     file_name: String,
     submitted_by: String,
     dry_run: bool,
 }
 
-impl Upload<'_> {
+impl Upload {
     /// Stores rows, creating the job with the first ones (its header is known by then).
     async fn store_rows(&mut self, csv: &CsvInput, rows: &mut Vec<crate::engine::InputRow>) -> Result<(), ApiError> {
         if rows.is_empty() {
@@ -262,16 +271,32 @@ impl Upload<'_> {
         Ok(())
     }
 
-    async fn abandon(&self, why: &str) {
+    async fn abandon(&mut self, why: &str) {
+        self.settled = true;
         if let Some(job) = &self.job {
-            if let Err(e) = self.store.import_job_abandon(job.id, why).await {
-                tracing::warn!(import.job_id = %job.id, error = %e, "cannot mark an interrupted upload failed");
-            }
+            abandon(&self.store, job.id, why).await;
         }
     }
 }
 
-async fn receive(upload: &mut Upload<'_>, body: Body, max: u64) -> Result<(), ApiError> {
+/// A client that disconnects mid-upload makes axum drop the handler at whatever it awaits: the
+/// job it started must not stay `receiving` for ever.
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let Some(job) = self.job.take().filter(|_| !self.settled) {
+            let store = self.store.clone();
+            tokio::spawn(async move { abandon(&store, job.id, "the upload broke off").await });
+        }
+    }
+}
+
+async fn abandon(store: &Store, job_id: Uuid, why: &str) {
+    if let Err(e) = store.import_job_abandon(job_id, why).await {
+        tracing::warn!(import.job_id = %job_id, error = %e, "cannot mark an interrupted upload failed");
+    }
+}
+
+async fn receive(upload: &mut Upload, body: Body, max: u64) -> Result<(), ApiError> {
     let file_error = |e: FileError| ApiError::new(StatusCode::BAD_REQUEST, "invalid_file", e.to_string());
     let mut csv = CsvInput::new();
     let mut rows = Vec::new();
@@ -296,6 +321,33 @@ async fn receive(upload: &mut Upload<'_>, body: Body, max: u64) -> Result<(), Ap
         upload.job = Some(upload.store.import_job_queue(job.id, csv.rows()).await?);
     }
     Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobsQuery {
+    limit: Option<u32>,
+}
+
+/// The most jobs `GET /imports` lists.
+const MAX_JOBS_LISTED: u32 = 200;
+
+/// `GET /imports[?limit=N]`: the newest jobs first (50 unless `limit` says otherwise).
+async fn jobs(
+    State(s): State<AppState>,
+    query: Result<Query<JobsQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_JOBS_LISTED).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("limit: between 1 and {MAX_JOBS_LISTED}"),
+        ));
+    }
+    let jobs: Vec<_> = s.store.import_jobs_recent(limit).await?.iter().map(view).collect();
+    Ok(Json(json!({ "jobs": jobs })))
 }
 
 async fn job(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {

@@ -231,6 +231,43 @@ pub async fn oversized_uploads_are_refused(db: &TestDatabase) {
     imp.assert_no_server_errors().await;
 }
 
+async fn listed(imp: &Importer) -> Vec<serde_json::Value> {
+    let r = imp.get("/imports?limit=5").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["jobs"].as_array().unwrap().clone()
+}
+
+/// A client that goes away mid-upload leaves a failed job (listed by `GET /imports`), never one
+/// stuck receiving or one the workers would run on half a file.
+pub async fn an_upload_cut_off_fails_its_job(db: &TestDatabase) {
+    let imp = Importer::start(db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
+    assert!(listed(&imp).await.is_empty());
+    // 3,000 rows: the job is created once the first 1,000 are stored.
+    let connection = rawhttp::upload_cut_short(&imp.svc.base, "/imports?service=npq", &imp.token, &rows(3_000)).await;
+    let started = std::time::Instant::now();
+    while listed(&imp).await.is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the upload never started a job");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(listed(&imp).await[0]["status"], "receiving");
+    drop(connection);
+    let job = loop {
+        let jobs = listed(&imp).await;
+        if jobs[0]["status"] != "receiving" {
+            break jobs[0].clone();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the job stayed receiving: {jobs:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(job["error"].as_str().unwrap().contains("broke off"), "{job}");
+    assert!(claimable_jobs(db).await.is_empty(), "nothing for the workers");
+    imp.get("/imports?limit=0").await.assert_error(400, "invalid_query");
+    imp.get("/imports?limit=201").await.assert_error(400, "invalid_query");
+    imp.get("/imports?service=npq").await.assert_error(400, "invalid_query");
+    imp.assert_no_server_errors().await;
+}
+
 /// A valid file with every kind of awkward row: each row gets its own result, nothing breaks.
 pub async fn awkward_rows_get_their_own_results(db: &TestDatabase) {
     let imp = Importer::start(db, &[]).await;

@@ -29,6 +29,7 @@ identity_testkit::both_backends!(crate::cases:
     routes_need_a_token,
     bad_requests_are_refused_precisely,
     oversized_uploads_are_refused,
+    an_upload_cut_off_fails_its_job,
     awkward_rows_get_their_own_results,
     a_ten_megabyte_field_is_one_invalid_row,
     a_killed_worker_is_resumed_with_the_same_results,

@@ -99,3 +99,19 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// Starts `POST {path}` declaring a longer body than `sent`, sends `sent`, and hands back the
+/// open connection: dropping it cuts the upload off.
+pub async fn upload_cut_short(base: &str, path: &str, token: &str, sent: &[u8]) -> TcpStream {
+    let addr = base.strip_prefix("http://").unwrap();
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: text/csv\r\n\
+         Content-Length: {}\r\n\r\n",
+        sent.len() * 10
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(sent).await.unwrap();
+    stream.flush().await.unwrap();
+    stream
+}
