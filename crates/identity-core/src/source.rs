@@ -94,10 +94,6 @@ impl Source {
             Self::Registry => SourceKind::Registry,
         }
     }
-
-    pub fn import(service: ServiceName) -> Self {
-        Self::Import(service)
-    }
 }
 
 impl fmt::Display for Source {

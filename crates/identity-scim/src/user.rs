@@ -226,11 +226,6 @@ impl serde::Serialize for Resource<'_> {
     }
 }
 
-/// The resource as a JSON value (for projections, which edit it).
-pub fn render(user: Stored<'_>, location: &str) -> Value {
-    serde_json::to_value(Resource { user, location }).unwrap_or_default()
-}
-
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5). `schemas` and `id` are always
 /// returned. Names that are not attributes of a User are ignored.
 #[derive(Debug, Clone, Default)]
@@ -411,6 +406,10 @@ mod tests {
         .unwrap();
         assert_eq!(input.fields.email, None);
         assert_eq!(input.document["emails"][0]["value"], "not an email");
+    }
+
+    fn render(user: Stored<'_>, location: &str) -> Value {
+        serde_json::to_value(Resource { user, location }).unwrap()
     }
 
     #[test]

@@ -111,9 +111,6 @@ pub struct Page<T, C> {
     pub next: Option<C>,
 }
 
-/// Keyset position in a listing ordered by id: the last id of the previous page.
-pub type IdCursor = Uuid;
-
 /// How a SCIM list pages: by index (RFC 7644) or by cursor (RFC 9865).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SsoPage {

@@ -147,14 +147,3 @@ pub fn decide(row: &ValidRow, facts: Facts<'_>, nicknames: &Nicknames) -> Decisi
     }
     Decision { outcome: Outcome::UserAdded, notes: Vec::new(), action: Action::AddUser }
 }
-
-impl Decision {
-    /// The user the result file names in USER_ID: known for every outcome but Invalid and
-    /// UserAdded (whose id the caller makes).
-    pub fn user_id(&self) -> Option<UserId> {
-        match self.action {
-            Action::Link(id) | Action::UpdateTrn(id) => Some(id),
-            Action::Nothing | Action::AddUser => None,
-        }
-    }
-}

@@ -4,9 +4,9 @@
 //! hundreds, through the same SQL.
 //!
 //! Writes are collected in a [`Batch`]. On PostgreSQL its statements go to the server as one
-//! statement (each a data-modifying `WITH` part: they touch different rows, and constraints are
-//! checked at its end), so a SCIM create is one round trip instead of seven. On SQLite, where a
-//! statement costs no round trip, each runs as it is added.
+//! statement (each a data-modifying `WITH` part: they touch different rows, and foreign keys are
+//! checked at the statement's end, after every part has run), so a SCIM create is one round trip
+//! instead of seven. On SQLite, where a statement costs no round trip, each runs as it is added.
 
 use chrono::{DateTime, Utc};
 use identity_core::change::{ChangeKind, NewChange};
