@@ -276,9 +276,13 @@ impl Store {
         dispatch!(self.import_job(id))
     }
 
-    /// The `limit` newest jobs, newest first.
-    pub async fn import_jobs_recent(&self, limit: u32) -> Result<Vec<ImportJob>> {
-        dispatch!(self.import_jobs_recent(limit))
+    /// The `limit` newest jobs, newest first: of the given services only, or of every service.
+    pub async fn import_jobs_recent(
+        &self,
+        limit: u32,
+        services: Option<&[identity_core::ServiceName]>,
+    ) -> Result<Vec<ImportJob>> {
+        dispatch!(self.import_jobs_recent(limit, services))
     }
 
     /// Claims the next job for `worker` until `lease_until`: a queued job, or a running one whose
@@ -358,6 +362,12 @@ impl ImportSession {
 
     pub async fn apply(&mut self, writes: &ImportWrites) -> Result<()> {
         session!(&mut self.apply(writes))
+    }
+
+    /// Keeps the job's claim for as long as this transaction lasts, however long that is: no
+    /// other worker can take the job meanwhile. `NotFound` if the claim was already lost.
+    pub async fn hold_claim(&mut self, job_id: Uuid, worker: &str) -> Result<()> {
+        session!(&mut self.hold_claim(job_id, worker))
     }
 
     /// Stores a chunk's results and the job's checkpoint; `NotFound` if the claim was lost.

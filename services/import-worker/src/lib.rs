@@ -4,13 +4,14 @@
 //! - `reader`: the file into its header and numbered rows, in pieces.
 //! - `engine`: a chunk of rows through the rules (`identity_core::import`) and into the store.
 //! - `worker`: the loop that claims queued jobs and processes them, resumable after a crash.
-//! - `routes`: upload, job status, results, resume.
+//! - `routes`: upload, job status, results, resume; `grant`: the services a token may import for.
 //! - `file_import`, `registry_load`: the command-line imports.
 //! - `registry`: the teacher registry, embedded or remote.
 
 pub mod config;
 pub mod engine;
 pub mod file_import;
+pub mod grant;
 pub mod reader;
 pub mod registry;
 pub mod registry_load;

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use identity_core::ServiceName;
-use identity_server::cli::{fail, ServerArgs, TokenCommand};
+use identity_server::cli::{fail, KeyCommand, ServerArgs};
 use identity_server::metrics::Metrics;
 use identity_server::runner;
 use identity_store::CredentialKind;
 use import_worker::config::Config;
 use import_worker::engine::Engine;
 use import_worker::file_import::FileImport;
+use import_worker::grant::Grant;
 use import_worker::registry::AnyRegistry;
 use import_worker::worker::Worker;
 use prometheus_client::metrics::counter::Counter;
@@ -62,6 +63,49 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+}
+
+/// `tokens create|list|revoke`: bearer tokens for the upload routes, each for some services.
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once. Only a hash is stored.
+    Create {
+        /// A name for the caller (shown in logs and as the submitter of its jobs).
+        #[arg(long)]
+        name: String,
+        /// A service the token may import for and whose jobs it may read (repeat, or separate
+        /// with commas).
+        #[arg(
+            long = "service",
+            value_name = "SERVICE",
+            value_delimiter = ',',
+            required_unless_present = "all_services",
+            conflicts_with = "all_services"
+        )]
+        services: Vec<ServiceName>,
+        /// Let the token import for every service (an administrator's token).
+        #[arg(long)]
+        all_services: bool,
+    },
+    /// List tokens (never their secrets) with the services each may import for.
+    List,
+    /// Revoke the live token with this name.
+    Revoke { name: String },
+}
+
+impl TokenCommand {
+    /// The shared credential command, and the scopes it may grant (those this command made).
+    fn into_key_command(self) -> (KeyCommand, Vec<String>) {
+        match self {
+            Self::Create { name, services, all_services } => {
+                let grant = if all_services { Grant::Every } else { Grant::Only(services) };
+                let scopes = grant.scopes();
+                (KeyCommand::Create { name, scopes: scopes.clone() }, scopes)
+            }
+            Self::List => (KeyCommand::List, Vec::new()),
+            Self::Revoke { name } => (KeyCommand::Revoke { name }, Vec::new()),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -163,7 +207,9 @@ fn main() -> ExitCode {
             }
             Command::Tokens { command } => {
                 let store = runner::store_for_command(BINARY, &config.database).await?;
-                identity_server::cli::run_credentials(&store, CredentialKind::ImportToken, command.into(), &[]).await
+                let (command, scopes) = command.into_key_command();
+                let allowed: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                identity_server::cli::run_credentials(&store, CredentialKind::ImportToken, command, &allowed).await
             }
         }
     });

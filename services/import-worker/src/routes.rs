@@ -1,5 +1,6 @@
 //! import-worker's routes: upload a CSV for a service (a job), read the job, download its
-//! results, resume a failed job. Every route needs an import token.
+//! results, resume a failed job. Every route needs an import token, and reaches only the jobs
+//! of the services the token was made for (see `grant`).
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::config::ImportConfig;
+use crate::grant::Grant;
 use crate::reader::{CsvInput, FileError};
 
 /// The routes' state, behind one `Arc`: axum clones it for every request.
@@ -150,6 +152,26 @@ fn job_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", "the job id must be a UUID"))
 }
 
+/// Refuses a caller whose token does not cover `service`.
+fn check_grant(principal: &Principal, service: &ServiceName) -> Result<(), ApiError> {
+    let grant = Grant::of(principal);
+    if grant.allows(service) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!("this token may import for {} only, not {service}", grant.describe()),
+    ))
+}
+
+/// The job `id` names, if the caller's token covers its service.
+async fn granted_job(s: &AppState, principal: &Principal, id: &str) -> Result<ImportJob, ApiError> {
+    let job = s.store.import_job(job_id(id)?).await?;
+    check_grant(principal, &job.service)?;
+    Ok(job)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UploadQuery {
@@ -173,6 +195,7 @@ async fn upload(
     let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let service = ServiceName::new(&q.service)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_service", format!("service: {e}")))?;
+    check_grant(&principal, &service)?;
     let file_name = q.file_name.unwrap_or_else(|| "upload.csv".to_owned());
     if file_name.chars().count() > 255 || file_name.chars().any(char::is_control) {
         return Err(ApiError::new(
@@ -335,6 +358,7 @@ const MAX_JOBS_LISTED: u32 = 200;
 /// `GET /imports[?limit=N]`: the newest jobs first (50 unless `limit` says otherwise).
 async fn jobs(
     State(s): State<AppState>,
+    Extension(principal): Extension<Principal>,
     query: Result<Query<JobsQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
@@ -346,16 +370,25 @@ async fn jobs(
             format!("limit: between 1 and {MAX_JOBS_LISTED}"),
         ));
     }
-    let jobs: Vec<_> = s.store.import_jobs_recent(limit).await?.iter().map(view).collect();
+    let grant = Grant::of(&principal);
+    let jobs: Vec<_> = s.store.import_jobs_recent(limit, grant.services()).await?.iter().map(view).collect();
     Ok(Json(json!({ "jobs": jobs })))
 }
 
-async fn job(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(view(&s.store.import_job(job_id(&id)?).await?)))
+async fn job(
+    State(s): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(view(&granted_job(&s, &principal, &id).await?)))
 }
 
-async fn resume(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = job_id(&id)?;
+async fn resume(
+    State(s): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = granted_job(&s, &principal, &id).await?.id;
     match s.store.import_job_resume(id).await {
         Ok(job) => {
             s.wake.notify_one();
@@ -376,8 +409,12 @@ async fn resume(State(s): State<AppState>, Path(id): Path<String>) -> Result<Res
 /// Rows per page read while streaming a result file.
 const RESULT_PAGE: u32 = 1000;
 
-async fn results(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let job = s.store.import_job(job_id(&id)?).await?;
+async fn results(
+    State(s): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let job = granted_job(&s, &principal, &id).await?;
     if job.status != ImportJobStatus::Done {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -21,6 +21,12 @@ use crate::registry::Registry;
 /// How many times a chunk is retried when a concurrent writer took one of its people.
 const CONFLICT_RETRIES: u32 = 5;
 
+/// Claims a job may take without finishing before it fails. A job that stops every worker
+/// that takes it (one that exhausts memory, say) would otherwise be taken again at each lease
+/// expiry for ever, and hold up the jobs queued behind it. Resuming the job starts the count
+/// again.
+pub const MAX_CLAIMS: i32 = 10;
+
 pub struct Worker<R> {
     pub store: Store,
     pub engine: Engine<R>,
@@ -86,10 +92,19 @@ impl<R: Registry> Worker<R> {
 
     async fn run_job(&self, job: ImportJob, shutdown: &watch::Receiver<bool>) {
         tracing::info!(import.job_id = %job.id, import.rows_done = job.rows_done, import.dry_run = job.dry_run, "processing import job");
-        let ended = match Header::from_line(&job.columns) {
-            Err(e) => Ended::Failed(format!("stored header is unreadable: {e}")),
-            Ok(header) if job.dry_run => self.dry_run(&job, &header).await,
-            Ok(header) => self.apply(&job, &header, shutdown).await,
+        let ended = if job.attempts > MAX_CLAIMS {
+            Ended::Failed(format!(
+                "{} workers took this job and none finished it; find out what stopped them (the worker logs \
+                 name the job), then resume with POST /imports/{}/resume",
+                job.attempts - 1,
+                job.id
+            ))
+        } else {
+            match Header::from_line(&job.columns) {
+                Err(e) => Ended::Failed(format!("stored header is unreadable: {e}")),
+                Ok(header) if job.dry_run => self.dry_run(&job, &header).await,
+                Ok(header) => self.apply(&job, &header, shutdown).await,
+            }
         };
         let outcome = match &ended {
             Ended::Done => self.store.import_job_finish(job.id, &self.id, None).await,
@@ -213,6 +228,12 @@ impl<R: Registry> Worker<R> {
         let actor = format!("import:{}", job.id);
         let target = Target { header, service: &job.service, actor: &actor };
         let mut session = self.store.import_session().await.map_err(EngineError::from)?;
+        // The transaction can outlast the lease (a big file, a slow registry); holding the job's
+        // row keeps other workers from taking the job meanwhile.
+        match session.hold_claim(job.id, &self.id).await {
+            Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
+            other => other.map_err(EngineError::from)?,
+        }
         let mut after = 0;
         loop {
             let rows = self.next_rows(job, after).await.map_err(EngineError::from)?;
@@ -226,6 +247,10 @@ impl<R: Registry> Worker<R> {
             after = last;
         }
         session.rollback().await.map_err(EngineError::from)?;
+        match self.store.import_job_renew(job.id, &self.id, lease_until(self.config.lease())).await {
+            Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
+            other => other.map_err(EngineError::from)?,
+        }
         spool.flush().map_err(spool_error)?;
         drop(spool);
 

@@ -120,7 +120,7 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     cli(&bin("import-worker"), &db, &["migrate"]).await?;
     let scim_token = credential(&bin("sso-scim"), &db, "tokens", &[]).await?;
     let api_key = credential(&bin("api"), &db, "keys", &["--scope", "people:read,profiles:read,changes:read"]).await?;
-    let import_token = credential(&bin("import-worker"), &db, "tokens", &[]).await?;
+    let import_token = credential(&bin("import-worker"), &db, "tokens", &["--all-services"]).await?;
     let credentials = dir.join("credentials.env");
     std::fs::write(&credentials, format!("SCIM_TOKEN={scim_token}\nAPI_KEY={api_key}\nIMPORT_TOKEN={import_token}\n"))
         .map_err(|e| e.to_string())?;

@@ -125,9 +125,21 @@ impl Backend {
     }
 
     /// The newest jobs first.
-    pub(crate) async fn import_jobs_recent(&self, limit: u32) -> Result<Vec<ImportJob>> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM import_jobs ORDER BY created_at DESC, id DESC LIMIT $1");
-        sqlx::query(&sql).bind(i64::from(limit)).fetch_all(&self.read).await?.iter().map(job).collect()
+    pub(crate) async fn import_jobs_recent(
+        &self,
+        limit: u32,
+        services: Option<&[ServiceName]>,
+    ) -> Result<Vec<ImportJob>> {
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {JOB_COLUMNS} FROM import_jobs"));
+        if let Some(services) = services {
+            if services.is_empty() {
+                return Ok(Vec::new());
+            }
+            qb.push(" WHERE service IN ");
+            push_in(&mut qb, &services.iter().map(ServiceName::as_str).collect::<Vec<_>>());
+        }
+        qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
+        qb.build().fetch_all(&self.read).await?.iter().map(job).collect()
     }
 
     /// Claims the oldest queued job, or a running one whose worker's lease ran out (it crashed):
@@ -185,11 +197,12 @@ impl Backend {
         Ok(())
     }
 
-    /// Puts a failed job back in the queue; it resumes after its checkpoint.
+    /// Puts a failed job back in the queue; it resumes after its checkpoint, with its count of
+    /// claims started again.
     pub(crate) async fn import_job_resume(&self, job_id: Uuid) -> Result<ImportJob> {
         let done = sqlx::query(
-            "UPDATE import_jobs SET status = 'queued', error = NULL, finished_at = NULL, claimed_by = NULL, lease_until = NULL \
-             WHERE id = $1 AND status = 'failed' AND rows_total > 0",
+            "UPDATE import_jobs SET status = 'queued', error = NULL, finished_at = NULL, claimed_by = NULL, lease_until = NULL, \
+             attempts = 0 WHERE id = $1 AND status = 'failed' AND rows_total > 0",
         )
         .bind(job_id)
         .execute(&self.write)
@@ -425,6 +438,23 @@ impl Session {
             .collect();
         write::append_changes(&mut batch, &changes, at).await?;
         batch.finish().await
+    }
+
+    /// Locks the job's row until the transaction ends: a claim (`FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL, the one writer on SQLite) cannot take it while a long transaction runs.
+    pub(crate) async fn hold_claim(&mut self, job_id: Uuid, worker: &str) -> Result<()> {
+        let held = sqlx::query(
+            "UPDATE import_jobs SET claimed_by = claimed_by WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
+        )
+        .bind(job_id)
+        .bind(worker)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected();
+        if held == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// Stores a chunk's results and moves the job's checkpoint, if the caller still holds the

@@ -1,9 +1,11 @@
 //! A worker killed in the middle of a job: another process resumes after the last committed
 //! chunk, and the result file is the one an uninterrupted run gives, with no row applied twice.
+//! A job that no worker ever finishes is given up.
 
 use std::time::Duration;
 
 use identity_store::testing::TestDatabase;
+use import_worker::worker::MAX_CLAIMS;
 
 use crate::generate::generate;
 use crate::support::*;
@@ -67,4 +69,53 @@ pub async fn a_killed_worker_is_resumed_with_the_same_results(db: &TestDatabase)
     assert!(none > 0 && added > 0 && updated > 0 && invalid > 0, "{:?}", [none, added, updated, invalid]);
     assert!(lines.iter().any(|l| l.notes.starts_with("Potential duplicate user")));
     assert!(lines.iter().any(|l| l.notes == "Updated TRN and name for existing user"));
+}
+
+/// A job that stops every worker that takes it is given up after `MAX_CLAIMS` claims, with a
+/// reason, instead of being taken again at every lease expiry; resuming it starts the count again.
+pub async fn a_job_no_worker_finishes_is_given_up(db: &TestDatabase) {
+    let idle = Importer::start(db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
+    let id = idle.upload("?service=npq", format!("{HEADER}\n1,a@example.org,,A,,B,,01011990\n")).await.job_id();
+    // Workers that took the job and vanished: each claim's lease has already run out.
+    let store = store(db).await;
+    let expired = chrono::Utc::now() - chrono::Duration::seconds(1);
+    for i in 0..MAX_CLAIMS {
+        let job = store.import_job_claim(&format!("vanished-{i}"), expired).await.unwrap().expect("claimable again");
+        assert_eq!(job.id.to_string(), id);
+    }
+    store.close().await;
+    let token = idle.token.clone();
+    drop(idle);
+
+    let worker = Importer::again(db, &[], &token).await;
+    let job =
+        worker.wait_for(&id, Duration::from_secs(30), |j| j["status"] != "queued" && j["status"] != "running").await;
+    assert_eq!(job["status"], "failed", "{job}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.contains(&format!("{MAX_CLAIMS} workers took this job")) && error.contains("resume"), "{error}");
+    assert_eq!(job["rows_done"], 0, "the worker gave up without applying a row");
+    assert_eq!(people_count(db).await, 0);
+
+    assert_eq!(worker.post(&format!("/imports/{id}/resume")).await.status, 202);
+    let job = worker.wait_done(&id).await;
+    assert_eq!(job_counts(&job), [0, 1, 0, 0], "{job}");
+}
+
+/// A dry run decides every row in one transaction, which can outlast the lease: the job stays
+/// with the worker running it, and a second worker waiting for work never takes it over.
+pub async fn a_long_dry_run_keeps_its_job(db: &TestDatabase) {
+    const LEASE_MS: i64 = 200;
+    let settings = [("IDENTITY_IMPORT__LEASE_MS", "200")];
+    let file = generate(ROWS);
+    load_registry(db, &file.registry).await;
+    let first = Importer::start(db, &settings).await;
+    let second = Importer::again(db, &settings, &first.token).await;
+    let id = first.upload("?service=gen&dry_run=true", file.users).await.job_id();
+    let job = first.wait_done(&id).await;
+    let at = |k: &str| chrono::DateTime::parse_from_rfc3339(job[k].as_str().unwrap()).unwrap();
+    let took = (at("finished_at") - at("started_at")).num_milliseconds();
+    assert!(took > 2 * LEASE_MS, "the dry run took {took} ms, within the lease: make the file bigger");
+    let runs = |imp: &Importer| imp.svc.logs().iter().filter(|l| l.contains("\"processing import job\"")).count();
+    assert_eq!(runs(&first) + runs(&second), 1, "one worker ran the job, once");
+    assert_eq!(people_count(db).await, 0, "a dry run keeps nothing");
 }

@@ -63,7 +63,8 @@ pub async fn routes_need_a_token(db: &TestDatabase) {
     assert!(claimable_jobs(db).await.is_empty(), "no upload without a token made a job");
     // The token works; a revoked one does not.
     assert_eq!(imp.get(&format!("/imports/{id}")).await.status, 404);
-    let revoked = imp.svc.cli(&["tokens", "create", "--name", "short-lived"]).await.trim().to_owned();
+    let revoked =
+        imp.svc.cli(&["tokens", "create", "--name", "short-lived", "--service", "npq"]).await.trim().to_owned();
     imp.svc.cli(&["tokens", "revoke", "short-lived"]).await;
     let res = imp.svc.http.get(imp.svc.url(&format!("/imports/{id}"))).bearer_auth(&revoked).send().await.unwrap();
     assert_eq!(res.status(), 401);
@@ -334,5 +335,49 @@ pub async fn a_ten_megabyte_field_is_one_invalid_row(db: &TestDatabase) {
     assert_same_results(&results, &expected, "a 10 MB field");
     assert_eq!(job_counts(&job), [0, 2, 0, 1]);
     assert_eq!(people_count(db).await, 2);
+    imp.assert_no_server_errors().await;
+}
+
+/// A token made for some services imports for those only and reaches only their jobs; a token
+/// must name its services (or `--all-services`) when it is made.
+pub async fn a_token_reaches_its_own_services_only(db: &TestDatabase) {
+    let mut imp = Importer::start(db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
+    let good = format!("{HEADER}\n1,a@example.org,,A,,B,,01011990\n");
+    let other = imp.upload("?service=register", good.clone()).await.job_id();
+    let npq_token = imp.svc.cli(&["tokens", "create", "--name", "npq-admin", "--service", "npq,npq-pilot"]).await;
+    let every_service = std::mem::replace(&mut imp.token, npq_token.trim().to_owned());
+    let npq = &imp;
+
+    let own = npq.upload("?service=npq-pilot", good.clone()).await.job_id();
+    assert_eq!(npq.job(&own).await["service"], "npq-pilot");
+    let refused = npq.upload("?service=register", good.clone()).await;
+    let message = refused.assert_error(403, "forbidden");
+    assert!(message.contains("npq, npq-pilot") && message.contains("register"), "{message}");
+    for path in [format!("/imports/{other}"), format!("/imports/{other}/results")] {
+        npq.get(&path).await.assert_error(403, "forbidden");
+    }
+    npq.post(&format!("/imports/{other}/resume")).await.assert_error(403, "forbidden");
+    let listed = |reply: Reply| -> Vec<String> {
+        reply.body["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(listed(npq.get("/imports").await), vec![own.clone()], "only its services' jobs are listed");
+    imp.token = every_service;
+    assert_eq!(listed(imp.get("/imports").await).len(), 2, "an all-services token sees every job");
+    // The refused upload made no job.
+    let mut claimable = claimable_jobs(db).await;
+    claimable.sort();
+    let mut expected = vec![own, other];
+    expected.sort();
+    assert_eq!(claimable, expected);
+
+    let bare = imp.svc.cli_output(&["tokens", "create", "--name", "no-services"], &[]).await;
+    assert!(!bare.status.success());
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("--service"), "{bare:?}");
+    let listing = imp.svc.cli(&["tokens", "list"]).await;
+    assert!(
+        listing.lines().any(|l| l.starts_with("npq-admin") && l.ends_with("import:npq,import:npq-pilot")),
+        "{listing}"
+    );
+    assert!(!listing.contains("no-services"), "{listing}");
     imp.assert_no_server_errors().await;
 }

@@ -87,7 +87,7 @@ impl Importer {
     /// Starts the binary on `db` (settings from `env` on top of [`FAST`]) and makes a token.
     pub async fn start(db: &TestDatabase, env: &[(&str, &str)]) -> Self {
         let svc = Self::serve(db, env).await;
-        let token = svc.cli(&["tokens", "create", "--name", "test-upload"]).await.trim().to_owned();
+        let token = svc.cli(&["tokens", "create", "--name", "test-upload", "--all-services"]).await.trim().to_owned();
         assert!(!token.is_empty() && !token.contains('\n'), "one token on stdout: {token:?}");
         Self { svc, token }
     }
