@@ -63,8 +63,8 @@ impl Dialect {
     /// Numbers the change-log rows that became visible since the last run, in one writing
     /// transaction. PostgreSQL allocates ids before commit, so a slow transaction can make a row
     /// with a small id visible after rows with larger ids: one sequencer at a time (an advisory
-    /// lock, per schema) hands out `seq` to committed rows only. On SQLite one writer at a time means rows become visible in id order, so the id
-    /// is the sequence number.
+    /// lock, per schema) hands out `seq` to committed rows only. On SQLite one writer at a time
+    /// means rows become visible in id order, so the id is the sequence number.
     pub(crate) const fn sequence_changes(self) -> (Option<&'static str>, &'static str) {
         match self {
             Self::Postgres => (

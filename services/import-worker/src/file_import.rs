@@ -12,7 +12,7 @@ use identity_store::{ImportSession, OutcomeCounts, Store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::io::AsyncReadExt;
 
-use crate::engine::{Engine, EngineError, InputRow, Target};
+use crate::engine::{Checks, Engine, EngineError, InputRow, Target};
 use crate::reader::CsvInput;
 use crate::registry::Registry;
 
@@ -101,9 +101,12 @@ impl FileImport<'_> {
         let mut results: Option<Results> = None;
         // A dry run keeps one transaction open for the whole file.
         let mut dry_session = None;
+        // A chunk checked and waiting to be applied: the next chunk's checks (parsing, field
+        // rules, registry) run while the database applies this one.
+        let mut checked: Option<(Vec<InputRow>, Checks)> = None;
         let mut buf = vec![0u8; READ_PIECE];
         let actor = "import-cli".to_owned();
-        loop {
+        let header = loop {
             let n = file.read(&mut buf).await.map_err(|e| format!("cannot read {}: {e}", self.input.display()))?;
             if n == 0 {
                 csv.finish(&mut pending).map_err(|e| e.to_string())?;
@@ -120,21 +123,38 @@ impl FileImport<'_> {
                     Some(r) => r,
                     None => results.insert(Results::create(self.output)?),
                 };
-                let rows = if self.dry_run {
+                if self.dry_run {
                     let session = match &mut dry_session {
                         Some(s) => s,
                         None => dry_session.insert(store.import_session().await.map_err(|e| e.to_string())?),
                     };
-                    engine.process(session, target, &chunk).await.map_err(|e| explain(e, out.summary.rows))?
+                    let rows =
+                        engine.process(session, target, &chunk).await.map_err(|e| explain(e, out.summary.rows))?;
+                    out.write(&rows)?;
                 } else {
-                    apply_chunk(store, engine, target, &chunk).await.map_err(|e| explain(e, out.summary.rows))?
-                };
-                out.write(&rows)?;
+                    let next = match checked.take() {
+                        None => engine.check(&header, &chunk).await,
+                        Some((rows, checks)) => {
+                            let (applied, next) = tokio::join!(
+                                apply_chunk(store, engine, target, &rows, &checks),
+                                engine.check(&header, &chunk)
+                            );
+                            out.write(&applied.map_err(|e| explain(e, out.summary.rows))?)?;
+                            next
+                        }
+                    };
+                    checked = Some((chunk, next.map_err(|e| explain(e, out.summary.rows))?));
+                }
                 bar.set_message(format!("{} rows", out.summary.rows));
             }
             if n == 0 {
-                break;
+                break csv.header().cloned();
             }
+        };
+        if let (Some((rows, checks)), Some(header), Some(out)) = (checked, header, &mut results) {
+            let target = Target { header: &header, service: &self.service, actor: &actor };
+            let applied = apply_chunk(store, engine, target, &rows, &checks).await;
+            out.write(&applied.map_err(|e| explain(e, out.summary.rows))?)?;
         }
         if let Some(session) = dry_session {
             session.rollback().await.map_err(|e| e.to_string())?;
@@ -152,12 +172,12 @@ async fn apply_chunk<R: Registry>(
     engine: &Engine<R>,
     target: Target<'_>,
     chunk: &[InputRow],
+    checks: &Checks,
 ) -> Result<Vec<ResultRow>, EngineError> {
-    let checks = engine.check(target.header, chunk).await?;
     let mut attempt = 0;
     loop {
         let mut session: ImportSession = store.import_session().await?;
-        match engine.apply(&mut session, target, chunk, &checks).await {
+        match engine.apply(&mut session, target, chunk, checks).await {
             Ok(rows) => {
                 session.commit().await?;
                 return Ok(rows);

@@ -262,6 +262,27 @@ impl Backend {
     }
 }
 
+/// The users that `source` links these external keys to. One index probe per key, whatever the
+/// statistics say: with `source = $1 AND external_key IN (…)`, PostgreSQL planned a service's
+/// first import from statistics that still counted none of its links, probed the index by
+/// source alone and filtered every link made so far, so each chunk was slower than the last.
+async fn linked_users(conn: &mut super::Conn, source: &Source, keys: &[String]) -> Result<Vec<(String, UserId)>> {
+    let mut qb = QueryBuilder::<Db>::new("WITH wanted (external_key) AS (");
+    qb.push_values(keys, |mut b, key| {
+        b.push_bind(key.clone());
+    });
+    qb.push(") SELECT w.external_key, (SELECT l.user_id FROM links l WHERE l.source = ")
+        .push_bind(source.to_string())
+        .push(" AND l.external_key = w.external_key) AS user_id FROM wanted w");
+    let mut found = Vec::new();
+    for row in qb.build().fetch_all(&mut *conn).await? {
+        if let Some(user) = row.try_get::<Option<Uuid>, _>("user_id")? {
+            found.push((row.try_get("external_key")?, UserId::from_uuid(user)));
+        }
+    }
+    Ok(found)
+}
+
 /// One transaction of an import worker.
 pub(crate) struct Session {
     tx: Tx,
@@ -305,13 +326,7 @@ impl Session {
             }
         }
         for chunk in q.trns.chunks(BATCH) {
-            let mut qb = QueryBuilder::<Db>::new(
-                "SELECT user_id, external_key FROM links WHERE source = 'registry' AND external_key IN ",
-            );
-            push_in(&mut qb, chunk);
-            for row in qb.build().fetch_all(&mut *conn).await? {
-                facts.trn_holders.insert(row.try_get("external_key")?, rows::user_id(&row, "user_id")?);
-            }
+            facts.trn_holders.extend(linked_users(conn, &Source::Registry, chunk).await?);
         }
         for chunk in q.names.chunks(BATCH) {
             // A join with the list of (last name, date of birth) pairs, not a row-value IN: with
@@ -337,12 +352,7 @@ impl Session {
         }
         let source = Source::Import(service.clone());
         for chunk in q.ids.chunks(BATCH) {
-            let mut qb = QueryBuilder::<Db>::new("SELECT user_id, external_key FROM links WHERE source = ");
-            qb.push_bind(source.to_string()).push(" AND external_key IN ");
-            push_in(&mut qb, chunk);
-            for row in qb.build().fetch_all(&mut *conn).await? {
-                facts.links.insert(row.try_get("external_key")?, rows::user_id(&row, "user_id")?);
-            }
+            facts.links.extend(linked_users(conn, &source, chunk).await?);
         }
         Ok(facts)
     }
