@@ -64,7 +64,8 @@ impl Dialect {
     /// transaction. PostgreSQL allocates ids before commit, so a slow transaction can make a row
     /// with a small id visible after rows with larger ids: one sequencer at a time (an advisory
     /// lock, per schema) hands out `seq` to committed rows only. On SQLite one writer at a time
-    /// means rows become visible in id order, so the id is the sequence number.
+    /// means rows become visible in id order, so the id is the sequence number. Both number at
+    /// most 10,000 rows per transaction (the caller loops).
     pub(crate) const fn sequence_changes(self) -> (Option<&'static str>, &'static str) {
         match self {
             Self::Postgres => (
@@ -73,7 +74,13 @@ impl Dialect {
                  (SELECT id FROM changes WHERE seq IS NULL ORDER BY id LIMIT 10000 FOR UPDATE) pending) s \
                  WHERE c.id = s.id",
             ),
-            Self::Sqlite => (None, "UPDATE changes SET seq = id WHERE seq IS NULL"),
+            // In batches too: one UPDATE of a million rows journals every page it changes in
+            // memory (temp_store), and an import's memory would grow with its file.
+            Self::Sqlite => (
+                None,
+                "UPDATE changes SET seq = id WHERE id IN \
+                 (SELECT id FROM changes WHERE seq IS NULL ORDER BY id LIMIT 10000)",
+            ),
         }
     }
 

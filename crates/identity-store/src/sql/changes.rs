@@ -28,6 +28,9 @@ fn change(row: &Row) -> Result<Change> {
     })
 }
 
+/// Rows numbered per transaction (the `LIMIT` in `Dialect::sequence_changes`).
+const SEQUENCE_BATCH: u64 = 10_000;
+
 impl Backend {
     /// Numbers changes that became visible since the last run; returns how many.
     pub(crate) async fn sequence_changes(&self) -> Result<u64> {
@@ -46,7 +49,7 @@ impl Backend {
             let n = sqlx::query(update).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
             numbered += n;
-            if n < 10_000 {
+            if n < SEQUENCE_BATCH {
                 return Ok(numbered);
             }
         }

@@ -60,6 +60,7 @@ conformance!(
     merged_users_point_at_the_survivor,
     change_log_records_every_write,
     a_new_link_is_a_change,
+    sequencing_numbers_more_than_one_batch,
     change_feed_has_no_gap_or_repeat_under_concurrent_writers,
     credentials_lifecycle,
     registry_records,

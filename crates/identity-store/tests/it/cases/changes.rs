@@ -123,3 +123,43 @@ pub async fn a_new_link_is_a_change(store: Store) {
     assert!(last.fields.is_empty());
     assert_eq!(last.status, UserStatus::Active);
 }
+
+/// More pending changes than the sequencer numbers in one transaction are all numbered, in
+/// order, by one call (a bulk import leaves tens of thousands).
+pub async fn sequencing_numbers_more_than_one_batch(store: Store) {
+    use identity_core::{ProfileFields, ServiceName, UserId};
+    use identity_store::{ImportWrites, ImportedUser};
+    const USERS: usize = 10_050;
+    let mut session = store.import_session().await.unwrap();
+    for start in (0..USERS).step_by(1000) {
+        let new_users = (start..(start + 1000).min(USERS))
+            .map(|i| ImportedUser {
+                id: UserId::random(),
+                external_id: format!("bulk-{i}"),
+                import: ProfileFields { first_name: Some("Bulk".into()), ..ProfileFields::default() },
+                registry: None,
+            })
+            .collect();
+        let writes = ImportWrites {
+            service: ServiceName::new("bulk").unwrap(),
+            actor: "import:test".into(),
+            new_users,
+            trn_updates: vec![],
+            links: vec![],
+        };
+        session.apply(&writes).await.unwrap();
+    }
+    session.commit().await.unwrap();
+    assert_eq!(store.sequence_changes().await.unwrap(), USERS as u64);
+    assert_eq!(store.sequence_changes().await.unwrap(), 0);
+    let mut seen = 0;
+    let mut after = 0;
+    loop {
+        let page = store.changes_after(after, 1000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        assert!(page.windows(2).all(|w| w[0].seq < w[1].seq));
+        after = last.seq;
+        seen += page.len();
+    }
+    assert_eq!(seen, USERS, "every change is in the feed");
+}
