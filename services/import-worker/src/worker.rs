@@ -21,10 +21,10 @@ use crate::registry::Registry;
 /// How many times a chunk is retried when a concurrent writer took one of its people.
 const CONFLICT_RETRIES: u32 = 5;
 
-/// Claims a job may take without finishing before it fails. A job that stops every worker
+/// Claims in a row that moved a job no further before it fails. A job that stops every worker
 /// that takes it (one that exhausts memory, say) would otherwise be taken again at each lease
-/// expiry for ever, and hold up the jobs queued behind it. Resuming the job starts the count
-/// again.
+/// expiry for ever, and hold up the jobs queued behind it. A committed chunk, or resuming the
+/// job, starts the count again, so restarts of a job that progresses never fail it.
 pub const MAX_CLAIMS: i32 = 10;
 
 pub struct Worker<R> {
@@ -94,8 +94,8 @@ impl<R: Registry> Worker<R> {
         tracing::info!(import.job_id = %job.id, import.rows_done = job.rows_done, import.dry_run = job.dry_run, "processing import job");
         let ended = if job.attempts > MAX_CLAIMS {
             Ended::Failed(format!(
-                "{} workers took this job and none finished it; find out what stopped them (the worker logs \
-                 name the job), then resume with POST /imports/{}/resume",
+                "{} workers in a row took this job and none moved it on; find out what stopped them (the \
+                 worker logs name the job), then resume with POST /imports/{}/resume",
                 job.attempts - 1,
                 job.id
             ))

@@ -92,7 +92,10 @@ pub async fn a_job_no_worker_finishes_is_given_up(db: &TestDatabase) {
         worker.wait_for(&id, Duration::from_secs(30), |j| j["status"] != "queued" && j["status"] != "running").await;
     assert_eq!(job["status"], "failed", "{job}");
     let error = job["error"].as_str().unwrap();
-    assert!(error.contains(&format!("{MAX_CLAIMS} workers took this job")) && error.contains("resume"), "{error}");
+    assert!(
+        error.contains(&format!("{MAX_CLAIMS} workers in a row took this job")) && error.contains("resume"),
+        "{error}"
+    );
     assert_eq!(job["rows_done"], 0, "the worker gave up without applying a row");
     assert_eq!(people_count(db).await, 0);
 
@@ -118,4 +121,48 @@ pub async fn a_long_dry_run_keeps_its_job(db: &TestDatabase) {
     let runs = |imp: &Importer| imp.svc.logs().iter().filter(|l| l.contains("\"processing import job\"")).count();
     assert_eq!(runs(&first) + runs(&second), 1, "one worker ran the job, once");
     assert_eq!(people_count(db).await, 0, "a dry run keeps nothing");
+}
+
+/// Only claims in a row that move a job no further count: a worker that committed a chunk
+/// before it vanished (a restart during a long job) starts the count again.
+pub async fn claims_that_move_a_job_on_do_not_count(db: &TestDatabase) {
+    use identity_core::import::Outcome;
+    use identity_store::{ChunkResults, ImportRowResult, OutcomeCounts};
+    let idle = Importer::start(db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
+    let body = format!("{HEADER}\n1,a@example.org,,A,,B,,01011990\n2,b@example.org,,C,,D,,02021990\n");
+    let id = idle.upload("?service=npq", body).await.job_id();
+    let store = store(db).await;
+    let expired = chrono::Utc::now() - chrono::Duration::seconds(1);
+    for i in 0..MAX_CLAIMS - 1 {
+        store.import_job_claim(&format!("vanished-{i}"), expired).await.unwrap().expect("claimable again");
+    }
+    // The last of them commits row 1 before it vanishes.
+    let job = store.import_job_claim("progressed", expired).await.unwrap().unwrap();
+    assert_eq!(job.attempts, MAX_CLAIMS);
+    let mut counts = OutcomeCounts::default();
+    counts.add(Outcome::Invalid);
+    let chunk = ChunkResults {
+        job_id: job.id,
+        worker: "progressed".into(),
+        results: vec![ImportRowResult {
+            row_number: 1,
+            outcome: Outcome::Invalid,
+            notes: "test".into(),
+            user_id: None,
+        }],
+        counts,
+        rows_done: 1,
+        lease_until: expired,
+    };
+    let mut session = store.import_session().await.unwrap();
+    session.record_results(&chunk).await.unwrap();
+    session.commit().await.unwrap();
+    assert_eq!(store.import_job(job.id).await.unwrap().attempts, 0, "progress starts the count again");
+    store.close().await;
+    let token = idle.token.clone();
+    drop(idle);
+
+    let worker = Importer::again(db, &[], &token).await;
+    let job = worker.wait_done(&id).await;
+    assert_eq!(job_counts(&job), [0, 1, 0, 1], "row 2 applied after row 1's checkpoint: {job}");
 }

@@ -353,10 +353,11 @@ pub async fn a_token_reaches_its_own_services_only(db: &TestDatabase) {
     let refused = npq.upload("?service=register", good.clone()).await;
     let message = refused.assert_error(403, "forbidden");
     assert!(message.contains("npq, npq-pilot") && message.contains("register"), "{message}");
+    // Another service's job is as unknown to it as a job that does not exist.
     for path in [format!("/imports/{other}"), format!("/imports/{other}/results")] {
-        npq.get(&path).await.assert_error(403, "forbidden");
+        npq.get(&path).await.assert_error(404, "not_found");
     }
-    npq.post(&format!("/imports/{other}/resume")).await.assert_error(403, "forbidden");
+    npq.post(&format!("/imports/{other}/resume")).await.assert_error(404, "not_found");
     let listed = |reply: Reply| -> Vec<String> {
         reply.body["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_str().unwrap().to_owned()).collect()
     };
