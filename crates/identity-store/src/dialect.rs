@@ -37,6 +37,12 @@ impl Dialect {
         }
     }
 
+    /// Whether a transaction can lock a row while another connection of this process writes
+    /// elsewhere. SQLite has one writer: its writing transaction holds every row already.
+    pub(crate) const fn locks_rows_apart(self) -> bool {
+        matches!(self, Self::Postgres)
+    }
+
     /// Claims queued rows without waiting on rows another worker holds.
     pub(crate) const fn for_update_skip_locked(self) -> &'static str {
         match self {

@@ -315,6 +315,16 @@ impl Store {
         dispatch!(self.import_rows(job_id, after, limit))
     }
 
+    /// Holds a worker's claim on a job, however long the work takes, until
+    /// [`ClaimHold::release`] extends the lease and lets go: no other worker takes the job
+    /// meanwhile. `NotFound` if the claim is already lost.
+    pub async fn import_claim_hold(&self, job_id: Uuid, worker: &str) -> Result<ClaimHold> {
+        Ok(ClaimHold(match &self.inner {
+            Inner::Postgres(b) => HoldInner::Postgres(b.import_claim_hold(job_id, worker).await?),
+            Inner::Sqlite(b) => HoldInner::Sqlite(b.import_claim_hold(job_id, worker).await?),
+        }))
+    }
+
     /// A writing transaction for a chunk of import rows.
     pub async fn import_session(&self) -> Result<ImportSession> {
         Ok(ImportSession(match &self.inner {
@@ -327,6 +337,30 @@ impl Store {
 enum SessionInner {
     Postgres(postgres::Session),
     Sqlite(sqlite::Session),
+}
+
+enum HoldInner {
+    Postgres(postgres::ClaimHold),
+    Sqlite(sqlite::ClaimHold),
+}
+
+/// A worker's claim on a job, held (see [`Store::import_claim_hold`]).
+pub struct ClaimHold(HoldInner);
+
+impl std::fmt::Debug for ClaimHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimHold").finish_non_exhaustive()
+    }
+}
+
+impl ClaimHold {
+    /// Extends the claim to `lease_until` and lets go; `NotFound` if the claim was lost.
+    pub async fn release(self, lease_until: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        match self.0 {
+            HoldInner::Postgres(h) => h.release(lease_until).await,
+            HoldInner::Sqlite(h) => h.release(lease_until).await,
+        }
+    }
 }
 
 /// One transaction of an import worker: read the facts of a chunk, write its users, record its
@@ -362,12 +396,6 @@ impl ImportSession {
 
     pub async fn apply(&mut self, writes: &ImportWrites) -> Result<()> {
         session!(&mut self.apply(writes))
-    }
-
-    /// Keeps the job's claim for as long as this transaction lasts, however long that is: no
-    /// other worker can take the job meanwhile. `NotFound` if the claim was already lost.
-    pub async fn hold_claim(&mut self, job_id: Uuid, worker: &str) -> Result<()> {
-        session!(&mut self.hold_claim(job_id, worker))
     }
 
     /// Stores a chunk's results and the job's checkpoint; `NotFound` if the claim was lost.

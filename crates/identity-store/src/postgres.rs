@@ -16,7 +16,7 @@ pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::PO
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
-pub(crate) use sql::{Backend, Session};
+pub(crate) use sql::{Backend, ClaimHold, Session};
 
 /// Opens a pool without touching the database: a service starts, and answers `/readyz` 503,
 /// while PostgreSQL is down.

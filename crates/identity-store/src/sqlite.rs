@@ -17,7 +17,7 @@ pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::SQ
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
-pub(crate) use sql::{Backend, Session};
+pub(crate) use sql::{Backend, ClaimHold, Session};
 
 /// Opens a read pool and a one-connection write pool. SQLite has one writer at a time: queueing
 /// writers in the pool is cheaper and fairer than letting them collide on the file lock (the

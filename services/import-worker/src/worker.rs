@@ -227,13 +227,13 @@ impl<R: Registry> Worker<R> {
         let mut spool = std::io::BufWriter::new(std::fs::File::create(&spool_path).map_err(spool_error)?);
         let actor = format!("import:{}", job.id);
         let target = Target { header, service: &job.service, actor: &actor };
-        let mut session = self.store.import_session().await.map_err(EngineError::from)?;
-        // The transaction can outlast the lease (a big file, a slow registry); holding the job's
-        // row keeps other workers from taking the job meanwhile.
-        match session.hold_claim(job.id, &self.id).await {
+        // The transaction can outlast the lease (a big file, a slow registry): the claim is held
+        // meanwhile, so no other worker takes the job and runs it a second time.
+        let hold = match self.store.import_claim_hold(job.id, &self.id).await {
             Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
             other => other.map_err(EngineError::from)?,
-        }
+        };
+        let mut session = self.store.import_session().await.map_err(EngineError::from)?;
         let mut after = 0;
         loop {
             let rows = self.next_rows(job, after).await.map_err(EngineError::from)?;
@@ -247,7 +247,7 @@ impl<R: Registry> Worker<R> {
             after = last;
         }
         session.rollback().await.map_err(EngineError::from)?;
-        match self.store.import_job_renew(job.id, &self.id, lease_until(self.config.lease())).await {
+        match hold.release(lease_until(self.config.lease())).await {
             Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
             other => other.map_err(EngineError::from)?,
         }

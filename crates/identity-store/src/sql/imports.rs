@@ -161,19 +161,32 @@ impl Backend {
 
     /// Extends a claim; `NotFound` if the worker no longer holds it.
     pub(crate) async fn import_job_renew(&self, job_id: Uuid, worker: &str, lease_until: DateTime<Utc>) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE import_jobs SET lease_until = $3 WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker)
-        .bind(lease_until)
-        .execute(&self.write)
-        .await?
-        .rows_affected();
-        if done == 0 {
-            return Err(StoreError::NotFound);
+        let mut conn = self.write.acquire().await?;
+        renew(&mut conn, job_id, worker, lease_until).await
+    }
+
+    /// Holds `worker`'s claim on a job until [`ClaimHold::release`]: on PostgreSQL a transaction
+    /// on its own connection locks the job's row, which claims (`FOR UPDATE SKIP LOCKED`) pass
+    /// over however long ago the lease ran out. SQLite needs none while the caller's writing
+    /// transaction holds the one write lock. `NotFound` if the claim is already lost.
+    pub(crate) async fn import_claim_hold(&self, job_id: Uuid, worker: &str) -> Result<ClaimHold> {
+        let mut tx = None;
+        if DIALECT.locks_rows_apart() {
+            let mut t = self.begin_write().await?;
+            let held = sqlx::query(
+                "UPDATE import_jobs SET claimed_by = claimed_by WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
+            )
+            .bind(job_id)
+            .bind(worker)
+            .execute(&mut *t)
+            .await?
+            .rows_affected();
+            if held == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx = Some(t);
         }
-        Ok(())
+        Ok(ClaimHold { tx, write: self.write.clone(), job_id, worker: worker.to_owned() })
     }
 
     /// Ends a job: done, or failed with a reason. Only its claimant may.
@@ -281,6 +294,49 @@ async fn linked_users(conn: &mut super::Conn, source: &Source, keys: &[String]) 
         }
     }
     Ok(found)
+}
+
+/// A job's claim held while a long transaction runs on another connection (a dry run's); see
+/// `Backend::import_claim_hold`.
+pub(crate) struct ClaimHold {
+    /// On PostgreSQL, the transaction that locks the job's row.
+    tx: Option<Tx>,
+    write: sqlx::Pool<Db>,
+    job_id: Uuid,
+    worker: String,
+}
+
+/// Moves a claim's lease on; `NotFound` if `worker` no longer holds it.
+async fn renew(conn: &mut super::Conn, job_id: Uuid, worker: &str, lease_until: DateTime<Utc>) -> Result<()> {
+    let done =
+        sqlx::query("UPDATE import_jobs SET lease_until = $3 WHERE id = $1 AND claimed_by = $2 AND status = 'running'")
+            .bind(job_id)
+            .bind(worker)
+            .bind(lease_until)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    if done == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+impl ClaimHold {
+    /// Extends the claim to `lease_until` and lets the row go, in one step: no other worker can
+    /// take the job between the end of the long transaction and the renewal.
+    pub(crate) async fn release(self, lease_until: DateTime<Utc>) -> Result<()> {
+        match self.tx {
+            Some(mut tx) => {
+                renew(&mut tx, self.job_id, &self.worker, lease_until).await?;
+                Ok(tx.commit().await?)
+            }
+            None => {
+                let mut conn = self.write.acquire().await?;
+                renew(&mut conn, self.job_id, &self.worker, lease_until).await
+            }
+        }
+    }
 }
 
 /// One transaction of an import worker.
@@ -448,23 +504,6 @@ impl Session {
             .collect();
         write::append_changes(&mut batch, &changes, at).await?;
         batch.finish().await
-    }
-
-    /// Locks the job's row until the transaction ends: a claim (`FOR UPDATE SKIP LOCKED` on
-    /// PostgreSQL, the one writer on SQLite) cannot take it while a long transaction runs.
-    pub(crate) async fn hold_claim(&mut self, job_id: Uuid, worker: &str) -> Result<()> {
-        let held = sqlx::query(
-            "UPDATE import_jobs SET claimed_by = claimed_by WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
-        )
-        .bind(job_id)
-        .bind(worker)
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected();
-        if held == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
     }
 
     /// Stores a chunk's results and moves the job's checkpoint, if the caller still holds the

@@ -17,7 +17,7 @@ use sqlx::{Connection, Pool};
 use super::{Db, DIALECT, MIGRATIONS};
 use crate::error::Result;
 
-pub(crate) use imports::Session;
+pub(crate) use imports::{ClaimHold, Session};
 
 type Tx = sqlx::Transaction<'static, Db>;
 type Conn = <Db as sqlx::Database>::Connection;
