@@ -310,6 +310,16 @@ impl Store {
         dispatch!(self.import_job_finish(job_id, worker, error))
     }
 
+    /// Fails the jobs still receiving that were created before `created_before` (their upload
+    /// stopped with the process receiving it); returns how many.
+    pub async fn import_jobs_abandon_stale(
+        &self,
+        created_before: chrono::DateTime<chrono::Utc>,
+        error: &str,
+    ) -> Result<u64> {
+        dispatch!(self.import_jobs_abandon_stale(created_before, error))
+    }
+
     /// A job's rows after `after`, in order.
     pub async fn import_rows(&self, job_id: Uuid, after: i64, limit: u32) -> Result<Vec<ImportRow>> {
         dispatch!(self.import_rows(job_id, after, limit))

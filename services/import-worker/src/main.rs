@@ -133,6 +133,8 @@ async fn serve(config: &Config) -> Result<(), String> {
     let wake = Arc::new(Notify::new());
     let import = config.import.clone();
     let registry_config = config.registry.clone();
+    // Twice the longest an upload request may last.
+    let stale_upload_after = config.http.request_timeout() * 2;
     runner::serve_binary(BINARY, config, metrics, |running| {
         let routes = import_worker::routes(running, &import, wake.clone());
         let store = running.store().clone();
@@ -149,8 +151,15 @@ async fn serve(config: &Config) -> Result<(), String> {
                     return;
                 }
             };
-            let worker =
-                Worker { store, engine: Engine::new(registry), config: import, id: worker_id(), wake, rows_processed };
+            let worker = Worker {
+                store,
+                stale_upload_after,
+                engine: Engine::new(registry),
+                config: import,
+                id: worker_id(),
+                wake,
+                rows_processed,
+            };
             worker.run(shutdown).await;
         };
         let background = async move {

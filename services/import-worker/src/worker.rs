@@ -27,8 +27,14 @@ const CONFLICT_RETRIES: u32 = 5;
 /// job, starts the count again, so restarts of a job that progresses never fail it.
 pub const MAX_CLAIMS: i32 = 10;
 
+/// How often a worker looks for uploads that stopped arriving.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
 pub struct Worker<R> {
     pub store: Store,
+    /// An upload still receiving after this long was cut off with the process receiving it (an
+    /// upload cannot outlast the HTTP request timeout), and its job is failed.
+    pub stale_upload_after: Duration,
     pub engine: Engine<R>,
     pub config: ImportConfig,
     /// Names this worker in job claims: host, process and a random suffix.
@@ -71,7 +77,12 @@ impl<R: Registry> Worker<R> {
     /// Runs until `shutdown` turns true; a job in progress stops after its current chunk.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker.id = %self.id, "import worker started");
+        let mut last_sweep: Option<std::time::Instant> = None;
         while !*shutdown.borrow() {
+            if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+                self.sweep_stale_uploads().await;
+                last_sweep = Some(std::time::Instant::now());
+            }
             match self.store.import_job_claim(&self.id, lease_until(self.config.lease())).await {
                 Ok(Some(job)) => self.run_job(job, &shutdown).await,
                 Ok(None) => {
@@ -88,6 +99,20 @@ impl<R: Registry> Worker<R> {
             }
         }
         tracing::info!(worker.id = %self.id, "import worker stopped");
+    }
+
+    async fn sweep_stale_uploads(&self) {
+        let cutoff =
+            Utc::now() - chrono::Duration::from_std(self.stale_upload_after).unwrap_or(chrono::Duration::hours(1));
+        match self
+            .store
+            .import_jobs_abandon_stale(cutoff, "the upload stopped arriving (the process receiving it stopped)")
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(jobs = n, "failed import jobs whose upload stopped arriving"),
+            Err(e) => tracing::warn!(error = %e, "cannot look for uploads that stopped arriving"),
+        }
     }
 
     async fn run_job(&self, job: ImportJob, shutdown: &watch::Receiver<bool>) {

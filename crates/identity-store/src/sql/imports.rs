@@ -255,6 +255,22 @@ impl Backend {
         Ok(())
     }
 
+    /// Fails every job still receiving that was created before `created_before`: its upload
+    /// ended without the job being queued or failed (the process receiving it stopped). Returns
+    /// how many.
+    pub(crate) async fn import_jobs_abandon_stale(&self, created_before: DateTime<Utc>, error: &str) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE import_jobs SET status = 'failed', error = $2, finished_at = $3 \
+             WHERE status = 'receiving' AND created_at < $1",
+        )
+        .bind(created_before)
+        .bind(error)
+        .bind(now())
+        .execute(&self.write)
+        .await?
+        .rows_affected())
+    }
+
     /// Rows after `after`, in order (the rows to process, or a page of the result file).
     pub(crate) async fn import_rows(&self, job_id: Uuid, after: i64, limit: u32) -> Result<Vec<ImportRow>> {
         let found = sqlx::query(

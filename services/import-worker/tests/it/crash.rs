@@ -166,3 +166,31 @@ pub async fn claims_that_move_a_job_on_do_not_count(db: &TestDatabase) {
     let job = worker.wait_done(&id).await;
     assert_eq!(job_counts(&job), [0, 1, 0, 1], "row 2 applied after row 1's checkpoint: {job}");
 }
+
+/// A job left receiving by a process that stopped mid-upload is failed by a worker, with a
+/// reason, once no upload could still be arriving (twice the request timeout); a job whose upload
+/// may still be arriving is left alone.
+pub async fn an_upload_left_by_a_stopped_process_fails_its_job(db: &TestDatabase) {
+    use identity_core::ServiceName;
+    use identity_store::NewImportJob;
+    let new = |name: &str| NewImportJob {
+        service: ServiceName::new("npq").unwrap(),
+        file_name: name.to_owned(),
+        submitted_by: "test".to_owned(),
+        dry_run: false,
+        columns: HEADER.to_owned(),
+    };
+    identity_testkit::run_cli(BIN, &db.url, &["migrate"]).await;
+    let store = store(db).await;
+    let stale = store.import_job_create(&new("cut-off.csv")).await.unwrap();
+    // Stale after twice the request timeout: 2 s.
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let worker = Importer::start(db, &[("IDENTITY_HTTP__REQUEST_TIMEOUT_MS", "1000")]).await;
+    // Created after the worker's first look: its upload may still be arriving.
+    let fresh = store.import_job_create(&new("arriving.csv")).await.unwrap();
+    let job = worker.wait_for(&stale.id.to_string(), Duration::from_secs(10), |j| j["status"] != "receiving").await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(job["error"].as_str().unwrap().contains("stopped arriving"), "{job}");
+    assert_eq!(worker.job(&fresh.id.to_string()).await["status"], "receiving");
+    store.close().await;
+}

@@ -36,6 +36,7 @@ identity_testkit::both_backends!(crate::cases:
     a_killed_worker_is_resumed_with_the_same_results,
     a_job_no_worker_finishes_is_given_up,
     claims_that_move_a_job_on_do_not_count,
+    an_upload_left_by_a_stopped_process_fails_its_job,
     a_long_dry_run_keeps_its_job,
     a_remote_registry_gives_the_same_results,
     the_remote_registry_is_retried,
