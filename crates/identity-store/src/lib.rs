@@ -327,11 +327,16 @@ impl Store {
 
     /// Holds a worker's claim on a job, however long the work takes, until
     /// [`ClaimHold::release`] extends the lease and lets go: no other worker takes the job
-    /// meanwhile. `NotFound` if the claim is already lost.
-    pub async fn import_claim_hold(&self, job_id: Uuid, worker: &str) -> Result<ClaimHold> {
+    /// meanwhile; its lease moves to `lease_until` now. `NotFound` if the claim is already lost.
+    pub async fn import_claim_hold(
+        &self,
+        job_id: Uuid,
+        worker: &str,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ClaimHold> {
         Ok(ClaimHold(match &self.inner {
-            Inner::Postgres(b) => HoldInner::Postgres(b.import_claim_hold(job_id, worker).await?),
-            Inner::Sqlite(b) => HoldInner::Sqlite(b.import_claim_hold(job_id, worker).await?),
+            Inner::Postgres(b) => HoldInner::Postgres(b.import_claim_hold(job_id, worker, lease_until).await?),
+            Inner::Sqlite(b) => HoldInner::Sqlite(b.import_claim_hold(job_id, worker, lease_until).await?),
         }))
     }
 

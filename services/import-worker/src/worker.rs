@@ -254,7 +254,7 @@ impl<R: Registry> Worker<R> {
         let target = Target { header, service: &job.service, actor: &actor };
         // The transaction can outlast the lease (a big file, a slow registry): the claim is held
         // meanwhile, so no other worker takes the job and runs it a second time.
-        let hold = match self.store.import_claim_hold(job.id, &self.id).await {
+        let hold = match self.store.import_claim_hold(job.id, &self.id, lease_until(self.config.lease())).await {
             Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
             other => other.map_err(EngineError::from)?,
         };

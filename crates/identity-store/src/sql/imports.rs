@@ -168,24 +168,22 @@ impl Backend {
     /// Holds `worker`'s claim on a job until [`ClaimHold::release`]: on PostgreSQL a transaction
     /// on its own connection locks the job's row, which claims (`FOR UPDATE SKIP LOCKED`) pass
     /// over however long ago the lease ran out. SQLite needs none while the caller's writing
-    /// transaction holds the one write lock. `NotFound` if the claim is already lost.
-    pub(crate) async fn import_claim_hold(&self, job_id: Uuid, worker: &str) -> Result<ClaimHold> {
-        let mut tx = None;
-        if DIALECT.locks_rows_apart() {
+    /// transaction holds the one write lock. The lease moves to `lease_until` meanwhile.
+    /// `NotFound` if the claim is already lost.
+    pub(crate) async fn import_claim_hold(
+        &self,
+        job_id: Uuid,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<ClaimHold> {
+        let tx = if DIALECT.locks_rows_apart() {
             let mut t = self.begin_write().await?;
-            let held = sqlx::query(
-                "UPDATE import_jobs SET claimed_by = claimed_by WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
-            )
-            .bind(job_id)
-            .bind(worker)
-            .execute(&mut *t)
-            .await?
-            .rows_affected();
-            if held == 0 {
-                return Err(StoreError::NotFound);
-            }
-            tx = Some(t);
-        }
+            renew(&mut t, job_id, worker, lease_until).await?;
+            Some(t)
+        } else {
+            self.import_job_renew(job_id, worker, lease_until).await?;
+            None
+        };
         Ok(ClaimHold { tx, write: self.write.clone(), job_id, worker: worker.to_owned() })
     }
 
