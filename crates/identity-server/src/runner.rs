@@ -87,10 +87,11 @@ where
     let running = Running { plumbing: plumbing.clone(), addr, base_url: config.http().base_url(addr), shutdown };
     let (routes, background) = build(&running);
     let app = plumbing.wrap(routes);
+    let stopping = shutdown_signal();
     tracing::info!(http.addr = %addr, service = binary, "listening");
 
     let signal = async move {
-        shutdown_signal().await;
+        stopping.await;
         let _ = stop.send(true);
     };
     let server = async {

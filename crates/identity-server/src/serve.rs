@@ -18,22 +18,30 @@ pub async fn serve(
         .await
 }
 
-/// Completes on SIGTERM (ECS stopping a task) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = term => {},
-        _ = tokio::signal::ctrl_c() => {},
+/// Starts listening for SIGTERM (ECS stopping a task) and SIGINT (Ctrl-C) now, and returns a
+/// future that completes on either. The handlers are installed before the binary says it is
+/// listening: a SIGTERM sent the moment it is up (a test, an orchestrator) must stop it
+/// gracefully, not kill it with the default action.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    if let Err(e) = term.as_ref().and(int.as_ref()) {
+        tracing::warn!(error = %e, "cannot listen for SIGTERM or SIGINT; the server stops only when killed");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+    async move {
+        let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match s {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = wait(term) => {},
+            () = wait(int) => {},
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
+    }
 }

@@ -22,6 +22,12 @@ pub async fn starts_without_configuration(binary: &str) {
     assert!(text.contains("identity_http_requests_total"), "{text}");
     assert!(dir.join("identity.db").exists(), "the default database is a SQLite file in the working directory");
     assert!(svc.stop().await, "SIGTERM ends the process with status 0");
+    // A SIGTERM the moment it says it is listening (an orchestrator, a test) stops it as
+    // gracefully: the handler is installed before.
+    for _ in 0..5 {
+        let svc = Service::start_with(binary, None, Some(&dir), &[]).await;
+        assert!(svc.stop().await, "SIGTERM at once ends the process with status 0");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
