@@ -77,6 +77,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(json!({"error": self.code, "message": self.message}))).into_response();
@@ -195,7 +201,7 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let Query(q) = query?;
     let service = ServiceName::new(&q.service)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_service", format!("service: {e}")))?;
     check_grant(&principal, &service)?;
@@ -364,7 +370,7 @@ async fn jobs(
     Extension(principal): Extension<Principal>,
     query: Result<Query<JobsQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let Query(q) = query?;
     let limit = q.limit.unwrap_or(50);
     if !(1..=MAX_JOBS_LISTED).contains(&limit) {
         return Err(ApiError::new(

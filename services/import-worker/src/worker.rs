@@ -204,10 +204,7 @@ impl<R: Registry> Worker<R> {
         let checks = self.engine.check(target.header, rows).await?;
         // A slow registry can take a while: keep the claim before writing.
         if started.elapsed() > self.config.lease() / 3 {
-            match self.store.import_job_renew(job.id, &self.id, lease_until(self.config.lease())).await {
-                Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
-                other => other.map_err(EngineError::from)?,
-            }
+            claimed(self.store.import_job_renew(job.id, &self.id, lease_until(self.config.lease())).await)?;
         }
         let mut session = self.store.import_session().await.map_err(EngineError::from)?;
         let results = self.engine.apply(&mut session, target, rows, &checks).await?;
@@ -220,10 +217,7 @@ impl<R: Registry> Worker<R> {
             rows_done: last,
             lease_until: lease_until(self.config.lease()),
         };
-        match session.record_results(&chunk).await {
-            Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
-            other => other.map_err(EngineError::from)?,
-        }
+        claimed(session.record_results(&chunk).await)?;
         session.commit().await.map_err(EngineError::from)?;
         Ok(())
     }
@@ -241,10 +235,7 @@ impl<R: Registry> Worker<R> {
 
     async fn dry_run_inner(&self, job: &ImportJob, header: &Header) -> Result<(), ChunkError> {
         if job.rows_done > 0 || job.counts.total() > 0 {
-            match self.store.import_job_restart(job.id, &self.id).await {
-                Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
-                other => other.map_err(EngineError::from)?,
-            }
+            claimed(self.store.import_job_restart(job.id, &self.id).await)?;
         }
         let spool_path = std::env::temp_dir().join(format!("identity-dry-run-{}.jsonl", job.id));
         let spool_error =
@@ -254,10 +245,7 @@ impl<R: Registry> Worker<R> {
         let target = Target { header, service: &job.service, actor: &actor };
         // The transaction can outlast the lease (a big file, a slow registry): the claim is held
         // meanwhile, so no other worker takes the job and runs it a second time.
-        let hold = match self.store.import_claim_hold(job.id, &self.id, lease_until(self.config.lease())).await {
-            Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
-            other => other.map_err(EngineError::from)?,
-        };
+        let hold = claimed(self.store.import_claim_hold(job.id, &self.id, lease_until(self.config.lease())).await)?;
         let mut session = self.store.import_session().await.map_err(EngineError::from)?;
         let mut after = 0;
         loop {
@@ -272,10 +260,7 @@ impl<R: Registry> Worker<R> {
             after = last;
         }
         session.rollback().await.map_err(EngineError::from)?;
-        match hold.release(lease_until(self.config.lease())).await {
-            Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
-            other => other.map_err(EngineError::from)?,
-        }
+        claimed(hold.release(lease_until(self.config.lease())).await)?;
         spool.flush().map_err(spool_error)?;
         drop(spool);
 
@@ -301,10 +286,7 @@ impl<R: Registry> Worker<R> {
                     lease_until: lease_until(self.config.lease()),
                 };
                 let mut session = self.store.import_session().await.map_err(EngineError::from)?;
-                match session.record_results(&chunk).await {
-                    Err(StoreError::NotFound) => return Err(ChunkError::ClaimLost),
-                    other => other.map_err(EngineError::from)?,
-                }
+                claimed(session.record_results(&chunk).await)?;
                 session.commit().await.map_err(EngineError::from)?;
             }
         }
@@ -322,5 +304,13 @@ enum ChunkError {
 impl From<EngineError> for ChunkError {
     fn from(e: EngineError) -> Self {
         Self::Engine(e)
+    }
+}
+
+/// A store call made under the job's claim: `NotFound` means another worker holds the job now.
+fn claimed<T>(result: Result<T, StoreError>) -> Result<T, ChunkError> {
+    match result {
+        Err(StoreError::NotFound) => Err(ChunkError::ClaimLost),
+        other => Ok(other.map_err(EngineError::from)?),
     }
 }

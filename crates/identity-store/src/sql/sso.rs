@@ -1,6 +1,7 @@
 //! SCIM's users: a user and its `sso` profile. Writes touch only the `sso` profile, its link
 //! (the `userName`) and the user's status.
 
+use chrono::{DateTime, Utc};
 use identity_core::link::link_key;
 use identity_core::query::Filter;
 use identity_core::{Source, UserId, UserStatus};
@@ -130,22 +131,9 @@ async fn attach(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoU
         return Err(taken());
     }
     let at = now();
-    let status = status_of(w.active);
     let mut batch = Batch::new(&mut tx);
     write::insert_links(&mut batch, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
-    if status != old_status {
-        write::set_status(&mut batch, id, status, at).await?;
-    }
-    let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
-    let user = UserWrite {
-        user_id: id,
-        status,
-        is_new: false,
-        status_changed: status != old_status,
-        existing: &profiles,
-        put,
-    };
-    let written = write::write_users(&mut batch, &[user], &actor.0, at).await?;
+    let (status, written) = put_sso_profile(&mut batch, id, w, old_status, &profiles, actor, at).await?;
     batch.finish().await?;
     tx.commit().await?;
     Ok(SsoUser {
@@ -153,10 +141,32 @@ async fn attach(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoU
         status,
         user_name: w.user_name.clone(),
         attributes: w.attributes.clone(),
-        version: written.first().and_then(|w| w.versions.first().copied()).unwrap_or(1),
+        version: written.and_then(|w| w.versions.first().copied()).unwrap_or(1),
         created_at: at,
         updated_at: at,
     })
+}
+
+/// Puts `w` as the SSO profile of an existing user (whose status was `old_status` and whose
+/// profiles are `existing`) with the status `w` asks for. Returns that status, and what was
+/// written if anything changed.
+async fn put_sso_profile(
+    batch: &mut Batch<'_>,
+    id: UserId,
+    w: &SsoUserWrite,
+    old_status: UserStatus,
+    existing: &[StoredProfile],
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> Result<(UserStatus, Option<write::Written>)> {
+    let status = status_of(w.active);
+    if status != old_status {
+        write::set_status(batch, id, status, at).await?;
+    }
+    let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
+    let user = UserWrite { user_id: id, status, is_new: false, status_changed: status != old_status, existing, put };
+    let written = write::write_users(batch, &[user], &actor.0, at).await?;
+    Ok((status, written.into_iter().next()))
 }
 
 /// Creates users with multi-row statements: one statement per table, however many users. Any
@@ -211,7 +221,6 @@ async fn replace(
     let at = now();
     let (old_status, profiles, sso) = lock_sso_user(conn, id).await?;
     check_version(sso.version, if_version)?;
-    let status = status_of(w.active);
     let old_name = sso.external_id.clone().unwrap_or_default();
     let mut batch = Batch::new(conn);
     if link_key(&Source::Sso, &old_name) != link_key(&Source::Sso, &w.user_name) {
@@ -220,21 +229,9 @@ async fn replace(
     } else if old_name != w.user_name {
         write::respell_link(&mut batch, &Source::Sso, &w.user_name, id).await?;
     }
-    if status != old_status {
-        write::set_status(&mut batch, id, status, at).await?;
-    }
-    let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
-    let user = UserWrite {
-        user_id: id,
-        status,
-        is_new: false,
-        status_changed: status != old_status,
-        existing: &profiles,
-        put,
-    };
-    let written = write::write_users(&mut batch, &[user], &actor.0, at).await?;
+    let (status, written) = put_sso_profile(&mut batch, id, w, old_status, &profiles, actor, at).await?;
     batch.finish().await?;
-    let written = written.first();
+    let written = written.as_ref();
     Ok(SsoUser {
         id,
         status,
