@@ -16,7 +16,7 @@ pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::PO
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
-pub(crate) use sql::{Backend, ClaimHold, Session};
+pub(crate) use sql::{Backend, ClaimHold, Reads, Session};
 
 /// Opens a pool without touching the database: a service starts, and answers `/readyz` 503,
 /// while PostgreSQL is down.
@@ -24,8 +24,10 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| StoreError::Url(e.to_string()))?
         .application_name(&config.application_name);
+    let max = config.max_connections.unwrap_or(8);
+    let reads = Reads::new(options.clone(), max, config.acquire_timeout);
     let pool = PgPoolOptions::new()
-        .max_connections(config.max_connections.unwrap_or(8))
+        .max_connections(max)
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
         // A ping before every acquire costs a round trip per request (the floor measured 19k →
@@ -33,5 +35,5 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         .test_before_acquire(false)
         .idle_timeout(std::time::Duration::from_secs(300))
         .connect_lazy_with(options);
-    Ok(Backend::new(pool.clone(), pool))
+    Ok(Backend::new(reads, pool))
 }

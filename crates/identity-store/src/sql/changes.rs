@@ -35,7 +35,7 @@ impl Backend {
     /// Numbers changes that became visible since the last run; returns how many.
     pub(crate) async fn sequence_changes(&self) -> Result<u64> {
         // Most calls find nothing to number: check with a read before taking a write lock.
-        let pending = sqlx::query("SELECT 1 FROM changes WHERE seq IS NULL LIMIT 1").fetch_optional(&self.read).await?;
+        let pending = self.read.fetch_optional(sqlx::query("SELECT 1 FROM changes WHERE seq IS NULL LIMIT 1")).await?;
         if pending.is_none() {
             return Ok(0);
         }
@@ -58,13 +58,12 @@ impl Backend {
     /// Changes with `seq > after`, in order: those the sequencer has numbered. Read-only, so a
     /// read replica can serve it.
     pub(crate) async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<Change>> {
-        let found = sqlx::query(
+        let query = sqlx::query(
             "SELECT seq, user_id, source, actor, kind, fields, status, at FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
+        .bind(i64::from(limit));
+        let found = self.read.fetch_all(query).await?;
         found.iter().map(change).collect()
     }
 }

@@ -120,7 +120,7 @@ impl Backend {
 
     pub(crate) async fn import_job(&self, id: Uuid) -> Result<ImportJob> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        let row = self.read.fetch_optional(sqlx::query(&sql).bind(id)).await?.ok_or(StoreError::NotFound)?;
         job(&row)
     }
 
@@ -139,7 +139,7 @@ impl Backend {
             push_in(&mut qb, &services.iter().map(ServiceName::as_str).collect::<Vec<_>>());
         }
         qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
-        qb.build().fetch_all(&self.read).await?.iter().map(job).collect()
+        self.read.fetch_all(qb.build()).await?.iter().map(job).collect()
     }
 
     /// Claims the oldest queued job, or a running one whose worker's lease ran out (it crashed):
@@ -271,15 +271,14 @@ impl Backend {
 
     /// Rows after `after`, in order (the rows to process, or a page of the result file).
     pub(crate) async fn import_rows(&self, job_id: Uuid, after: i64, limit: u32) -> Result<Vec<ImportRow>> {
-        let found = sqlx::query(
+        let query = sqlx::query(
             "SELECT row_number, source_id, raw_data, problem, outcome, notes, user_id FROM import_rows \
              WHERE job_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3",
         )
         .bind(job_id)
         .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
+        .bind(i64::from(limit));
+        let found = self.read.fetch_all(query).await?;
         found.iter().map(import_row).collect()
     }
 

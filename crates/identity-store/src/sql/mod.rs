@@ -7,6 +7,7 @@ mod credentials;
 mod filter;
 mod imports;
 mod people;
+mod reads;
 mod registry;
 mod rows;
 mod sso;
@@ -18,6 +19,7 @@ use super::{Db, DIALECT, MIGRATIONS};
 use crate::error::Result;
 
 pub(crate) use imports::{ClaimHold, Session};
+pub(crate) use reads::Reads;
 
 type Tx = sqlx::Transaction<'static, Db>;
 type Conn = <Db as sqlx::Database>::Connection;
@@ -25,14 +27,14 @@ type Row = <Db as sqlx::Database>::Row;
 
 #[derive(Clone)]
 pub(crate) struct Backend {
-    read: Pool<Db>,
-    /// On SQLite a separate pool of one connection; on PostgreSQL the same pool as `read`.
+    read: Reads,
+    /// Transactions; on SQLite a pool of one connection (SQLite has one writer at a time).
     write: Pool<Db>,
     combiner: commit::Combiner,
 }
 
 impl Backend {
-    pub(crate) fn new(read: Pool<Db>, write: Pool<Db>) -> Self {
+    pub(crate) fn new(read: Reads, write: Pool<Db>) -> Self {
         Self { read, write, combiner: commit::Combiner::default() }
     }
 
@@ -43,14 +45,11 @@ impl Backend {
     }
 
     pub(crate) async fn ping(&self) -> Result<()> {
+        // A connection that fails its ping is dead (the server restarted): `finish` closes it,
+        // and the next read opens a fresh one.
         let mut conn = self.read.acquire().await?;
-        if let Err(e) = conn.ping().await {
-            // A connection that fails its ping is dead (the server restarted): close it so the
-            // pool opens a fresh one next time instead of handing it out again.
-            let _ = conn.detach().close().await;
-            return Err(e.into());
-        }
-        Ok(())
+        let pong = conn.start().ping().await;
+        conn.finish(pong)
     }
 
     pub(crate) async fn close(&self) {

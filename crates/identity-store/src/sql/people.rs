@@ -90,28 +90,22 @@ fn person(row: &Row) -> Result<Person> {
 impl Backend {
     pub(crate) async fn person(&self, id: UserId) -> Result<Person> {
         let sql = format!("{} WHERE u.id = $1", *SELECT);
-        let row = sqlx::query(&sql).bind(id.as_uuid()).fetch_optional(&self.read).await?.ok_or(StoreError::NotFound)?;
+        let row = self.read.fetch_optional(sqlx::query(&sql).bind(id.as_uuid())).await?.ok_or(StoreError::NotFound)?;
         person(&row)
     }
 
     /// The live user holding this address (compared lower-cased).
     pub(crate) async fn person_by_email(&self, email_key: &str) -> Result<Option<Person>> {
         let sql = format!("{} WHERE c.email_key = $1", *SELECT);
-        sqlx::query(&sql).bind(email_key).fetch_optional(&self.read).await?.as_ref().map(person).transpose()
+        self.read.fetch_optional(sqlx::query(&sql).bind(email_key)).await?.as_ref().map(person).transpose()
     }
 
     /// The user a source's external id is linked to.
     pub(crate) async fn person_by_link(&self, source: &Source, external_id: &str) -> Result<Option<Person>> {
         let sql =
             format!("{} WHERE u.id = (SELECT user_id FROM links WHERE source = $1 AND external_key = $2)", *SELECT);
-        sqlx::query(&sql)
-            .bind(source.to_string())
-            .bind(link_key(source, external_id))
-            .fetch_optional(&self.read)
-            .await?
-            .as_ref()
-            .map(person)
-            .transpose()
+        let query = sqlx::query(&sql).bind(source.to_string()).bind(link_key(source, external_id));
+        self.read.fetch_optional(query).await?.as_ref().map(person).transpose()
     }
 
     pub(crate) async fn list_people(&self, q: &PeopleQuery) -> Result<Page<Person, Uuid>> {
@@ -128,7 +122,7 @@ impl Backend {
             qb.push(" AND c.updated_at >= ").push_bind(since);
         }
         qb.push(" ORDER BY u.id LIMIT ").push_bind(i64::from(q.limit) + 1);
-        let found = qb.build().fetch_all(&self.read).await?;
+        let found = self.read.fetch_all(qb.build()).await?;
         let mut items = found.iter().map(person).collect::<Result<Vec<_>>>()?;
         let next = if items.len() > q.limit as usize {
             items.truncate(q.limit as usize);
@@ -142,10 +136,11 @@ impl Backend {
     pub(crate) async fn profiles(&self, id: UserId) -> Result<Vec<StoredProfile>> {
         let mut conn = self.read.acquire().await?;
         let exists =
-            sqlx::query("SELECT 1 FROM users WHERE id = $1").bind(id.as_uuid()).fetch_optional(&mut *conn).await?;
-        if exists.is_none() {
+            sqlx::query("SELECT 1 FROM users WHERE id = $1").bind(id.as_uuid()).fetch_optional(conn.start()).await;
+        if conn.finish(exists)?.is_none() {
             return Err(StoreError::NotFound);
         }
-        write::load_profiles(&mut conn, id).await
+        let profiles = write::load_profiles(conn.start(), id).await;
+        conn.finish(profiles)
     }
 }
