@@ -4,6 +4,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+mod gate;
 pub mod health;
 pub mod metrics;
 pub mod network;

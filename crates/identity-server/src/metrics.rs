@@ -1,11 +1,5 @@
 //! Prometheus metrics, served at `/metrics` in the text exposition format.
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -65,22 +59,18 @@ impl Metrics {
         }
         out
     }
-}
 
-/// Middleware: counts and times every request by route template.
-pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let method = req.method().as_str().to_owned();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut labels = RouteLabels { method, route };
-    metrics.duration.get_or_create(&labels).observe(elapsed);
-    let status = response.status().as_u16();
-    let counted =
-        RequestLabels { method: std::mem::take(&mut labels.method), route: std::mem::take(&mut labels.route), status };
-    metrics.requests.get_or_create(&counted).inc();
-    response
+    /// Counts and times one answered request by its route template.
+    pub(crate) fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut labels = RouteLabels { method: method.to_owned(), route: route.to_owned() };
+        self.duration.get_or_create(&labels).observe(seconds);
+        let counted = RequestLabels {
+            method: std::mem::take(&mut labels.method),
+            route: std::mem::take(&mut labels.route),
+            status,
+        };
+        self.requests.get_or_create(&counted).inc();
+    }
 }
 
 #[cfg(test)]

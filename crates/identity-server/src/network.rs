@@ -9,9 +9,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ipnet::IpNet;
 
@@ -65,20 +64,26 @@ impl NetworkProfile {
             || (HEALTH_PATHS.contains(&path)
                 && (canonical(client).is_loopback() || contains(&self.0.health_networks, client)))
     }
+
+    /// The 403 for a request from outside the profile, if it is one. Needs the server to be run
+    /// with `into_make_service_with_connect_info::<SocketAddr>()`; without a peer address it
+    /// refuses.
+    pub(crate) fn refusal(&self, req: &Request) -> Option<Response> {
+        let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {
+            return Some((StatusCode::FORBIDDEN, "forbidden: unknown client address\n").into_response());
+        };
+        let client = self.client_ip(peer.ip(), req.headers());
+        if self.allows(client, req.uri().path()) {
+            return None;
+        }
+        tracing::warn!(client.ip = %client, http.path = req.uri().path(), "refused by the network profile");
+        Some((StatusCode::FORBIDDEN, "forbidden: your network may not call this service\n").into_response())
+    }
 }
 
-/// Middleware: 403 for clients outside the profile. Needs the server to be run with
-/// `into_make_service_with_connect_info::<SocketAddr>()`; without a peer address it refuses.
-pub async fn enforce(State(profile): State<NetworkProfile>, req: Request, next: Next) -> Response {
-    let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {
-        return (StatusCode::FORBIDDEN, "forbidden: unknown client address\n").into_response();
-    };
-    let client = profile.client_ip(peer.ip(), req.headers());
-    if !profile.allows(client, req.uri().path()) {
-        tracing::warn!(client.ip = %client, http.path = req.uri().path(), "refused by the network profile");
-        return (StatusCode::FORBIDDEN, "forbidden: your network may not call this service\n").into_response();
-    }
-    next.run(req).await
+/// Whether a path is one of the health routes every binary has.
+pub(crate) fn is_health_path(path: &str) -> bool {
+    HEALTH_PATHS.contains(&path)
 }
 
 #[cfg(test)]

@@ -14,12 +14,24 @@ pub async fn starts_without_configuration(binary: &str) {
     std::fs::create_dir_all(&dir).unwrap();
     let svc = Service::start_with(binary, None, Some(&dir), &[]).await;
     let get = |path: &str| svc.http.get(svc.url(path)).send();
-    assert_eq!(get("/healthz").await.unwrap().status(), 200);
-    assert_eq!(get("/readyz").await.unwrap().status(), 200);
+    let request_id = |r: &reqwest::Response| r.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
+    let first = get("/healthz").await.unwrap();
+    assert_eq!(first.status(), 200);
+    let first = request_id(&first).expect("every answer names its request");
+    assert!(first.len() == 32 && first.bytes().all(|b| b.is_ascii_hexdigit()), "{first}");
+    let second = get("/readyz").await.unwrap();
+    assert_eq!(second.status(), 200);
+    assert_ne!(request_id(&second).unwrap(), first, "each request its own id");
+    let given = svc.http.get(svc.url("/healthz")).header("x-request-id", "lb-trace-1").send().await.unwrap();
+    assert_eq!(request_id(&given).as_deref(), Some("lb-trace-1"), "an id from the load balancer is kept");
     let metrics = get("/metrics").await.unwrap();
     assert_eq!(metrics.status(), 200);
     let text = metrics.text().await.unwrap();
-    assert!(text.contains("identity_http_requests_total"), "{text}");
+    let healthz = text
+        .lines()
+        .find(|l| l.starts_with("identity_http_requests_total{") && l.contains("route=\"/healthz\""))
+        .unwrap_or_else(|| panic!("requests are counted by route:\n{text}"));
+    assert!(healthz.contains("status=\"200\"") && healthz.ends_with(" 2"), "{healthz}");
     assert!(dir.join("identity.db").exists(), "the default database is a SQLite file in the working directory");
     assert!(svc.stop().await, "SIGTERM ends the process with status 0");
     // A SIGTERM the moment it says it is listening (an orchestrator, a test) stops it as
@@ -51,6 +63,8 @@ pub async fn readiness_follows_postgres(binary: &str) {
     };
     assert_eq!(status("/healthz").await, 200, "alive without a database");
     assert_eq!(status("/readyz").await, 503, "not ready without a database");
+    assert_eq!(status("/metrics").await, 200, "the health routes answer before the database does");
+    assert_eq!(status("/no-such-route").await, 503, "the binary's own routes wait for the database");
 
     let proxy = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let upstream = upstream.to_owned();
