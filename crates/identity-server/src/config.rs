@@ -56,7 +56,7 @@ impl HttpConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     pub url: String,
-    /// Connections for reads; absent, the backend's default (8 on PostgreSQL, 4 on SQLite).
+    /// Connections for reads and single statements; absent, the backend's default (8 on PostgreSQL, 4 on SQLite).
     /// Transactions have as many again on PostgreSQL and one on SQLite.
     pub max_connections: Option<u32>,
     pub acquire_timeout_ms: u64,

@@ -80,7 +80,7 @@ pub(crate) async fn gate(State(gate): State<Arc<Gate>>, mut req: Request, next: 
                 .into_response();
         }
         let response = next.run(req).await;
-        tracing::debug!(status = response.status().as_u16(), latency_us = started.elapsed().as_micros(), "answered");
+        tracing::debug!(status = response.status().as_u16(), duration_us = started.elapsed().as_micros(), "answered");
         response
     }
     .instrument(span)

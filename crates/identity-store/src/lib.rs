@@ -48,7 +48,7 @@ impl Backend {
 /// Connection pool settings.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
-    /// Connections for reads; `None` picks the backend's best on two cores: 8 on PostgreSQL, 4
+    /// Connections for reads and single statements; `None` picks the backend's best on two cores: 8 on PostgreSQL, 4
     /// on SQLite (each SQLite connection is a thread, and more of them only contend for the
     /// cores: the floor's pool sweep found 4, and sso-scim's GET by id measured 16k req/s with
     /// 4 against 11k with 8). Transactions have a pool of their own: as many connections again

@@ -16,7 +16,7 @@ pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::PO
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
-pub(crate) use sql::{Backend, ClaimHold, Reads, Session};
+pub(crate) use sql::{Backend, ClaimHold, Conns, Session};
 
 /// Opens a pool without touching the database: a service starts, and answers `/readyz` 503,
 /// while PostgreSQL is down.
@@ -25,7 +25,7 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         .map_err(|e| StoreError::Url(e.to_string()))?
         .application_name(&config.application_name);
     let max = config.max_connections.unwrap_or(8);
-    let reads = Reads::new(options.clone(), max, config.acquire_timeout);
+    let conns = Conns::new(options.clone(), max, config.acquire_timeout);
     let pool = PgPoolOptions::new()
         .max_connections(max)
         .min_connections(0)
@@ -35,5 +35,5 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         .test_before_acquire(false)
         .idle_timeout(std::time::Duration::from_secs(300))
         .connect_lazy_with(options);
-    Ok(Backend::new(reads, pool))
+    Ok(Backend::new(conns, pool))
 }

@@ -17,7 +17,7 @@ pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::SQ
 #[allow(clippy::duplicate_mod)]
 #[path = "sql/mod.rs"]
 mod sql;
-pub(crate) use sql::{Backend, ClaimHold, Reads, Session};
+pub(crate) use sql::{Backend, ClaimHold, Conns, Session};
 
 /// Opens a read pool and a one-connection write pool. SQLite has one writer at a time: queueing
 /// writers in the pool is cheaper and fairer than letting them collide on the file lock (the
@@ -40,12 +40,12 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         // Savepoints (the writer task's, see sql/commit.rs) journal the pages they change: in
         // memory, not in temporary files.
         .pragma("temp_store", "memory");
-    let reads = Reads::new(options.clone(), config.max_connections.unwrap_or(4), config.acquire_timeout);
+    let conns = Conns::new(options.clone(), config.max_connections.unwrap_or(4), config.acquire_timeout);
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
         .test_before_acquire(false)
         .connect_lazy_with(options);
-    Ok(Backend::new(reads, writer))
+    Ok(Backend::new(conns, writer))
 }

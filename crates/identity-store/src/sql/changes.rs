@@ -35,7 +35,7 @@ impl Backend {
     /// Numbers changes that became visible since the last run; returns how many.
     pub(crate) async fn sequence_changes(&self) -> Result<u64> {
         // Most calls find nothing to number: check with a read before taking a write lock.
-        let pending = self.read.fetch_optional(sqlx::query("SELECT 1 FROM changes WHERE seq IS NULL LIMIT 1")).await?;
+        let pending = self.conns.fetch_optional(sqlx::query("SELECT 1 FROM changes WHERE seq IS NULL LIMIT 1")).await?;
         if pending.is_none() {
             return Ok(0);
         }
@@ -63,7 +63,7 @@ impl Backend {
         )
         .bind(after)
         .bind(i64::from(limit));
-        let found = self.read.fetch_all(query).await?;
+        let found = self.conns.fetch_all(query).await?;
         found.iter().map(change).collect()
     }
 }

@@ -153,9 +153,15 @@ impl Backend {
             answer.await.map_err(|_| StoreError::Commit("the writer has stopped".into()))?
         } else if write.as_create().is_some() && DIALECT.merges_statements() {
             // A create is a single merged statement (see `write::Batch`), atomic on its own: no
-            // BEGIN and COMMIT round trips.
-            let mut conn = self.write.acquire().await?;
-            write.run(&mut conn).await
+            // BEGIN and COMMIT round trips, and no transaction pool.
+            let mut conn = self.conns.acquire().await?;
+            let created = write.run(conn.start()).await;
+            match created {
+                Ok(_) => conn.finish(created),
+                // A create that failed may have dropped a transaction (the attach to an imported
+                // person), whose ROLLBACK sqlx only queues: that connection is not given back.
+                Err(_) => created,
+            }
         } else {
             let mut tx = self.begin_write().await?;
             let out = write.run(&mut tx).await?;

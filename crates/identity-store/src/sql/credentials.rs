@@ -60,14 +60,14 @@ impl Backend {
     /// Every credential of a kind, revoked ones included, oldest first.
     pub(crate) async fn credentials(&self, kind: CredentialKind) -> Result<Vec<Credential>> {
         let sql = format!("SELECT {COLUMNS} FROM credentials WHERE kind = $1 ORDER BY created_at, name");
-        let found = self.read.fetch_all(sqlx::query(&sql).bind(kind.as_str())).await?;
+        let found = self.conns.fetch_all(sqlx::query(&sql).bind(kind.as_str())).await?;
         found.iter().map(credential).collect()
     }
 
     /// The credential a presented secret claims to be, if it is live.
     pub(crate) async fn live_credential(&self, kind: CredentialKind, id: Uuid) -> Result<Option<Credential>> {
         let sql = format!("SELECT {COLUMNS} FROM credentials WHERE kind = $1 AND id = $2 AND revoked_at IS NULL");
-        self.read
+        self.conns
             .fetch_optional(sqlx::query(&sql).bind(kind.as_str()).bind(id))
             .await?
             .as_ref()

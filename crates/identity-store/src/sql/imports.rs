@@ -120,7 +120,7 @@ impl Backend {
 
     pub(crate) async fn import_job(&self, id: Uuid) -> Result<ImportJob> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = $1");
-        let row = self.read.fetch_optional(sqlx::query(&sql).bind(id)).await?.ok_or(StoreError::NotFound)?;
+        let row = self.conns.fetch_optional(sqlx::query(&sql).bind(id)).await?.ok_or(StoreError::NotFound)?;
         job(&row)
     }
 
@@ -139,7 +139,7 @@ impl Backend {
             push_in(&mut qb, &services.iter().map(ServiceName::as_str).collect::<Vec<_>>());
         }
         qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
-        self.read.fetch_all(qb.build()).await?.iter().map(job).collect()
+        self.conns.fetch_all(qb.build()).await?.iter().map(job).collect()
     }
 
     /// Claims the oldest queued job, or a running one whose worker's lease ran out (it crashed):
@@ -278,7 +278,7 @@ impl Backend {
         .bind(job_id)
         .bind(after)
         .bind(i64::from(limit));
-        let found = self.read.fetch_all(query).await?;
+        let found = self.conns.fetch_all(query).await?;
         found.iter().map(import_row).collect()
     }
 

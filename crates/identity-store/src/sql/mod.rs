@@ -3,11 +3,11 @@
 
 mod changes;
 mod commit;
+mod conns;
 mod credentials;
 mod filter;
 mod imports;
 mod people;
-mod reads;
 mod registry;
 mod rows;
 mod sso;
@@ -18,8 +18,8 @@ use sqlx::{Connection, Pool};
 use super::{Db, DIALECT, MIGRATIONS};
 use crate::error::Result;
 
+pub(crate) use conns::Conns;
 pub(crate) use imports::{ClaimHold, Session};
-pub(crate) use reads::Reads;
 
 type Tx = sqlx::Transaction<'static, Db>;
 type Conn = <Db as sqlx::Database>::Connection;
@@ -27,15 +27,16 @@ type Row = <Db as sqlx::Database>::Row;
 
 #[derive(Clone)]
 pub(crate) struct Backend {
-    read: Reads,
+    /// Reads and single statements (`conns.rs`).
+    conns: Conns,
     /// Transactions; on SQLite a pool of one connection (SQLite has one writer at a time).
     write: Pool<Db>,
     combiner: commit::Combiner,
 }
 
 impl Backend {
-    pub(crate) fn new(read: Reads, write: Pool<Db>) -> Self {
-        Self { read, write, combiner: commit::Combiner::default() }
+    pub(crate) fn new(conns: Conns, write: Pool<Db>) -> Self {
+        Self { conns, write, combiner: commit::Combiner::default() }
     }
 
     pub(crate) async fn migrate(&self) -> Result<()> {
@@ -47,13 +48,13 @@ impl Backend {
     pub(crate) async fn ping(&self) -> Result<()> {
         // A connection that fails its ping is dead (the server restarted): `finish` closes it,
         // and the next read opens a fresh one.
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.conns.acquire().await?;
         let pong = conn.start().ping().await;
         conn.finish(pong)
     }
 
     pub(crate) async fn close(&self) {
-        self.read.close().await;
+        self.conns.close().await;
         self.write.close().await;
     }
 

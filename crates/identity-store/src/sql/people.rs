@@ -90,14 +90,14 @@ fn person(row: &Row) -> Result<Person> {
 impl Backend {
     pub(crate) async fn person(&self, id: UserId) -> Result<Person> {
         let sql = format!("{} WHERE u.id = $1", *SELECT);
-        let row = self.read.fetch_optional(sqlx::query(&sql).bind(id.as_uuid())).await?.ok_or(StoreError::NotFound)?;
+        let row = self.conns.fetch_optional(sqlx::query(&sql).bind(id.as_uuid())).await?.ok_or(StoreError::NotFound)?;
         person(&row)
     }
 
     /// The live user holding this address (compared lower-cased).
     pub(crate) async fn person_by_email(&self, email_key: &str) -> Result<Option<Person>> {
         let sql = format!("{} WHERE c.email_key = $1", *SELECT);
-        self.read.fetch_optional(sqlx::query(&sql).bind(email_key)).await?.as_ref().map(person).transpose()
+        self.conns.fetch_optional(sqlx::query(&sql).bind(email_key)).await?.as_ref().map(person).transpose()
     }
 
     /// The user a source's external id is linked to.
@@ -105,7 +105,7 @@ impl Backend {
         let sql =
             format!("{} WHERE u.id = (SELECT user_id FROM links WHERE source = $1 AND external_key = $2)", *SELECT);
         let query = sqlx::query(&sql).bind(source.to_string()).bind(link_key(source, external_id));
-        self.read.fetch_optional(query).await?.as_ref().map(person).transpose()
+        self.conns.fetch_optional(query).await?.as_ref().map(person).transpose()
     }
 
     pub(crate) async fn list_people(&self, q: &PeopleQuery) -> Result<Page<Person, Uuid>> {
@@ -122,7 +122,7 @@ impl Backend {
             qb.push(" AND c.updated_at >= ").push_bind(since);
         }
         qb.push(" ORDER BY u.id LIMIT ").push_bind(i64::from(q.limit) + 1);
-        let found = self.read.fetch_all(qb.build()).await?;
+        let found = self.conns.fetch_all(qb.build()).await?;
         let mut items = found.iter().map(person).collect::<Result<Vec<_>>>()?;
         let next = if items.len() > q.limit as usize {
             items.truncate(q.limit as usize);
@@ -134,7 +134,7 @@ impl Backend {
     }
 
     pub(crate) async fn profiles(&self, id: UserId) -> Result<Vec<StoredProfile>> {
-        let mut conn = self.read.acquire().await?;
+        let mut conn = self.conns.acquire().await?;
         let exists =
             sqlx::query("SELECT 1 FROM users WHERE id = $1").bind(id.as_uuid()).fetch_optional(conn.start()).await;
         if conn.finish(exists)?.is_none() {

@@ -69,7 +69,7 @@ impl Backend {
                 list.push_bind(t.as_str().to_owned());
             }
             qb.push(")");
-            let found = self.read.fetch_all(qb.build()).await?;
+            let found = self.conns.fetch_all(qb.build()).await?;
             for row in &found {
                 out.push(record(row)?);
             }

@@ -279,7 +279,7 @@ impl Backend {
 
     pub(crate) async fn sso_get(&self, id: UserId) -> Result<SsoUser> {
         let sql = format!("{SELECT} WHERE u.id = $1 AND u.status <> 'archived'");
-        let row = self.read.fetch_optional(sqlx::query(&sql).bind(id.as_uuid())).await?.ok_or(StoreError::NotFound)?;
+        let row = self.conns.fetch_optional(sqlx::query(&sql).bind(id.as_uuid())).await?.ok_or(StoreError::NotFound)?;
         sso_user(&row)
     }
 
@@ -332,7 +332,7 @@ impl Backend {
         } else {
             qb.push(" LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
             qb.push(" OFFSET ").push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
-            let found = self.read.fetch_all(qb.build()).await?;
+            let found = self.conns.fetch_all(qb.build()).await?;
             found.iter().map(sso_user).collect::<Result<_>>()?
         };
 
@@ -358,7 +358,7 @@ impl Backend {
                 "SELECT count(*) FROM users u JOIN source_profiles p ON p.user_id = u.id AND p.source = 'sso'",
             );
             from(&mut qb, &query.filter)?;
-            let n: i64 = self.read.fetch_one(qb.build()).await?.try_get(0)?;
+            let n: i64 = self.conns.fetch_one(qb.build()).await?.try_get(0)?;
             u64::try_from(n).unwrap_or(0)
         };
         Ok(SsoList { total, users, next_cursor })

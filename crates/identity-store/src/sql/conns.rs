@@ -1,12 +1,16 @@
-//! The connections reads run on, reused without a round trip between uses.
+//! The connections for work that needs no transaction (reads, and PostgreSQL's one-statement
+//! SCIM create), reused without a round trip between uses.
 //!
 //! sqlx's pool pings every connection it gets back (in case a cancelled query left it in the
-//! middle of the protocol), so each read through it costs two round trips to the database: on
-//! PostgreSQL the ping was a quarter of the server's work for a SCIM GET by id and took the
-//! request rate from 17,000 to 13,000 a second. A read here marks its connection in use while a
-//! statement runs and clean again when the statement's result comes back; a connection still
-//! marked in use when it is let go (its statement failed, or the request was cancelled mid-way)
-//! is closed instead of being tested, and the next read opens a fresh one.
+//! middle of the protocol), so each statement through it costs two round trips to the database:
+//! on PostgreSQL the ping was a quarter of the server's work for a SCIM GET by id and took the
+//! request rate from 14,000 to 17,000 a second. Here a connection is marked in use while a
+//! statement runs and clean again when the statement's result comes back, even an error the
+//! database answered with (the driver resynchronises before its next statement). A connection
+//! still marked in use when it is let go (the request was cancelled mid-statement, or the
+//! connection itself failed) is closed instead of being tested, and the next use opens a fresh
+//! one. A connection must not be given back inside a transaction: sqlx only queues the ROLLBACK
+//! of a dropped transaction (its ping is what would send it), and the locks would stay held.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,9 +25,9 @@ use crate::error::{Result, StoreError};
 type Options = <Conn as sqlx::Connection>::Options;
 type Args<'q> = <Db as Database>::Arguments<'q>;
 
-/// Up to `max` read connections, opened when first needed.
+/// Up to `max` connections, opened when first needed.
 #[derive(Clone)]
-pub(crate) struct Reads(Arc<Shared>);
+pub(crate) struct Conns(Arc<Shared>);
 
 struct Shared {
     options: Options,
@@ -32,7 +36,7 @@ struct Shared {
     acquire_timeout: Duration,
 }
 
-impl Reads {
+impl Conns {
     pub(crate) fn new(options: Options, max: u32, acquire_timeout: Duration) -> Self {
         Self(Arc::new(Shared {
             options,
@@ -43,7 +47,7 @@ impl Reads {
     }
 
     /// A connection of its own for the caller, waiting at most the acquire timeout for one.
-    pub(crate) async fn acquire(&self) -> Result<ReadConn> {
+    pub(crate) async fn acquire(&self) -> Result<Leased> {
         let wait = tokio::time::timeout(self.0.acquire_timeout, self.0.permits.clone().acquire_owned());
         let permit = match wait.await {
             Ok(Ok(permit)) => permit,
@@ -57,7 +61,7 @@ impl Reads {
                 .await
                 .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??,
         };
-        Ok(ReadConn { conn: Some(conn), in_use: false, shared: self.0.clone(), _permit: permit })
+        Ok(Leased { conn: Some(conn), in_use: false, shared: self.0.clone(), _permit: permit })
     }
 
     pub(crate) async fn fetch_optional<'q>(&self, query: Query<'q, Db, Args<'q>>) -> Result<Option<Row>> {
@@ -78,7 +82,7 @@ impl Reads {
         conn.finish(found)
     }
 
-    /// Refuses new reads and closes the idle connections; reads in flight finish first.
+    /// Refuses new work and closes the idle connections; work in flight finishes first.
     pub(crate) async fn close(&self) {
         self.0.permits.close();
         let idle = self.0.idle.lock().map(|mut idle| std::mem::take(&mut *idle)).unwrap_or_default();
@@ -88,8 +92,8 @@ impl Reads {
     }
 }
 
-/// One read's connection: back to the idle list when dropped clean, closed otherwise.
-pub(crate) struct ReadConn {
+/// A connection lent out: back to the idle list when dropped clean, closed otherwise.
+pub(crate) struct Leased {
     /// Always `Some` until `drop` takes it.
     conn: Option<Conn>,
     in_use: bool,
@@ -97,25 +101,26 @@ pub(crate) struct ReadConn {
     _permit: OwnedSemaphorePermit,
 }
 
-impl ReadConn {
-    /// The connection, for statements whose result is then passed to [`ReadConn::finish`].
+impl Leased {
+    /// The connection, for statements whose result is then passed to [`Leased::finish`].
     pub(crate) fn start(&mut self) -> &mut Conn {
         self.in_use = true;
         match self.conn.as_mut() {
             Some(conn) => conn,
-            None => unreachable!("a read connection is only taken when dropped"),
+            None => unreachable!("a lent connection is only taken when dropped"),
         }
     }
 
-    /// Marks the connection clean if the statements succeeded; after an error it is closed.
+    /// Marks the connection clean once the statements have answered, unless the connection
+    /// itself failed (it is then closed when let go).
     pub(crate) fn finish<T, E: Into<StoreError>>(&mut self, result: std::result::Result<T, E>) -> Result<T> {
-        let value = result.map_err(Into::into)?;
-        self.in_use = false;
-        Ok(value)
+        let result = result.map_err(Into::into);
+        self.in_use = matches!(&result, Err(e) if e.is_unavailable());
+        result
     }
 }
 
-impl Drop for ReadConn {
+impl Drop for Leased {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
         if !self.in_use && !self.shared.permits.is_closed() {
@@ -145,9 +150,9 @@ mod tests {
     use crate::dialect::Dialect;
     use crate::testing::TestDatabase;
 
-    /// A database of this backend, and one-connection reads on it (a temporary table is the
+    /// A database of this backend, and one connection lent on it (a temporary table is the
     /// mark of one particular connection: it lives and dies with it).
-    async fn one_connection() -> Option<(TestDatabase, Reads)> {
+    async fn one_connection() -> Option<(TestDatabase, Conns)> {
         let (db, url) = match DIALECT {
             Dialect::Postgres => {
                 let db = TestDatabase::postgres().await?;
@@ -160,51 +165,52 @@ mod tests {
                 (db, url)
             }
         };
-        Some((db, Reads::new(Options::from_str(&url).unwrap(), 1, Duration::from_millis(200))))
+        Some((db, Conns::new(Options::from_str(&url).unwrap(), 1, Duration::from_millis(200))))
     }
 
-    async fn marked(conn: &mut ReadConn) -> bool {
+    async fn marked(conn: &mut Leased) -> bool {
         let found = sqlx::query("SELECT count(*) FROM mark").fetch_one(conn.start()).await;
         conn.finish(found).is_ok()
     }
 
     #[tokio::test]
-    async fn a_finished_read_gives_its_connection_back_and_an_unfinished_one_closes_it() {
-        let Some((db, reads)) = one_connection().await else { return };
-        let mut conn = reads.acquire().await.unwrap();
+    async fn a_finished_statement_gives_its_connection_back_and_an_unfinished_one_closes_it() {
+        let Some((db, conns)) = one_connection().await else { return };
+        let mut conn = conns.acquire().await.unwrap();
         let made = sqlx::query("CREATE TEMPORARY TABLE mark (x INTEGER)").execute(conn.start()).await;
         conn.finish(made).unwrap();
         drop(conn);
-        let mut conn = reads.acquire().await.unwrap();
-        assert!(marked(&mut conn).await, "a read that finished left its connection for the next");
+        let mut conn = conns.acquire().await.unwrap();
+        assert!(marked(&mut conn).await, "a statement that finished left its connection for the next");
+
+        // A statement the database refused: the connection stays, and works.
+        let refused = sqlx::query("SELECT x FROM no_such_table").fetch_all(conn.start()).await;
+        assert!(conn.finish(refused).is_err());
+        drop(conn);
+        let mut conn = conns.acquire().await.unwrap();
+        assert!(marked(&mut conn).await, "kept after an error the database answered with");
 
         // A statement started and never finished (a cancelled request): the connection is not
         // reused.
         let _ = conn.start();
         drop(conn);
-        let mut conn = reads.acquire().await.unwrap();
-        assert!(!marked(&mut conn).await, "the next read got a fresh connection");
-
-        // That read failed (no such table): its connection is closed too, and the next works.
+        let mut conn = conns.acquire().await.unwrap();
+        assert!(!marked(&mut conn).await, "the next use got a fresh connection");
         drop(conn);
-        let mut conn = reads.acquire().await.unwrap();
-        let one = sqlx::query("SELECT 1").fetch_one(conn.start()).await;
-        assert!(conn.finish(one).is_ok());
-        drop(conn);
-        reads.close().await;
+        conns.close().await;
         db.drop_now().await;
     }
 
     #[tokio::test]
-    async fn a_read_waits_for_a_connection_only_as_long_as_the_acquire_timeout() {
-        let Some((db, reads)) = one_connection().await else { return };
-        let held = reads.acquire().await.unwrap();
-        let waited = reads.acquire().await;
+    async fn a_caller_waits_for_a_connection_only_as_long_as_the_acquire_timeout() {
+        let Some((db, conns)) = one_connection().await else { return };
+        let held = conns.acquire().await.unwrap();
+        let waited = conns.acquire().await;
         assert!(matches!(waited, Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut))), "{:?}", waited.err());
         drop(held);
-        assert!(reads.acquire().await.is_ok(), "free again once the holder let go");
-        reads.close().await;
-        assert!(matches!(reads.acquire().await, Err(StoreError::Unavailable(sqlx::Error::PoolClosed))));
+        assert!(conns.acquire().await.is_ok(), "free again once the holder let go");
+        conns.close().await;
+        assert!(matches!(conns.acquire().await, Err(StoreError::Unavailable(sqlx::Error::PoolClosed))));
         db.drop_now().await;
     }
 }
