@@ -7,6 +7,8 @@
 #   bench/api.sh                         # both backends (seeding 1M people takes a few minutes each)
 #   BACKENDS=pg COUNT=100000 bench/api.sh
 set -euo pipefail
+# A random read over a million rows needs a longer warm-up than the 10,000-user scenarios.
+WARMUP="${WARMUP:-10s}"
 source "$(dirname "$0")/lib.sh"
 BACKENDS="${BACKENDS:-pg sqlite}"
 COUNT="${COUNT:-1000000}"
@@ -28,6 +30,7 @@ floor_at_size() {
   furl=$(fresh_db "$b" identity_bench_floor)
   log "$b: seeding the floor with $COUNT users"
   DATABASE_URL="$furl" COUNT="$COUNT" OUT_DIR="$WORK/floor-$b" "$FLOOR_BIN" seed > /dev/null 2>&1
+  settle "$b" "$furl"
   env DATABASE_URL="$furl" POOL_SIZE=$pool BIND="127.0.0.1:$FLOOR_PORT" "$FLOOR_BIN" serve >> "$WORK/server.log" 2>&1 &
   fpid=$!
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$FLOOR_PORT/static" && break; sleep 0.1; done
@@ -44,6 +47,7 @@ for b in $BACKENDS; do
   log "$b: seeding $COUNT people"
   DATABASE_URL="$url" "$REPO/target/release/identity-bench" seed-people --count "$COUNT" --out "$data"
   [ "$b" = pg ] && psql "${PG_ADMIN%/*}/identity_bench_api" -q -c "VACUUM ANALYZE"
+  settle "$b" "$url"
   key=$(DATABASE_URL="$url" "$REPO/target/release/api" keys create --name bench --scope people:read 2>/dev/null)
   # The benchmark measures the route, not the rate limit.
   start_server api "$PORT" "$url" IDENTITY_API__RATE_LIMIT_PER_SECOND=10000000 IDENTITY_API__RATE_LIMIT_BURST=10000000

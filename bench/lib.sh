@@ -36,6 +36,21 @@ fresh_db() {
   fi
 }
 
+# settle BACKEND URL: after a seed, writes PostgreSQL's dirty pages out now (not during the run)
+# and reads the database's files into the OS page cache, so that a run measures the service and
+# not the disk: a million people are 1.0-1.4 GB here, and this machine's page cache does not keep
+# all of what the seed wrote.
+settle() {
+  local backend=$1 url=$2
+  if [ "$backend" = pg ]; then
+    psql "$url" -q -o /dev/null -c "CHECKPOINT" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
+      -c "SELECT pg_prewarm(c.oid, 'read') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i')"
+  else
+    cat "${url#sqlite://}"* > /dev/null
+  fi
+}
+
 SERVER_PID=""
 stop_server() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi; }
 trap stop_server EXIT
