@@ -156,12 +156,7 @@ impl Backend {
             // BEGIN and COMMIT round trips, and no transaction pool.
             let mut conn = self.conns.acquire().await?;
             let created = write.run(conn.start()).await;
-            match created {
-                Ok(_) => conn.finish(created),
-                // A create that failed may have dropped a transaction (the attach to an imported
-                // person), whose ROLLBACK sqlx only queues: that connection is not given back.
-                Err(_) => created,
-            }
+            conn.finish(created)
         } else {
             let mut tx = self.begin_write().await?;
             let out = write.run(&mut tx).await?;

@@ -13,7 +13,7 @@
 //! of a dropped transaction (its ping is what would send it), and the locks would stay held.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::query::Query;
 use sqlx::{ConnectOptions as _, Connection as _, Database};
@@ -25,13 +25,20 @@ use crate::error::{Result, StoreError};
 type Options = <Conn as sqlx::Connection>::Options;
 type Args<'q> = <Db as Database>::Arguments<'q>;
 
+/// An idle connection older than this is closed rather than lent: a firewall, a proxy or the
+/// server's own timeout may have dropped it meanwhile.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long closing a connection may take before it is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Up to `max` connections, opened when first needed.
 #[derive(Clone)]
 pub(crate) struct Conns(Arc<Shared>);
 
 struct Shared {
     options: Options,
-    idle: Mutex<Vec<Conn>>,
+    /// With when each was given back.
+    idle: Mutex<Vec<(Conn, Instant)>>,
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
 }
@@ -54,14 +61,25 @@ impl Conns {
             Ok(Err(_)) => return Err(StoreError::Unavailable(sqlx::Error::PoolClosed)),
             Err(_) => return Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut)),
         };
-        let idle = self.0.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let conn = match idle {
+        let conn = match self.idle_conn() {
             Some(conn) => conn,
             None => tokio::time::timeout(self.0.acquire_timeout, self.0.options.connect())
                 .await
                 .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??,
         };
-        Ok(Leased { conn: Some(conn), in_use: false, shared: self.0.clone(), _permit: permit })
+        Ok(Leased { conn: Some(conn), in_use: false, shared: self.0.clone(), permit: Some(permit) })
+    }
+
+    /// The most recently given back idle connection, closing those idle too long.
+    fn idle_conn(&self) -> Option<Conn> {
+        let mut idle = self.0.idle.lock().ok()?;
+        while let Some((conn, since)) = idle.pop() {
+            if since.elapsed() < IDLE_TIMEOUT {
+                return Some(conn);
+            }
+            close_later(conn, None);
+        }
+        None
     }
 
     pub(crate) async fn fetch_optional<'q>(&self, query: Query<'q, Db, Args<'q>>) -> Result<Option<Row>> {
@@ -82,12 +100,19 @@ impl Conns {
         conn.finish(found)
     }
 
-    /// Refuses new work and closes the idle connections; work in flight finishes first.
+    /// Refuses new work and closes the idle connections. Work in flight finishes; its
+    /// connection is closed when it is let go.
     pub(crate) async fn close(&self) {
-        self.0.permits.close();
-        let idle = self.0.idle.lock().map(|mut idle| std::mem::take(&mut *idle)).unwrap_or_default();
-        for conn in idle {
-            let _ = conn.close().await;
+        // Under the lock, so that a connection let go meanwhile is either taken here or closed.
+        let idle = match self.0.idle.lock() {
+            Ok(mut idle) => {
+                self.0.permits.close();
+                std::mem::take(&mut *idle)
+            }
+            Err(_) => Vec::new(),
+        };
+        for (conn, _) in idle {
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, conn.close()).await;
         }
     }
 }
@@ -98,7 +123,8 @@ pub(crate) struct Leased {
     conn: Option<Conn>,
     in_use: bool,
     shared: Arc<Shared>,
-    _permit: OwnedSemaphorePermit,
+    /// Held until the connection is back or closed, so that no more than `max` are ever open.
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Leased {
@@ -111,31 +137,63 @@ impl Leased {
         }
     }
 
-    /// Marks the connection clean once the statements have answered, unless the connection
-    /// itself failed (it is then closed when let go).
+    /// Marks the connection clean once the statements have answered, unless the error says the
+    /// connection itself is gone or out of step (it is then closed when let go).
     pub(crate) fn finish<T, E: Into<StoreError>>(&mut self, result: std::result::Result<T, E>) -> Result<T> {
         let result = result.map_err(Into::into);
-        self.in_use = matches!(&result, Err(e) if e.is_unavailable());
+        self.in_use = matches!(&result, Err(e) if !leaves_connection_usable(e));
         result
+    }
+}
+
+/// Whether an error leaves its connection fit for the next statement: the server answered (a
+/// constraint, a bad statement, no row) or the answer did not decode. A connection error, a
+/// server shutting the session down (SQLSTATE classes 08 and 57P) or a driver out of step with
+/// the server do not.
+fn leaves_connection_usable(e: &StoreError) -> bool {
+    match e {
+        StoreError::NotFound | StoreError::AlreadyExists(_) | StoreError::Corrupt(_) => true,
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            !db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+        }
+        StoreError::Database(
+            sqlx::Error::RowNotFound
+            | sqlx::Error::ColumnNotFound(_)
+            | sqlx::Error::ColumnIndexOutOfBounds { .. }
+            | sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::TypeNotFound { .. },
+        ) => true,
+        _ => false,
+    }
+}
+
+/// Closes a connection in the background (closing says goodbye to the server, which otherwise
+/// logs a dropped socket as an error), keeping its permit until it is closed. Outside a runtime
+/// the connection is simply dropped.
+fn close_later(conn: Conn, permit: Option<OwnedSemaphorePermit>) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, conn.close()).await;
+            drop(permit);
+        });
     }
 }
 
 impl Drop for Leased {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if !self.in_use && !self.shared.permits.is_closed() {
+        let permit = self.permit.take();
+        if !self.in_use {
             if let Ok(mut idle) = self.shared.idle.lock() {
-                idle.push(conn);
-                return;
+                // Checked under the lock `close` empties the list under.
+                if !self.shared.permits.is_closed() {
+                    idle.push((conn, Instant::now()));
+                    return;
+                }
             }
         }
-        // Closing says goodbye to the server (PostgreSQL logs a dropped socket as an error);
-        // outside a runtime the connection is simply dropped.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = conn.close().await;
-            });
-        }
+        close_later(conn, permit);
     }
 }
 
@@ -196,6 +254,34 @@ mod tests {
         drop(conn);
         let mut conn = conns.acquire().await.unwrap();
         assert!(!marked(&mut conn).await, "the next use got a fresh connection");
+        drop(conn);
+        conns.close().await;
+        db.drop_now().await;
+    }
+
+    /// PostgreSQL restarting or an administrator ending the session: the connection that finds
+    /// out is closed, and the next caller gets a working one.
+    #[tokio::test]
+    async fn a_connection_the_server_ended_is_not_lent_again() {
+        if DIALECT != Dialect::Postgres {
+            return;
+        }
+        let Some((db, conns)) = one_connection().await else { return };
+        let mut conn = conns.acquire().await.unwrap();
+        let pid = sqlx::query("SELECT pg_backend_pid()").fetch_one(conn.start()).await;
+        let pid: i32 = sqlx::Row::get(&conn.finish(pid).unwrap(), 0);
+        drop(conn);
+        let mut admin = sqlx::PgConnection::connect(&crate::testing::postgres_url()).await.unwrap();
+        sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut admin).await.unwrap();
+        let _ = admin.close().await;
+
+        let mut conn = conns.acquire().await.unwrap();
+        let ended = sqlx::query("SELECT 1").fetch_one(conn.start()).await;
+        assert!(conn.finish(ended).is_err(), "the ended session fails its next statement");
+        drop(conn);
+        let mut conn = conns.acquire().await.unwrap();
+        let fresh = sqlx::query("SELECT 1").fetch_one(conn.start()).await;
+        assert!(conn.finish(fresh).is_ok(), "and is not lent again");
         drop(conn);
         conns.close().await;
         db.drop_now().await;

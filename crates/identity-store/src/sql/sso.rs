@@ -115,27 +115,41 @@ async fn create(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoU
 
 /// Gives the live person holding `w`'s address the SSO profile, if SSO has none for them.
 async fn attach(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
-    let taken = || StoreError::AlreadyExists(Uniqueness::Email);
-    let key = w.fields.email.as_ref().ok_or_else(taken)?.key();
+    let key = w.fields.email.as_ref().ok_or(StoreError::AlreadyExists(Uniqueness::Email))?.key();
     let mut tx = conn.begin().await?;
+    match attach_in(&mut tx, &key, w, actor).await {
+        Ok(user) => {
+            tx.commit().await?;
+            Ok(user)
+        }
+        Err(e) => {
+            // Rolled back now, not when dropped: sqlx only queues a dropped transaction's
+            // ROLLBACK, and the connection may go back to be lent with its locks still held.
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+async fn attach_in(tx: &mut Conn, key: &str, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
+    let taken = || StoreError::AlreadyExists(Uniqueness::Email);
     let holder = sqlx::query("SELECT user_id FROM combined_profiles WHERE email_key = $1")
-        .bind(&key)
+        .bind(key)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(taken)?;
     let id = rows::user_id(&holder, "user_id")?;
     let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
     let old_status = rows::status(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?, "status")?;
-    let profiles = write::load_profiles(&mut tx, id).await?;
+    let profiles = write::load_profiles(tx, id).await?;
     if old_status == UserStatus::Archived || profiles.iter().any(|p| p.source == Source::Sso) {
         return Err(taken());
     }
     let at = now();
-    let mut batch = Batch::new(&mut tx);
+    let mut batch = Batch::new(tx);
     write::insert_links(&mut batch, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
     let (status, written) = put_sso_profile(&mut batch, id, w, old_status, &profiles, actor, at).await?;
     batch.finish().await?;
-    tx.commit().await?;
     Ok(SsoUser {
         id,
         status,
