@@ -101,7 +101,11 @@ pub(crate) async fn gate(State(gate): State<Arc<Gate>>, mut req: Request, next: 
                 .into_response();
         }
         let response = next.run(req).await;
-        tracing::debug!(status = response.status().as_u16(), duration_us = started.elapsed().as_micros(), "answered");
+        tracing::debug!(
+            status = response.status().as_u16(),
+            duration_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "answered"
+        );
         response
     }
     .instrument(span)
