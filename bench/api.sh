@@ -8,7 +8,7 @@
 #   BACKENDS=pg COUNT=100000 bench/api.sh
 set -euo pipefail
 # A random read over a million rows needs a longer warm-up than the 10,000-user scenarios.
-WARMUP="${WARMUP:-10s}"
+WARMUP="${WARMUP:-20s}"
 source "$(dirname "$0")/lib.sh"
 BACKENDS="${BACKENDS:-pg sqlite}"
 COUNT="${COUNT:-1000000}"
