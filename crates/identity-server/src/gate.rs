@@ -20,13 +20,13 @@ use crate::health::Readiness;
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkProfile};
 
-pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Debug)]
 pub(crate) struct Gate {
-    pub(crate) network: NetworkProfile,
-    pub(crate) ready: Readiness,
-    pub(crate) metrics: Arc<Metrics>,
+    network: NetworkProfile,
+    ready: Readiness,
+    metrics: Arc<Metrics>,
     ids: RequestIds,
 }
 
@@ -83,7 +83,9 @@ pub(crate) async fn gate(State(gate): State<Arc<Gate>>, mut req: Request, next: 
             id
         }
     };
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    // The template is shared (`Arc<str>`): cloning it allocates nothing.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let method = method_label(req.method());
     // At debug: an info line per request would dominate the logs at tens of thousands a second.
     let span = tracing::debug_span!(
@@ -111,7 +113,7 @@ pub(crate) async fn gate(State(gate): State<Arc<Gate>>, mut req: Request, next: 
     .instrument(span)
     .await;
     response.headers_mut().entry(&X_REQUEST_ID).or_insert(id);
-    gate.metrics.observe(method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    gate.metrics.observe(method, route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 

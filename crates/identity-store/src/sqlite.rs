@@ -19,7 +19,7 @@ pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::SQ
 mod sql;
 pub(crate) use sql::{Backend, ClaimHold, Conns, Session};
 
-/// Opens a read pool and a one-connection write pool. SQLite has one writer at a time: queueing
+/// Opens the read connections (`sql/conns.rs`) and a one-connection write pool. SQLite has one writer at a time: queueing
 /// writers in the pool is cheaper and fairer than letting them collide on the file lock (the
 /// floor measured write p99 rising from 12 to 78 ms with more writers and no more throughput).
 pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {

@@ -156,9 +156,9 @@ fn leaves_connection_usable(e: &StoreError) -> bool {
         StoreError::Database(sqlx::Error::Database(db)) => {
             !db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
         }
+        // (`RowNotFound` arrives as `NotFound`.)
         StoreError::Database(
-            sqlx::Error::RowNotFound
-            | sqlx::Error::ColumnNotFound(_)
+            sqlx::Error::ColumnNotFound(_)
             | sqlx::Error::ColumnIndexOutOfBounds { .. }
             | sqlx::Error::ColumnDecode { .. }
             | sqlx::Error::Decode(_)
