@@ -53,7 +53,6 @@ settle() {
 
 SERVER_PID=""
 stop_server() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi; }
-trap stop_server EXIT
 
 # start_server BINARY PORT DATABASE_URL [VAR=value ...]
 start_server() {
@@ -79,20 +78,56 @@ print(f'{j["rps"]:.0f} {j["p99_ms"]:.2f} {j["non2xx"]} {j["errors"]}')
 PY
 }
 
-# floor BACKENDS: runs the bare-stack floor (quick mode) now and prints its table's path.
-run_floor() {
-  log "floor: QUICK=1 BACKENDS=\"$1\" $FLOOR_DIR/run.sh"
-  (cd "$FLOOR_DIR" && QUICK=1 BACKENDS="$1" SKIP_STATIC=1 FLOOR_WORK="$WORK/floor" DURATION="$DURATION" WARMUP="$WARMUP" ./run.sh > "$WORK/floor.out" 2>&1) || { tail -20 "$WORK/floor.out" >&2; exit 1; }
-  echo "$WORK/floor/results/latest/runs.tsv"
+# The bare-stack floor (../shared/bench/floor), built where its own run.sh builds it.
+FLOOR_BIN="$WORK/floor/target/release/floor"
+FLOOR_PORT="${FLOOR_PORT:-18080}"
+build_floor() {
+  log "building the floor ($FLOOR_DIR)"
+  (cd "$FLOOR_DIR" && CARGO_TARGET_DIR="$WORK/floor/target" cargo build --release --locked --quiet)
 }
 
-# floor_value TSV BACKEND SCENARIO FIELD(rps|p99): the median of the floor's runs.
-floor_value() {
+# start_floor BACKEND COUNT: the floor seeded with COUNT users in its own database, serving on
+# FLOOR_PORT with the pool sizes its run.sh uses (8 on PostgreSQL, 4 on SQLite); its id and name
+# lists are in $FLOOR_DATA.
+FLOOR_PID=""
+FLOOR_DATA=""
+stop_floor() { if [ -n "$FLOOR_PID" ]; then kill "$FLOOR_PID" 2>/dev/null; wait "$FLOOR_PID" 2>/dev/null || true; FLOOR_PID=""; fi; }
+start_floor() {
+  local b=$1 count=$2 furl pool=8
+  [ "$b" = sqlite ] && pool=4
+  stop_floor
+  furl=$(fresh_db "$b" identity_bench_floor)
+  FLOOR_DATA="$WORK/floor-$b"
+  log "$b: seeding the floor with $count users"
+  DATABASE_URL="$furl" COUNT="$count" OUT_DIR="$FLOOR_DATA" "$FLOOR_BIN" seed > /dev/null 2>&1
+  settle "$b" "$furl"
+  env DATABASE_URL="$furl" POOL_SIZE=$pool BIND="127.0.0.1:$FLOOR_PORT" "$FLOOR_BIN" serve >> "$WORK/server.log" 2>&1 &
+  FLOOR_PID=$!
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$FLOOR_PORT/static" && return 0; sleep 0.1; done
+  echo "the floor did not start" >&2; exit 1
+}
+trap 'stop_server; stop_floor' EXIT
+
+# median_table TARGETS_JSON NAMES_JSON ROW...: each ROW is "backend|scenario|round;round;…" with
+# a round "floor_rps floor_p99 floor_non2xx floor_errors rps p99 non2xx errors"; prints a markdown
+# table of medians. The ratio is the median of the rounds' ratios, each round's floor and product
+# run back to back; p99 is judged on the median and the worst round is shown beside it.
+median_table() {
   python3 - "$@" <<'PY'
-import csv, statistics, sys
-tsv, backend, scenario, field = sys.argv[1:]
-col = {"rps": "rps", "p99": "p99_ms"}[field]
-vals = [float(r[col]) for r in csv.DictReader(open(tsv), delimiter="\t") if r["phase"] == "main" and r["backend"] == backend and r["scenario"] == scenario]
-print(f"{statistics.median(vals):.2f}" if vals else "nan")
+import json, statistics, sys
+targets, names = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print("| backend | scenario | req/s | p99 ms (median, worst) | non-2xx/errors | floor req/s | floor p99 ms | ratio (median; rounds) | target |")
+print("|---|---|---|---|---|---|---|---|---|")
+for row in sys.argv[3:]:
+    b, sc, rounds = row.split("|")
+    r = [list(map(float, x.split())) for x in rounds.split(";")]
+    med = lambda i: statistics.median(x[i] for x in r)
+    ratios = [x[4] / x[0] for x in r]
+    ratio, p99 = statistics.median(ratios), med(5)
+    bad = sum(int(x[6] + x[7]) for x in r)
+    ok = "ok" if ratio >= targets[sc] and p99 < 10 and bad == 0 else "MISSED"
+    print(f"| {b} | {names[sc]} | {med(4):,.0f} | {p99:.2f}, {max(x[5] for x in r):.2f} | "
+          f"{sum(int(x[6]) for x in r)}/{sum(int(x[7]) for x in r)} | {med(0):,.0f} | {med(1):.2f} | "
+          f"{ratio:.2f}; {', '.join(f'{x:.2f}' for x in ratios)} | ≥{targets[sc]}, p99<10 ms: {ok} |")
 PY
 }

@@ -1,4 +1,6 @@
--- POST /scim/v2/Users with a unique userName per request: bench-<RUN_ID>-<thread>-<counter>.
+-- POST a SCIM user with a unique userName per request (bench-<RUN_ID>-<thread>-<counter>) to
+-- TARGET (default /scim/v2/Users), with an optional bearer TOKEN. The floor's insert takes the
+-- same body at /users.
 dofile((os.getenv("WRK_LUA_DIR") or ".") .. "/report.lua")
 
 local threads = 0
@@ -7,10 +9,12 @@ function setup(thread)
    thread:set("tid", threads)
 end
 
-local run_id, counter = os.getenv("RUN_ID") or tostring(os.time()), 0
+local run_id, counter, target = os.getenv("RUN_ID") or tostring(os.time()), 0, "/scim/v2/Users"
 function init(args)
+   target = os.getenv("TARGET") or target
    wrk.headers["Content-Type"] = "application/scim+json"
-   wrk.headers["Authorization"] = "Bearer " .. assert(os.getenv("TOKEN"), "TOKEN unset")
+   local token = os.getenv("TOKEN")
+   if token and #token > 0 then wrk.headers["Authorization"] = "Bearer " .. token end
 end
 
 function request()
@@ -19,5 +23,5 @@ function request()
    local body = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"' .. name ..
       '","name":{"givenName":"Wrk","familyName":"User"},"emails":[{"value":"' .. name ..
       '@example.com","type":"work","primary":true}],"active":true}'
-   return wrk.format("POST", "/scim/v2/Users", nil, body)
+   return wrk.format("POST", target, nil, body)
 end
