@@ -5,7 +5,7 @@
 # PostgreSQL's shared_buffers hold and costs the bare stack too, so the floor reads as many rows.
 # This machine's speed drifts by a third within minutes, so a round runs the floor's GET by id
 # and then the api's scenario back to back, and the table gives the median of ROUNDS rounds.
-#   bench/api.sh                                # both backends, 3 rounds (~15 minutes)
+#   bench/api.sh                                # both backends, 3 rounds (~10 minutes)
 #   BACKENDS=pg COUNT=100000 ROUNDS=1 bench/api.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SCIM load benchmark: sso-scim with 10,000 seeded users next to the bare-stack floor
 # (../shared/bench/floor) seeded with as many, on PostgreSQL and SQLite.
-#   bench/scim.sh                        # both backends, 3 rounds (~12 minutes)
+#   bench/scim.sh                        # both backends, 3 rounds (~8 minutes)
 #   BACKENDS=pg ROUNDS=1 bench/scim.sh
 # Scenarios (wrk, 2 threads, 32 connections, random users), each against the floor's matching
 # one: GET /Users/{id} (the floor's GET by id), GET /Users?filter=userName eq "…" (its GET by user
