@@ -111,7 +111,7 @@ trap 'stop_server; stop_floor' EXIT
 # median_table TARGETS_JSON NAMES_JSON ROW...: each ROW is "backend|scenario|round;round;…" with
 # a round "floor_rps floor_p99 floor_non2xx floor_errors rps p99 non2xx errors"; prints a markdown
 # table of medians. The ratio is the median of the rounds' ratios, each round's floor and product
-# run back to back; p99 is judged on the median and the worst round is shown beside it.
+# run back to back; p99 is judged on the median of the rounds' p99s, the worst shown beside it.
 median_table() {
   python3 - "$@" <<'PY'
 import json, statistics, sys
