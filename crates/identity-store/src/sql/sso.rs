@@ -419,6 +419,7 @@ impl Backend {
         write::save_combined(
             &mut batch,
             &[write::CombinedRow { user_id: loser, status: UserStatus::Archived, combined }],
+            write::Stored::Maybe,
             at,
         )
         .await?;
