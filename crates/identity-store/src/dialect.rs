@@ -66,27 +66,40 @@ impl Dialect {
         }
     }
 
-    /// Numbers the change-log rows that became visible since the last run, in one writing
-    /// transaction. PostgreSQL allocates ids before commit, so a slow transaction can make a row
+    /// The sequencer's statements, which number the change-log rows that became visible since
+    /// the last run. PostgreSQL allocates ids before commit, so a slow transaction can make a row
     /// with a small id visible after rows with larger ids: one sequencer at a time (an advisory
     /// lock, per schema) hands out `seq` to committed rows only. On SQLite one writer at a time
     /// means rows become visible in id order, so the id is the sequence number. Both number at
     /// most 10,000 rows per transaction (the caller loops).
-    pub(crate) const fn sequence_changes(self) -> (Option<&'static str>, &'static str) {
+    ///
+    /// `$1` is the horizon: every row written by an older transaction is numbered, so scans
+    /// start there and skip the index entries that numbered rows leave behind until VACUUM. It
+    /// is a transaction id on PostgreSQL; on SQLite, whose indexes keep no such entries, it
+    /// stays 0 (and is compared with the id).
+    pub(crate) const fn sequencer(self) -> Sequencer {
         match self {
-            Self::Postgres => (
-                Some("SELECT pg_advisory_xact_lock(7362201, hashtext(current_schema()))"),
-                "UPDATE changes c SET seq = s.seq FROM (SELECT id, nextval('change_seq') AS seq FROM \
-                 (SELECT id FROM changes WHERE seq IS NULL ORDER BY id LIMIT 10000 FOR UPDATE) pending) s \
-                 WHERE c.id = s.id",
-            ),
+            Self::Postgres => Sequencer {
+                // The snapshot is the statement's, taken before the lock is granted: an older
+                // snapshot only gives an older horizon, which is still true.
+                lock: Some(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+                     FROM (SELECT pg_advisory_xact_lock(7362201, hashtext(current_schema()))) AS locked",
+                ),
+                pending: "SELECT 1 FROM changes WHERE seq IS NULL AND xact_id >= $1::bigint::text::xid8 LIMIT 1",
+                number: "UPDATE changes c SET seq = s.seq FROM (SELECT id, nextval('change_seq') AS seq FROM \
+                         (SELECT id FROM changes WHERE seq IS NULL AND xact_id >= $1::bigint::text::xid8 \
+                         ORDER BY id LIMIT 10000 FOR UPDATE) pending) s \
+                         WHERE c.id = s.id",
+            },
             // In batches too: one UPDATE of a million rows journals every page it changes in
             // memory (temp_store), and an import's memory would grow with its file.
-            Self::Sqlite => (
-                None,
-                "UPDATE changes SET seq = id WHERE id IN \
-                 (SELECT id FROM changes WHERE seq IS NULL ORDER BY id LIMIT 10000)",
-            ),
+            Self::Sqlite => Sequencer {
+                lock: None,
+                pending: "SELECT 1 FROM changes WHERE seq IS NULL AND id >= $1 LIMIT 1",
+                number: "UPDATE changes SET seq = id WHERE id IN \
+                         (SELECT id FROM changes WHERE seq IS NULL AND id >= $1 ORDER BY id LIMIT 10000)",
+            },
         }
     }
 
@@ -204,6 +217,17 @@ impl Dialect {
             (Self::Sqlite, false) => format!("(json_type({doc}, {path}) = 'false')"),
         }
     }
+}
+
+/// See [`Dialect::sequencer`].
+pub(crate) struct Sequencer {
+    /// Taken first in the numbering transaction, where one sequencer at a time must run; it
+    /// answers the horizon the run may move to.
+    pub lock: Option<&'static str>,
+    /// Whether anything waits to be numbered, at or above the horizon (`$1`).
+    pub pending: &'static str,
+    /// Numbers up to 10,000 rows at or above the horizon (`$1`).
+    pub number: &'static str,
 }
 
 #[cfg(test)]

@@ -8,9 +8,15 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 pub(crate) type Embedded = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const POSTGRES: Embedded = &[(1, "initial", include_str!("../../../migrations/postgres/0001_initial.sql"))];
+pub(crate) const POSTGRES: Embedded = &[
+    (1, "initial", include_str!("../../../migrations/postgres/0001_initial.sql")),
+    (2, "change_log_horizon", include_str!("../../../migrations/postgres/0002_change_log_horizon.sql")),
+];
 
-pub(crate) const SQLITE: Embedded = &[(1, "initial", include_str!("../../../migrations/sqlite/0001_initial.sql"))];
+pub(crate) const SQLITE: Embedded = &[
+    (1, "initial", include_str!("../../../migrations/sqlite/0001_initial.sql")),
+    (2, "change_log_horizon", include_str!("../../../migrations/sqlite/0002_change_log_horizon.sql")),
+];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {
     let migrations = embedded

@@ -1,5 +1,7 @@
 //! The change log as a feed: numbered in the order rows became visible, read after a `seq`.
 
+use std::sync::atomic::Ordering;
+
 use identity_core::change::Change;
 use sqlx::Row as _;
 
@@ -34,22 +36,30 @@ const SEQUENCE_BATCH: u64 = 10_000;
 impl Backend {
     /// Numbers changes that became visible since the last run; returns how many.
     pub(crate) async fn sequence_changes(&self) -> Result<u64> {
+        let sequencer = DIALECT.sequencer();
+        let horizon = self.horizon.load(Ordering::Relaxed);
         // Most calls find nothing to number: check with a read before taking a write lock.
-        let pending = self.conns.fetch_optional(sqlx::query("SELECT 1 FROM changes WHERE seq IS NULL LIMIT 1")).await?;
+        let pending = self.conns.fetch_optional(sqlx::query(sequencer.pending).bind(horizon)).await?;
         if pending.is_none() {
             return Ok(0);
         }
-        let (lock, update) = DIALECT.sequence_changes();
         let mut numbered = 0;
         loop {
             let mut tx = self.begin_write().await?;
-            if let Some(lock) = lock {
-                sqlx::query(lock).execute(&mut *tx).await?;
-            }
-            let n = sqlx::query(update).execute(&mut *tx).await?.rows_affected();
+            let next = match sequencer.lock {
+                Some(lock) => Some(sqlx::query(lock).fetch_one(&mut *tx).await?.try_get::<i64, _>(0)?),
+                None => None,
+            };
+            let n = sqlx::query(sequencer.number).bind(horizon).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
             numbered += n;
             if n < SEQUENCE_BATCH {
+                // Every row visible to the run's snapshot is numbered, and every transaction
+                // older than that snapshot's oldest running one had finished: all their rows
+                // are numbered now.
+                if let Some(next) = next {
+                    self.horizon.fetch_max(next, Ordering::Relaxed);
+                }
                 return Ok(numbered);
             }
         }

@@ -13,6 +13,9 @@ mod rows;
 mod sso;
 mod write;
 
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
+
 use sqlx::{Connection, Pool};
 
 use super::{Db, DIALECT, MIGRATIONS};
@@ -32,11 +35,13 @@ pub(crate) struct Backend {
     /// Transactions; on SQLite a pool of one connection (SQLite has one writer at a time).
     write: Pool<Db>,
     combiner: commit::Combiner,
+    /// The change log's horizon (`Dialect::sequencer`), shared by this process's sequencers.
+    horizon: Arc<AtomicI64>,
 }
 
 impl Backend {
     pub(crate) fn new(conns: Conns, write: Pool<Db>) -> Self {
-        Self { conns, write, combiner: commit::Combiner::default() }
+        Self { conns, write, combiner: commit::Combiner::default(), horizon: Arc::default() }
     }
 
     pub(crate) async fn migrate(&self) -> Result<()> {

@@ -62,6 +62,7 @@ conformance!(
     a_new_link_is_a_change,
     sequencing_numbers_more_than_one_batch,
     change_feed_has_no_gap_or_repeat_under_concurrent_writers,
+    a_change_committed_late_is_numbered,
     credentials_lifecycle,
     registry_records,
 );

@@ -163,3 +163,54 @@ pub async fn sequencing_numbers_more_than_one_batch(store: Store) {
     }
     assert_eq!(seen, USERS, "every change is in the feed");
 }
+
+/// A transaction that writes a change and commits after the sequencer has run past younger
+/// transactions still gets its change numbered, after those. The sequencer starts its scans at
+/// a horizon (the oldest transaction that may still hold unnumbered rows): a horizon moved past
+/// the open transaction would lose its change. Only PostgreSQL lets a writer stay open while
+/// others commit; on SQLite the import session holds the one writer, so it commits first and
+/// the feed is in the order of the writes.
+pub async fn a_change_committed_late_is_numbered(store: Store) {
+    use identity_core::{ProfileFields, ServiceName, UserId};
+    use identity_store::{Backend, ImportWrites, ImportedUser};
+    let early = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
+    assert_eq!(store.sequence_changes().await.unwrap(), 1);
+
+    let imported = UserId::random();
+    let writes = ImportWrites {
+        service: ServiceName::new("late").unwrap(),
+        actor: "import:test".into(),
+        new_users: vec![ImportedUser {
+            id: imported,
+            external_id: "late-1".into(),
+            import: ProfileFields { first_name: Some("Late".into()), ..ProfileFields::default() },
+            registry: None,
+        }],
+        trn_updates: vec![],
+        links: vec![],
+    };
+    let mut session = store.import_session().await.unwrap();
+    session.apply(&writes).await.unwrap();
+    let later = if store.backend() == Backend::Postgres {
+        let later = store.sso_create(&sso_user("bob", "Bob", "Ray", "bob@example.com"), &actor()).await.unwrap();
+        // Several runs while the import is open: each may move the horizon, never past it.
+        assert_eq!(store.sequence_changes().await.unwrap(), 1);
+        assert_eq!(store.sequence_changes().await.unwrap(), 0);
+        session.commit().await.unwrap();
+        later
+    } else {
+        session.commit().await.unwrap();
+        store.sso_create(&sso_user("bob", "Bob", "Ray", "bob@example.com"), &actor()).await.unwrap()
+    };
+    let expected = if store.backend() == Backend::Postgres { 1 } else { 2 };
+    assert_eq!(store.sequence_changes().await.unwrap(), expected, "the late change is numbered");
+    assert_eq!(store.sequence_changes().await.unwrap(), 0, "numbered once");
+
+    let feed: Vec<_> = store.changes_after(0, 10).await.unwrap().iter().map(|c| c.user_id).collect();
+    let order = if store.backend() == Backend::Postgres {
+        [early.id, later.id, imported]
+    } else {
+        [early.id, imported, later.id]
+    };
+    assert_eq!(feed, order);
+}
