@@ -59,6 +59,8 @@ pub struct Running {
     pub base_url: String,
     /// Becomes `true` at shutdown.
     pub shutdown: watch::Receiver<bool>,
+    /// Becomes `true` once the server has answered its last request.
+    pub drained: watch::Receiver<bool>,
 }
 
 impl Running {
@@ -84,7 +86,9 @@ where
     let plumbing =
         Plumbing::new(store.clone(), ready.clone(), metrics, config.network().clone(), config.http().clone());
     let (stop, shutdown) = watch::channel(false);
-    let running = Running { plumbing: plumbing.clone(), addr, base_url: config.http().base_url(addr), shutdown };
+    let (drain, drained) = watch::channel(false);
+    let running =
+        Running { plumbing: plumbing.clone(), addr, base_url: config.http().base_url(addr), shutdown, drained };
     let (routes, background) = build(&running);
     let app = plumbing.wrap(routes);
     let stopping = shutdown_signal();
@@ -94,8 +98,13 @@ where
         stopping.await;
         let _ = stop.send(true);
     };
+    let serving = async move {
+        let served = serve(listener, app, signal).await;
+        let _ = drain.send(true);
+        served
+    };
     let server = async {
-        let (served, ()) = tokio::join!(serve(listener, app, signal), background);
+        let (served, ()) = tokio::join!(serving, background);
         served
     };
     serve_while_migrating(server, &store, &ready).await.map_err(|e| format!("server failed: {e}"))?;
@@ -121,7 +130,8 @@ pub async fn store_for_command(binary: &str, database: &DatabaseConfig) -> Resul
 pub const SEQUENCE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Numbers the change log's new rows (see `Store::sequence_changes`) until `shutdown` turns true.
-/// Every binary that writes runs it; several at once are safe (they take turns).
+/// Every binary that writes runs it; several at once are safe (they take turns). Follow it with
+/// [`sequence_last_changes`] once everything that writes has stopped.
 pub async fn sequence_changes(store: Store, mut shutdown: watch::Receiver<bool>) {
     while !*shutdown.borrow() {
         if let Err(e) = store.sequence_changes().await {
@@ -132,6 +142,13 @@ pub async fn sequence_changes(store: Store, mut shutdown: watch::Receiver<bool>)
             _ = shutdown.changed() => {}
         }
     }
-    // The last writes before shutdown are numbered too.
-    let _ = store.sequence_changes().await;
+}
+
+/// Numbers the last writes before shutdown, once the server has answered its last request
+/// (`drained`): a request still in flight when shutdown began commits after the loop's last run.
+pub async fn sequence_last_changes(store: &Store, mut drained: watch::Receiver<bool>) {
+    let _ = drained.wait_for(|drained| *drained).await;
+    if let Err(e) = store.sequence_changes().await {
+        tracing::warn!(error = %e, "cannot number the last changes before shutdown");
+    }
 }

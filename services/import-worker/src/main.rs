@@ -139,7 +139,9 @@ async fn serve(config: &Config) -> Result<(), String> {
         let routes = import_worker::routes(running, &import, wake.clone());
         let store = running.store().clone();
         let shutdown = running.shutdown.clone();
+        let drained = running.drained.clone();
         let sequencer = runner::sequence_changes(store.clone(), shutdown.clone());
+        let last = store.clone();
         let worker = async move {
             if !import.worker {
                 return;
@@ -162,8 +164,10 @@ async fn serve(config: &Config) -> Result<(), String> {
             };
             worker.run(shutdown).await;
         };
+        // The last numbering waits for the worker's last chunk as well as the last upload.
         let background = async move {
             tokio::join!(worker, sequencer);
+            runner::sequence_last_changes(&last, drained).await;
         };
         (routes, background)
     })

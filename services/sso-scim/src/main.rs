@@ -52,7 +52,12 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => {
                 runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| {
-                    let sequencer = runner::sequence_changes(running.store().clone(), running.shutdown.clone());
+                    let (store, shutdown, drained) =
+                        (running.store().clone(), running.shutdown.clone(), running.drained.clone());
+                    let sequencer = async move {
+                        runner::sequence_changes(store.clone(), shutdown).await;
+                        runner::sequence_last_changes(&store, drained).await;
+                    };
                     (sso_scim::routes(running, &config.scim), sequencer)
                 })
                 .await

@@ -18,6 +18,7 @@ mod cases {
 
 identity_testkit::both_backends!(crate::cases:
     create_read_replace_delete,
+    shutdown_numbers_the_last_writes,
     deactivation_and_the_combined_profile,
     every_write_changes_the_etag_and_if_match_guards_writes,
     duplicate_user_names_conflict_even_when_racing,
