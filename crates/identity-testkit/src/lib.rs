@@ -159,10 +159,14 @@ impl Service {
         let _ = self.child.wait().await;
     }
 
+    /// SIGTERM, without waiting for the process to exit.
+    pub async fn terminate(&self) {
+        let _ = Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().await;
+    }
+
     /// SIGTERM, then waits for the process to exit; returns whether it exited successfully.
     pub async fn stop(mut self) -> bool {
-        let pid = self.pid();
-        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+        self.terminate().await;
         match tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await {
             Ok(Ok(status)) => status.success(),
             _ => {

@@ -1,3 +1,6 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use identity_core::change::ChangeKind;
 use identity_core::{Source, UserId, UserStatus};
 use identity_store::testing::TestDatabase;
@@ -162,34 +165,26 @@ pub async fn logs_hold_no_personal_data(db: &TestDatabase) {
 /// Creates still in flight when SIGTERM arrives finish, and their changes are numbered before the
 /// process exits: the last numbering waits for the server's last request, not just the signal.
 pub async fn shutdown_numbers_the_last_writes(db: &TestDatabase) {
-    let scim = std::sync::Arc::new(Scim::start(db, &[]).await);
+    let scim = Arc::new(Scim::start(db, &[]).await);
     scim.create(&user("first", "First", "One", "first@example.com")).await;
-    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let answered = Arc::new(AtomicUsize::new(0));
     let posts: Vec<_> = (0..256)
         .map(|i| {
             let (scim, answered) = (scim.clone(), answered.clone());
             tokio::spawn(async move {
                 let body = user(&format!("late{i}"), "Late", "Comer", &format!("late{i}@example.com"));
-                let sent = scim
-                    .svc
-                    .http
-                    .post(scim.svc.url("/scim/v2/Users"))
-                    .bearer_auth(&scim.token)
-                    .header("content-type", "application/scim+json")
-                    .body(serde_json::to_vec(&body).unwrap())
-                    .send()
-                    .await;
-                answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Not `send`: a request refused once the listener has closed is an answer here.
+                let sent = scim.request(Method::POST, "/Users", Some(&body), &[]).send().await;
+                answered.fetch_add(1, Ordering::SeqCst);
                 sent.ok().map(|r| r.status().as_u16())
             })
         })
         .collect();
     // SIGTERM once a few are answered, while the rest are in flight.
-    while answered.load(std::sync::atomic::Ordering::SeqCst) < 4 {
+    while answered.load(Ordering::SeqCst) < 4 {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
-    let pid = scim.svc.pid().to_string();
-    let _ = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await;
+    scim.svc.terminate().await;
     let mut created = 1;
     for post in posts {
         // Requests after the listener closed fail to connect; those it took are answered.
@@ -197,7 +192,7 @@ pub async fn shutdown_numbers_the_last_writes(db: &TestDatabase) {
             created += 1;
         }
     }
-    let scim = std::sync::Arc::into_inner(scim).unwrap();
+    let scim = Arc::into_inner(scim).unwrap();
     assert!(scim.svc.stop().await, "the process exits cleanly");
 
     let store = Store::connect(&db.url, &PoolConfig::default()).unwrap();

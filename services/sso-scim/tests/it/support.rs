@@ -44,7 +44,14 @@ impl Scim {
         Self { svc, token }
     }
 
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+    /// An authenticated request under `/scim/v2`, not yet sent.
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::RequestBuilder {
         let mut req = self.svc.http.request(method, self.svc.url(&format!("/scim/v2{path}"))).bearer_auth(&self.token);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -52,7 +59,11 @@ impl Scim {
         if let Some(b) = body {
             req = req.header("content-type", "application/scim+json").body(serde_json::to_vec(b).unwrap());
         }
-        let res = req.send().await.unwrap();
+        req
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+        let res = self.request(method, path, body, headers).send().await.unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap();
