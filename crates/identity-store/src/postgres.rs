@@ -34,6 +34,7 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         // 14k req/s); a dead connection is instead dropped when it fails.
         .test_before_acquire(false)
         .idle_timeout(std::time::Duration::from_secs(300))
+        .after_connect(|conn, _| Box::pin(sql::set_up(conn)))
         .connect_lazy_with(options);
     Ok(Backend::new(conns, pool))
 }

@@ -46,6 +46,7 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
         .test_before_acquire(false)
+        .after_connect(|conn, _| Box::pin(sql::set_up(conn)))
         .connect_lazy_with(options);
     Ok(Backend::new(conns, writer))
 }

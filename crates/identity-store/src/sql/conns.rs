@@ -16,10 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::query::Query;
-use sqlx::{ConnectOptions as _, Connection as _, Database};
+use sqlx::{ConnectOptions as _, Connection as _, Database, Executor as _};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{Conn, Db, Row};
+use super::{Conn, Db, Row, DIALECT};
 use crate::error::{Result, StoreError};
 
 type Options = <Conn as sqlx::Connection>::Options;
@@ -30,6 +30,21 @@ type Args<'q> = <Db as Database>::Arguments<'q>;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long closing a connection may take before it is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs the dialect's `session_setup` on a new connection. The transactions' pool runs it too,
+/// as its `after_connect`.
+pub(crate) async fn set_up(conn: &mut Conn) -> sqlx::Result<()> {
+    if let Some(setup) = DIALECT.session_setup() {
+        conn.execute(setup).await?;
+    }
+    Ok(())
+}
+
+async fn open(options: &Options) -> sqlx::Result<Conn> {
+    let mut conn = options.connect().await?;
+    set_up(&mut conn).await?;
+    Ok(conn)
+}
 
 /// Up to `max` connections, opened when first needed.
 #[derive(Clone)]
@@ -63,7 +78,7 @@ impl Conns {
         };
         let conn = match self.idle_conn() {
             Some(conn) => conn,
-            None => tokio::time::timeout(self.0.acquire_timeout, self.0.options.connect())
+            None => tokio::time::timeout(self.0.acquire_timeout, open(&self.0.options))
                 .await
                 .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??,
         };
@@ -203,6 +218,8 @@ mod tests {
 
     use std::str::FromStr as _;
 
+    use sqlx::Row as _;
+
     use super::super::DIALECT;
     use super::*;
     use crate::dialect::Dialect;
@@ -224,6 +241,20 @@ mod tests {
             }
         };
         Some((db, Conns::new(Options::from_str(&url).unwrap(), 1, Duration::from_millis(200))))
+    }
+
+    /// Both kinds of connection, lent here and pooled for transactions, run the session setup.
+    #[tokio::test]
+    async fn new_connections_flush_evicted_pages_early_on_postgres() {
+        let Dialect::Postgres = DIALECT else { return };
+        let Some(db) = TestDatabase::postgres().await else { return };
+        let backend = super::super::super::connect(&db.url, &crate::PoolConfig::default()).unwrap();
+        let show = "SHOW backend_flush_after";
+        let lent: String = backend.conns.fetch_one(sqlx::query(show)).await.unwrap().get(0);
+        let pooled: String = sqlx::query(show).fetch_one(&backend.write).await.unwrap().get(0);
+        assert_eq!((lent.as_str(), pooled.as_str()), ("256kB", "256kB"));
+        backend.close().await;
+        db.drop_now().await;
     }
 
     async fn marked(conn: &mut Leased) -> bool {

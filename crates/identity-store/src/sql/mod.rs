@@ -21,7 +21,7 @@ use sqlx::{Connection, Pool};
 use super::{Db, DIALECT, MIGRATIONS};
 use crate::error::Result;
 
-pub(crate) use conns::Conns;
+pub(crate) use conns::{set_up, Conns};
 pub(crate) use imports::{ClaimHold, Session};
 
 type Tx = sqlx::Transaction<'static, Db>;
