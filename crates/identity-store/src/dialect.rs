@@ -18,11 +18,11 @@ impl Dialect {
     }
 
     /// What each new connection runs first (after connecting: connection poolers such as
-    /// PgBouncer refuse settings sent as startup options). PostgreSQL: a backend that has written
+    /// PgBouncer refuse unknown startup parameters). PostgreSQL: a backend that has written
     /// 256 kB of the pages it evicts asks the kernel to write them out, as PostgreSQL's
     /// checkpointer does by default and backends do not. Otherwise they sit dirty in the page
     /// cache until the kernel writes hundreds of megabytes at once, and the commits' WAL flushes
-    /// queue behind that: under SCIM creates it took the p99 from 7-8 ms to 10-17 ms
+    /// queue behind that: under SCIM creates it took the p99 from 7-8 ms to 10-18 ms
     /// (BENCHMARKS.md). SQLite's settings are pragmas, part of its connect options.
     pub(crate) const fn session_setup(self) -> Option<&'static str> {
         match self {

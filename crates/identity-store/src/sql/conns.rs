@@ -250,6 +250,11 @@ mod tests {
         let Some(db) = TestDatabase::postgres().await else { return };
         let backend = super::super::super::connect(&db.url, &crate::PoolConfig::default()).unwrap();
         let show = "SHOW backend_flush_after";
+        // The server's own default differs, or this test would pass without the setup.
+        let mut plain = Options::from_str(&db.url).unwrap().connect().await.unwrap();
+        let default: String = sqlx::query(show).fetch_one(&mut plain).await.unwrap().get(0);
+        assert_ne!(default, "256kB");
+        plain.close().await.unwrap();
         let lent: String = backend.conns.fetch_one(sqlx::query(show)).await.unwrap().get(0);
         let pooled: String = sqlx::query(show).fetch_one(&backend.write).await.unwrap().get(0);
         assert_eq!((lent.as_str(), pooled.as_str()), ("256kB", "256kB"));
