@@ -178,8 +178,8 @@ pub struct Created {
 pub enum CredentialError {
     #[error("name must be 1 to 64 characters of letters, digits, '.', '_' and '-'")]
     BadName,
-    #[error("unknown scope {0:?}")]
-    BadScope(String),
+    #[error("unknown scope {scope:?} (known: {known})")]
+    BadScope { scope: String, known: String },
     #[error("a live credential named {0:?} already exists; revoke it first")]
     Exists(String),
     #[error("no live credential named {0:?}")]
@@ -206,7 +206,7 @@ pub async fn create(
 ) -> Result<Created, CredentialError> {
     check_name(name)?;
     if let Some(bad) = scopes.iter().find(|s| !allowed_scopes.contains(&s.as_str())) {
-        return Err(CredentialError::BadScope(bad.clone()));
+        return Err(CredentialError::BadScope { scope: bad.clone(), known: allowed_scopes.join(", ") });
     }
     let secret = new_secret(kind)?;
     let credential =

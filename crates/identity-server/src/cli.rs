@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::SecondsFormat;
 use identity_store::{CredentialKind, Store};
 
 use crate::auth;
@@ -81,10 +82,12 @@ pub async fn run_credentials(
         }
         KeyCommand::List => {
             let all = store.credentials(kind).await.map_err(|e| e.to_string())?;
-            println!("{:<32} {:<26} {:<26} SCOPES", "NAME", "CREATED", "REVOKED");
+            println!("{:<32} {:<22} {:<22} SCOPES", "NAME", "CREATED", "REVOKED");
             for c in all {
-                let revoked = c.revoked_at.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
-                println!("{:<32} {:<26} {:<26} {}", c.name, c.created_at.to_rfc3339(), revoked, c.scopes.join(","));
+                let revoked =
+                    c.revoked_at.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
+                let created = c.created_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+                println!("{:<32} {:<22} {:<22} {}", c.name, created, revoked, c.scopes.join(","));
             }
         }
         KeyCommand::Revoke { name } => {

@@ -29,7 +29,7 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Manage consumer API keys.
+    /// Manage consumer API keys (scopes: people:read, profiles:read, changes:read).
     Keys {
         #[command(subcommand)]
         command: KeyCommand,

@@ -193,7 +193,8 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     std::fs::write(&results_file, results).map_err(|e| e.to_string())?;
     let c = &done["counts"];
     eprintln!(
-        "    {} rows: None {}, UserAdded {}, UserUpdated {}, Invalid {} -> {}",
+        "    {} rows: None {}, UserAdded {}, UserUpdated {}, Invalid {} -> {}\n    \
+         (examples/users.csv reaches every outcome on purpose; see examples/README.md)",
         done["rows_total"],
         c["None"],
         c["UserAdded"],
@@ -228,7 +229,7 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
 
     println!(
         r#"
-identity is running on one SQLite file: {db}
+identity {state} on one SQLite file: {db}
 Logs: {dir}/*.log   Credentials: {credentials}   Import results: {results}
 
 Try:
@@ -243,14 +244,17 @@ Try:
        "{scim}/scim/v2/Users"
   # another import
   curl -H "Authorization: Bearer {import_token}" -H "Content-Type: text/csv" --data-binary @examples/users.csv "{import}/imports?service=example"
+  #   then follow the answer's links: {import}/imports/<id> (status), {import}/imports/<id>/results (CSV)
   # the API's OpenAPI document
   curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/openapi.json"
 "#,
         dir = dir.display(),
         credentials = credentials.display(),
         results = results_file.display(),
+        state = if args.once { "ran" } else { "is running" },
     );
     if args.once {
+        eprintln!("--once: stopping the services.");
         return Ok(());
     }
     eprintln!("Press Ctrl-C to stop.");

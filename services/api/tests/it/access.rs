@@ -39,7 +39,11 @@ pub async fn keys_scopes_and_rate_limits(db: &TestDatabase) {
         .await
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("everything"));
+    let refusal = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        refusal.contains("everything") && refusal.contains("known: people:read, profiles:read, changes:read"),
+        "{refusal}"
+    );
 }
 
 pub async fn the_openapi_document_is_valid_and_complete(db: &TestDatabase) {
