@@ -13,7 +13,8 @@ use crate::auth;
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {
     /// A TOML configuration file (see deploy/<binary>/config.toml). Environment variables
-    /// IDENTITY_<SECTION>__<KEY> and DATABASE_URL override it.
+    /// IDENTITY_<SECTION>__<KEY> and DATABASE_URL override it. Without either, the database is
+    /// sqlite://identity.db in the working directory.
     #[arg(long, global = true, env = "IDENTITY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Address to listen on, overriding http.bind.

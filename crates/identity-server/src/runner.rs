@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use crate::app::Plumbing;
 use crate::cli::{fail, ServerArgs};
-use crate::config::{self, DatabaseConfig, HttpConfig, LogConfig, NetworkConfig};
+use crate::config::{self, DatabaseConfig, HttpConfig, LogConfig, NetworkConfig, DEFAULT_DATABASE_URL};
 use crate::health::Readiness;
 use crate::metrics::Metrics;
 use crate::serve::{serve, shutdown_signal};
@@ -123,6 +123,11 @@ pub async fn migrate(binary: &str, database: &DatabaseConfig) -> Result<(), Stri
 
 /// Opens the store for a one-shot command.
 pub async fn store_for_command(binary: &str, database: &DatabaseConfig) -> Result<Store, String> {
+    // A command run where no database was meant would otherwise make a new identity.db there
+    // without a word. Standard error, so that standard output stays the command's answer.
+    if database.url == DEFAULT_DATABASE_URL {
+        eprintln!("{binary}: no DATABASE_URL or configuration: using {DEFAULT_DATABASE_URL} in the working directory");
+    }
     open_store_now(database, binary).await.map_err(|e| e.to_string())
 }
 

@@ -40,6 +40,18 @@ pub async fn starts_without_configuration(binary: &str) {
         let svc = Service::start_with(binary, None, Some(&dir), &[]).await;
         assert!(svc.stop().await, "SIGTERM at once ends the process with status 0");
     }
+    // A one-shot command says when it falls back on that default database.
+    let credentials = if binary.ends_with("api") { "keys" } else { "tokens" };
+    let out = tokio::process::Command::new(binary)
+        .args([credentials, "list"])
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("IDENTITY_CONFIG")
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains("using sqlite://identity.db in the working directory"), "{said}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
