@@ -126,7 +126,7 @@ pub async fn store_for_command(binary: &str, database: &DatabaseConfig) -> Resul
     // A command run where no database was meant would otherwise make a new identity.db there
     // without a word. Standard error, so that standard output stays the command's answer.
     if database.url == DEFAULT_DATABASE_URL {
-        eprintln!("{binary}: no DATABASE_URL or configuration: using {DEFAULT_DATABASE_URL} in the working directory");
+        eprintln!("{binary}: using {DEFAULT_DATABASE_URL} in the working directory (the default database)");
     }
     open_store_now(database, binary).await.map_err(|e| e.to_string())
 }
