@@ -28,10 +28,29 @@ pub struct UserInput {
 /// Parses a request body as a JSON object (serde_json bounds nesting at 128 levels).
 pub fn parse_body(bytes: &[u8]) -> Result<Map<String, Value>, ScimError> {
     match serde_json::from_slice::<Value>(bytes) {
+        // PostgreSQL's text and JSON types cannot hold U+0000, and no attribute needs it: refused
+        // here, on both backends alike. Only a body that spells the escape can hold one.
+        Ok(Value::Object(map)) if contains(bytes, b"\\u0000") && map.iter().any(|(k, v)| has_nul(k, v)) => {
+            Err(ScimError::invalid_value("attribute names and values must not contain NUL characters (\\u0000)"))
+        }
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ScimError::invalid_syntax("the body must be a JSON object")),
         Err(e) => Err(ScimError::invalid_syntax(format!("the body is not valid JSON: {e}"))),
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn has_nul(key: &str, value: &Value) -> bool {
+    key.contains('\0')
+        || match value {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(|v| has_nul("", v)),
+            Value::Object(map) => map.iter().any(|(k, v)| has_nul(k, v)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        }
 }
 
 /// `schemas` must name the core User schema, and nothing this service does not know.

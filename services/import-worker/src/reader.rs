@@ -3,7 +3,7 @@
 
 use identity_core::import::header::HeaderError;
 use identity_core::import::records::{RawRecord, RecordSplitter};
-use identity_core::import::rules::record_problem;
+use identity_core::import::rules::{nul_problem, record_problem};
 use identity_core::import::{Column, Header};
 
 use crate::engine::InputRow;
@@ -66,7 +66,7 @@ impl CsvInput {
                 continue;
             };
             self.rows += 1;
-            let problem = record_problem(&record);
+            let problem = record_problem(&record).map(str::to_owned).or_else(|| nul_problem(header, &record));
             let source_id = if problem.is_none() {
                 record
                     .fields
@@ -76,14 +76,20 @@ impl CsvInput {
             } else {
                 String::new()
             };
-            out.push(InputRow {
-                row_number: self.rows,
-                source_id,
-                raw: String::from_utf8_lossy(&record.raw).into_owned(),
-                problem: problem.map(str::to_owned),
-            });
+            out.push(InputRow { row_number: self.rows, source_id, raw: stored_text(&record.raw), problem });
         }
         Ok(())
+    }
+}
+
+/// A record's text as it is kept: bytes that are not UTF-8, and NUL characters (which
+/// PostgreSQL's text cannot hold), each shown as U+FFFD.
+fn stored_text(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    if text.contains('\0') {
+        text.replace('\0', "\u{fffd}")
+    } else {
+        text.into_owned()
     }
 }
 
@@ -100,7 +106,8 @@ fn parse_header(record: &RawRecord) -> Result<Header, HeaderError> {
         .map(|f| f.strip_prefix(b"\"").and_then(|f| f.strip_suffix(b"\"")).unwrap_or(f).to_vec())
         .collect();
     Header::parse(&names)?;
-    Err(HeaderError::Unexpected(format!("{} columns", record.field_count)))
+    let unexpected = vec![format!("{} columns", record.field_count)];
+    Err(HeaderError::Columns { unexpected, duplicate: Vec::new(), missing: Vec::new() })
 }
 
 #[cfg(test)]
@@ -135,17 +142,20 @@ mod tests {
     fn whole_file_problems_are_refused() {
         assert_eq!(read(b""), Err(FileError::Header(HeaderError::Empty)));
         assert_eq!(read(format!("{HEADER}\n\n").as_bytes()), Err(FileError::NoRows));
-        assert!(matches!(read(b"ID,EMAIL\n1,a@b.co\n"), Err(FileError::Header(HeaderError::Unexpected(_)))));
-        // Too many columns for a record to keep: still the first column that should not be there.
+        assert!(matches!(read(b"ID,EMAIL\n1,a@b.co\n"), Err(FileError::Header(HeaderError::Columns { .. }))));
+        let unexpected = |names: Vec<String>| {
+            Err(FileError::Header(HeaderError::Columns { unexpected: names, duplicate: vec![], missing: vec![] }))
+        };
+        // Too many columns for a record to keep: still the columns that should not be there.
         let wide: String = (0..10_000).map(|i| format!(",X{i}")).collect();
         assert_eq!(
             read(format!("{HEADER}{wide}\n1,a@b.co,,A,,B,,01011990\n").as_bytes()),
-            Err(FileError::Header(HeaderError::Unexpected("X0".into())))
+            unexpected((0..20).map(|i| format!("X{i}")).collect())
         );
         let long = "Y".repeat(70_000);
         assert_eq!(
             read(format!("{HEADER},{long}\n1,a@b.co,,A,,B,,01011990,x\n").as_bytes()),
-            Err(FileError::Header(HeaderError::Unexpected("Y".repeat(100))))
+            unexpected(vec!["Y".repeat(100)])
         );
     }
 
@@ -160,5 +170,14 @@ mod tests {
         let rows = read(&bytes).unwrap();
         assert_eq!(rows[0].problem.as_deref(), Some("Row contains bytes that are not valid UTF-8"));
         assert!(rows[0].raw.contains('\u{fffd}'));
+    }
+
+    #[test]
+    fn a_nul_character_makes_its_row_invalid_naming_the_field() {
+        let rows =
+            read(format!("{HEADER}\n1,a@b.co,,A\0n,,B,,01011990\n2,b@b.co,,A,,B,,01011990\n").as_bytes()).unwrap();
+        assert_eq!(rows[0].problem.as_deref(), Some("FIRST_NAME field must not contain NUL characters"));
+        assert_eq!(rows[0].raw, "1,a@b.co,,A\u{fffd}n,,B,,01011990", "kept, with the NUL shown");
+        assert_eq!(rows[1].problem, None);
     }
 }

@@ -51,23 +51,49 @@ impl fmt::Display for Column {
     }
 }
 
-/// Why a header was refused. Each names the column concerned.
+/// Why a header was refused. A header with wrong columns names every one of them, so that a
+/// file is mended in one go.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
     #[error("the file is empty: expected a header line {}", expected())]
     Empty,
     #[error("the header is not valid UTF-8")]
     NotUtf8,
-    #[error("unexpected column {0:?} in the header (expected {list})", list = expected())]
-    Unexpected(String),
-    #[error("column {0} appears more than once in the header")]
-    Duplicate(Column),
-    #[error("column {0} is missing from the header (expected {list})", list = expected())]
-    Missing(Column),
+    #[error("{}", columns_message(unexpected, duplicate, missing))]
+    Columns {
+        /// Names that are not columns, as the file spelled them (at most 100 characters each).
+        unexpected: Vec<String>,
+        /// Columns that appear more than once.
+        duplicate: Vec<Column>,
+        /// Columns that do not appear.
+        missing: Vec<Column>,
+    },
 }
+
+/// At most this many unexpected names are listed (a header of 10,000 columns names 20).
+const MAX_LISTED: usize = 20;
 
 fn expected() -> String {
     Column::ALL.map(Column::name).join(",")
+}
+
+fn columns_message(unexpected: &[String], duplicate: &[Column], missing: &[Column]) -> String {
+    let list = |names: Vec<String>| names.join(", ");
+    let mut parts = Vec::new();
+    if !unexpected.is_empty() {
+        let quoted = unexpected.iter().map(|n| format!("{n:?}")).collect();
+        let noun = if unexpected.len() == 1 { "unexpected column" } else { "unexpected columns" };
+        parts.push(format!("{noun} {}", list(quoted)));
+    }
+    if !duplicate.is_empty() {
+        let noun = if duplicate.len() == 1 { "column" } else { "columns" };
+        parts.push(format!("{noun} {} more than once", list(duplicate.iter().map(ToString::to_string).collect())));
+    }
+    if !missing.is_empty() {
+        let noun = if missing.len() == 1 { "missing column" } else { "missing columns" };
+        parts.push(format!("{noun} {}", list(missing.iter().map(ToString::to_string).collect())));
+    }
+    format!("the header is wrong: {} (expected {})", parts.join("; "), expected())
 }
 
 /// Where each column sits in a record.
@@ -81,19 +107,26 @@ impl Header {
     /// Checks a header record's fields.
     pub fn parse(fields: &[Vec<u8>]) -> Result<Self, HeaderError> {
         let mut order = Vec::with_capacity(8);
+        let (mut unexpected, mut duplicate) = (Vec::new(), Vec::new());
         for field in fields {
             let name = std::str::from_utf8(field).map_err(|_| HeaderError::NotUtf8)?;
-            let column =
-                Column::from_name(name).ok_or_else(|| HeaderError::Unexpected(name.chars().take(100).collect()))?;
-            if order.contains(&column) {
-                return Err(HeaderError::Duplicate(column));
+            match Column::from_name(name) {
+                Some(column) if order.contains(&column) => {
+                    if !duplicate.contains(&column) {
+                        duplicate.push(column);
+                    }
+                }
+                Some(column) => order.push(column),
+                None if unexpected.len() < MAX_LISTED => unexpected.push(name.chars().take(100).collect()),
+                None => {}
             }
-            order.push(column);
         }
-        if let Some(missing) = Column::ALL.into_iter().find(|c| !order.contains(c)) {
-            return Err(HeaderError::Missing(missing));
+        let missing: Vec<Column> = Column::ALL.into_iter().filter(|c| !order.contains(c)).collect();
+        if unexpected.is_empty() && duplicate.is_empty() && missing.is_empty() {
+            Ok(Self { order })
+        } else {
+            Err(HeaderError::Columns { unexpected, duplicate, missing })
         }
-        Ok(Self { order })
     }
 
     /// The header as the file spelled it, in its order (stored with a job to read rows later).
@@ -133,38 +166,51 @@ mod tests {
     }
 
     #[test]
-    fn wrong_headers_name_the_column() {
+    fn wrong_headers_name_every_wrong_column() {
+        let columns = |unexpected: &[&str], duplicate: &[Column], missing: &[Column]| HeaderError::Columns {
+            unexpected: unexpected.iter().map(|s| (*s).to_owned()).collect(),
+            duplicate: duplicate.to_vec(),
+            missing: missing.to_vec(),
+        };
         let cases = [
             (
                 "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME",
-                HeaderError::Missing(Column::DateOfBirth),
+                columns(&[], &[], &[Column::DateOfBirth]),
             ),
             (
                 "ID,EMAIL,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH",
-                HeaderError::Unexpected("EMAIL".into()),
+                columns(&["EMAIL"], &[], &[Column::EmailAddress]),
             ),
             (
-                "id,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH",
-                HeaderError::Unexpected("id".into()),
+                "id,email_address,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH",
+                columns(&["id", "email_address"], &[], &[Column::Id, Column::EmailAddress]),
             ),
             (
                 "ID,ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH",
-                HeaderError::Duplicate(Column::Id),
+                columns(&[], &[Column::Id], &[]),
             ),
             (
                 "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH,EXTRA",
-                HeaderError::Unexpected("EXTRA".into()),
+                columns(&["EXTRA"], &[], &[]),
             ),
             (
                 " ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH",
-                HeaderError::Unexpected(" ID".into()),
+                columns(&[" ID"], &[], &[Column::Id]),
             ),
         ];
         for (line, err) in cases {
             assert_eq!(Header::parse(&fields(line)), Err(err.clone()), "{line}");
-            let shown = err.to_string();
-            assert!(shown.contains("ID") || shown.contains("EMAIL") || shown.contains("DATE_OF_BIRTH"), "{shown}");
         }
+        assert_eq!(
+            Header::parse(&fields("id,email,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH,TRN"))
+                .unwrap_err()
+                .to_string(),
+            "the header is wrong: unexpected columns \"id\", \"email\"; column TRN more than once; missing columns \
+             ID, EMAIL_ADDRESS (expected ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH)"
+        );
+        let wide: Vec<Vec<u8>> = (0..1000).map(|i| format!("X{i}").into_bytes()).collect();
+        let Err(HeaderError::Columns { unexpected, missing, .. }) = Header::parse(&wide) else { panic!() };
+        assert_eq!((unexpected.len(), missing.len()), (MAX_LISTED, 8));
         assert_eq!(Header::parse(&[b"\xff".to_vec()]), Err(HeaderError::NotUtf8));
     }
 }

@@ -44,6 +44,11 @@ pub mod notes {
     pub fn name_must_be_empty(column: &str) -> String {
         format!("{column} field must be empty when TRN field is specified")
     }
+
+    /// Ours: a NUL character, which no field needs and PostgreSQL's text cannot hold.
+    pub fn contains_nul(column: &str) -> String {
+        format!("{column} field must not contain NUL characters")
+    }
 }
 
 /// A row that passed every field rule, trimmed.
@@ -87,6 +92,14 @@ pub fn record_problem(record: &RawRecord) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// A record whose field holds a NUL character, with a note naming the first such field. Such a
+/// record gets only this note.
+pub fn nul_problem(header: &Header, record: &RawRecord) -> Option<String> {
+    let at = record.fields.iter().position(|f| f.contains(&0))?;
+    let column = Column::ALL.into_iter().find(|c| header.position(*c) == at)?;
+    Some(notes::contains_nul(column.name()))
 }
 
 /// The eight fields of a record, by column, trimmed.

@@ -283,6 +283,8 @@ pub async fn awkward_rows_get_their_own_results(db: &TestDatabase) {
     let wide: String = std::iter::repeat_n(",x", 9_999).collect();
     file.extend_from_slice(format!("a-7{wide}\r\n").as_bytes());
     file.extend_from_slice(b"\r\n\n  a-8  ,  ANN@example.org ,,Ann,,Lee,,01021990\r\n\r\n\r\n\n\n");
+    // PostgreSQL's text cannot hold NUL: the row is refused on both backends, kept with U+FFFD.
+    file.extend_from_slice(b"a-9\0,nul@example.org,,N,,U\0L,,01011990\r\n");
 
     let expected = [
         RESULT_HEADER.to_owned(),
@@ -294,13 +296,14 @@ pub async fn awkward_rows_get_their_own_results(db: &TestDatabase) {
         "6,,,Invalid,Exactly 8 fields expected (this row has more),\"a-6,e@example.org,,E,,F,,01011990,x\"".to_owned(),
         format!("7,,,Invalid,Exactly 8 fields expected (this row has more),\"a-7{wide}\""),
         "8,a-8,<id 0>,None,A user already exists with the specified email address,\"  a-8  ,  ANN@example.org ,,Ann,,Lee,,01021990\"".to_owned(),
+        "9,,,Invalid,ID field must not contain NUL characters,\"a-9\u{fffd},nul@example.org,,N,,U\u{fffd}L,,01011990\"".to_owned(),
     ]
     .map(|l| format!("{l}\r\n"))
     .concat();
     let (job, results) = imp.import("?service=npq", file).await;
     assert_same_results(&results, &expected, "awkward rows");
-    assert_eq!(job_counts(&job), [1, 3, 0, 4], "{job}");
-    assert_eq!(job["rows_total"], 8);
+    assert_eq!(job_counts(&job), [1, 3, 0, 5], "{job}");
+    assert_eq!(job["rows_total"], 9);
 
     // The quoted fields were read as their values, and nobody was half written.
     assert_eq!(people_count(db).await, 3);

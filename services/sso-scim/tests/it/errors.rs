@@ -51,8 +51,20 @@ pub async fn bad_requests_get_clear_errors(db: &TestDatabase) {
     scim.get("/Groups").await.assert_error(404, None);
     scim.get("/ResourceTypes/Group").await.assert_error(404, None);
     scim.get("/Schemas/urn:nope").await.assert_error(404, None);
+    // NUL characters: PostgreSQL cannot store them, so neither backend takes them.
+    scim.post("/Users", &user("nul", "N\u{0}", "L", "nul@example.com")).await.assert_error(400, Some("invalidValue"));
+    let mut nul_key = user("nul", "N", "L", "nul@example.com");
+    nul_key["name"]["given\u{0}Name"] = json!("N");
+    scim.post("/Users", &nul_key).await.assert_error(400, Some("invalidValue"));
     // Nothing was half-written by any of it.
     assert_eq!(scim.get("/Users").await.body["totalResults"], 0);
+    let created = scim.create(&user("ok", "O", "K", "ok@example.com")).await;
+    let id = created["id"].as_str().unwrap();
+    let ops = json!([{"op": "replace", "path": "displayName", "value": "a\u{0}b"}]);
+    scim.patch(id, ops).await.assert_error(400, Some("invalidValue"));
+    // A backslash before `u0000` is text, not a NUL.
+    let ops = json!([{"op": "replace", "path": "displayName", "value": "a\\u0000b"}]);
+    assert_eq!(scim.patch(id, ops).await.body["displayName"], "a\\u0000b");
 }
 
 pub async fn discovery_documents(db: &TestDatabase) {
