@@ -63,9 +63,12 @@ async fn credential(bin: &Path, db: &str, group: &str, extra: &[&str]) -> Result
     cli(bin, db, &args).await
 }
 
-async fn wait_ready(http: &reqwest::Client, base: &str, name: &str) -> Result<(), String> {
+async fn wait_ready(http: &reqwest::Client, base: &str, name: &str, child: &mut Child) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("{name} stopped before it was ready ({status}); see its log"));
+        }
         if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
             if r.status().is_success() {
                 return Ok(());
@@ -74,6 +77,21 @@ async fn wait_ready(http: &reqwest::Client, base: &str, name: &str) -> Result<()
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Err(format!("{name} did not become ready at {base}; see its log"))
+}
+
+/// A port taken by another program (or another identity-dev) would answer our readiness checks
+/// itself: say so before anything starts.
+fn ports_are_free(first: u16) -> Result<(), String> {
+    for (i, name) in BINARIES.iter().enumerate() {
+        let port = first + i as u16;
+        if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return Err(format!(
+                "port {port} (for {name}) is not free: {e}. Another identity-dev or another program is \
+                 listening there; stop it, or choose other ports with --port"
+            ));
+        }
+    }
+    Ok(())
 }
 
 async fn stop(children: &mut [(String, Child)]) {
@@ -114,7 +132,10 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     }
     std::fs::create_dir_all(&args.dir).map_err(|e| format!("cannot create {}: {e}", args.dir.display()))?;
     let dir = std::fs::canonicalize(&args.dir).map_err(|e| e.to_string())?;
-    let db = format!("sqlite://{}", dir.join("identity.db").display());
+    let db_file = dir.join("identity.db");
+    let earlier_run = db_file.exists();
+    let db = format!("sqlite://{}", db_file.display());
+    ports_are_free(args.port)?;
 
     step(&format!("database {db}"));
     cli(&bin("import-worker"), &db, &["migrate"]).await?;
@@ -144,8 +165,8 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
         children.push(((*name).to_owned(), child));
         bases.push(format!("http://127.0.0.1:{port}"));
     }
-    for (name, base) in BINARIES.iter().zip(&bases) {
-        wait_ready(&http, base, name).await?;
+    for ((name, child), base) in children.iter_mut().zip(&bases) {
+        wait_ready(&http, base, name, child).await?;
         eprintln!("    {name:<14} {base}");
     }
     let (scim, api, import) = (&bases[0], &bases[1], &bases[2]);
@@ -192,9 +213,14 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     let results_file = dir.join("users.results.csv");
     std::fs::write(&results_file, results).map_err(|e| e.to_string())?;
     let c = &done["counts"];
+    let why = if earlier_run {
+        "this database already held an earlier run's people, so rows added then are None now; \
+         --fresh starts from an empty one"
+    } else {
+        "examples/users.csv reaches every outcome on purpose; see examples/README.md"
+    };
     eprintln!(
-        "    {} rows: None {}, UserAdded {}, UserUpdated {}, Invalid {} -> {}\n    \
-         (examples/users.csv reaches every outcome on purpose; see examples/README.md)",
+        "    {} rows: None {}, UserAdded {}, UserUpdated {}, Invalid {} -> {}\n    ({why})",
         done["rows_total"],
         c["None"],
         c["UserAdded"],
@@ -284,4 +310,16 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_taken_port_is_named() {
+        let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let refused = super::ports_are_free(port - 1).unwrap_err();
+        assert!(refused.starts_with(&format!("port {port} (for api) is not free")), "{refused}");
+        drop(taken);
+    }
 }
