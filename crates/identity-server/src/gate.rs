@@ -113,6 +113,11 @@ pub(crate) async fn gate(State(gate): State<Arc<Gate>>, mut req: Request, next: 
     .instrument(span)
     .await;
     response.headers_mut().entry(&X_REQUEST_ID).or_insert(id);
+    // Every 503 (the database unavailable or busy, a timeout) says when to come back, whichever
+    // route answered it.
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().entry(axum::http::header::RETRY_AFTER).or_insert(HeaderValue::from_static("1"));
+    }
     gate.metrics.observe(method, route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }

@@ -65,15 +65,38 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_) | Self::Busy(_))
     }
+
+    /// Whether a statement failed because its connection is gone (closed, reset, ended by the
+    /// server), as opposed to no connection being had at all.
+    pub fn lost_connection(&self) -> bool {
+        matches!(self, Self::Unavailable(e) if !matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed))
+    }
+
+    /// Whether the server itself said that it ended the session or cannot serve it (an
+    /// administrator's `pg_terminate_backend`, a shutdown, a restart, no connection slots): the
+    /// statement did not run to a commit, so even a write may be sent again on a new connection.
+    pub fn server_ended_session(&self) -> bool {
+        matches!(self, Self::Unavailable(sqlx::Error::Database(db)) if db.code().is_some_and(|c| ends_session(&c)))
+    }
+}
+
+/// SQLSTATEs of a server that cannot go on with this session: class 08 (connection exception),
+/// 57P01-57P03 (administrator, crash or starting-up shutdown), 53300 (too many connections).
+fn ends_session(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Self::NotFound,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                Self::Unavailable(e)
-            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(e),
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| ends_session(&c)) => Self::Unavailable(e),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 match uniqueness_of(db.constraint(), db.message()) {
                     Some(u) => Self::AlreadyExists(u),

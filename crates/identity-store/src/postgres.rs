@@ -21,9 +21,12 @@ pub(crate) use sql::{Backend, ClaimHold, Conns, Session};
 /// Opens a pool without touching the database: a service starts, and answers `/readyz` 503,
 /// while PostgreSQL is down.
 pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
-    let options = PgConnectOptions::from_str(url)
-        .map_err(|e| StoreError::Url(e.to_string()))?
-        .application_name(&config.application_name);
+    let mut options = PgConnectOptions::from_str(url).map_err(|e| StoreError::Url(e.to_string()))?;
+    // An `application_name` in the URL wins (an operator telling replicas apart, a test finding
+    // its own sessions).
+    if options.get_application_name().is_none() {
+        options = options.application_name(&config.application_name);
+    }
     let max = config.max_connections.unwrap_or(8);
     let conns = Conns::new(options.clone(), max, config.acquire_timeout);
     let pool = PgPoolOptions::new()

@@ -55,6 +55,35 @@ pub async fn starts_without_configuration(binary: &str) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// PostgreSQL ending every session of a binary (an administrator, a restart): each of its pooled
+/// connections is dead, and the reads after are sent again on new ones rather than failing.
+/// `credential` is the command that prints a secret reaching `path`.
+pub async fn reads_survive_ended_sessions(binary: &str, credential: &[&str], path: &str) {
+    let Some(db) = crate::database(crate::Backend::Postgres).await else { return };
+    let name = format!("ended-{}", uuid_like());
+    let svc = Service::start(binary, &crate::with_application_name(&db.url, &name), &[]).await;
+    let secret = svc.cli(credential).await.trim().to_owned();
+    let get = |http: reqwest::Client, url: String, secret: String| async move {
+        let r = http.get(url).bearer_auth(secret).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    for round in 0..3 {
+        // Several requests at once, so that several connections are pooled.
+        let calls: Vec<_> =
+            (0..8).map(|_| tokio::spawn(get(svc.http.clone(), svc.url(path), secret.clone()))).collect();
+        for call in calls {
+            assert_eq!(call.await.unwrap().0, 200);
+        }
+        assert!(crate::end_postgres_sessions(&name).await > 0, "the binary had sessions to end");
+        for _ in 0..8 {
+            let (status, body) = get(svc.http.clone(), svc.url(path), secret.clone()).await;
+            assert_eq!(status, 200, "round {round}, after the sessions ended: {body}");
+        }
+    }
+    drop(svc);
+    db.drop_now().await;
+}
+
 /// A PostgreSQL that is down makes `/readyz` 503 while the process keeps serving; when the
 /// database comes back the binary migrates and becomes ready. The "database" is a TCP proxy to
 /// the test PostgreSQL that the test opens and closes.
@@ -77,6 +106,8 @@ pub async fn readiness_follows_postgres(binary: &str) {
     assert_eq!(status("/readyz").await, 503, "not ready without a database");
     assert_eq!(status("/metrics").await, 200, "the health routes answer before the database does");
     assert_eq!(status("/no-such-route").await, 503, "the binary's own routes wait for the database");
+    let waiting = svc.http.get(svc.url("/no-such-route")).send().await.unwrap();
+    assert!(waiting.headers().contains_key("retry-after"), "a 503 says when to come back");
 
     let proxy = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
     let upstream = upstream.to_owned();

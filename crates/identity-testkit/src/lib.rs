@@ -26,6 +26,29 @@ pub async fn database(backend: Backend) -> Option<TestDatabase> {
     }
 }
 
+/// A PostgreSQL test database's URL whose sessions carry `name` as their `application_name`,
+/// so that [`end_postgres_sessions`] ends only them.
+pub fn with_application_name(url: &str, name: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}application_name={name}")
+}
+
+/// Ends every PostgreSQL session named `name` as an administrator would (`pg_terminate_backend`:
+/// SQLSTATE 57P01 for each); returns how many.
+pub async fn end_postgres_sessions(name: &str) -> usize {
+    use sqlx::Connection as _;
+    let mut admin = sqlx::PgConnection::connect(&testing::postgres_url()).await.unwrap();
+    let ended: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(name)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    let _ = admin.close().await;
+    ended.len()
+}
+
 /// Runs a binary's command line (`tokens create …`) against a database; returns stdout, panics
 /// with stderr on failure.
 pub async fn run_cli(binary: &str, database_url: &str, args: &[&str]) -> String {

@@ -64,7 +64,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "no such import job"),
-            StoreError::Unavailable(_) => Self::new(
+            e if e.is_unavailable() => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "the database is unavailable; try again shortly",

@@ -27,6 +27,18 @@ const CONFLICT_RETRIES: u32 = 5;
 /// job, starts the count again, so restarts of a job that progresses never fail it.
 pub const MAX_CLAIMS: i32 = 10;
 
+/// Waits before a chunk is tried again after the database became unavailable under it (a
+/// restart, a failover, an administrator ending the session): nothing of the chunk committed.
+/// Past the last the job is left, claimed until its lease runs out, for the next claim.
+const OUTAGE_WAITS: [Duration; 6] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
 /// How often a worker looks for uploads that stopped arriving.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -162,9 +174,17 @@ impl<R: Registry> Worker<R> {
                 // The lease runs out and another worker resumes after `after`.
                 return Ended::Left;
             }
-            let rows = match self.next_rows(job, after).await {
-                Ok(rows) => rows,
-                Err(e) => return Ended::Failed(format!("cannot read the job's rows: {e}")),
+            let mut outages = OUTAGE_WAITS.iter();
+            let rows = loop {
+                match self.next_rows(job, after).await {
+                    Ok(rows) => break rows,
+                    Err(e) if e.is_unavailable() => {
+                        if !self.wait_out(job, &e, outages.next()).await {
+                            return Ended::Left;
+                        }
+                    }
+                    Err(e) => return Ended::Failed(format!("cannot read the job's rows: {e}")),
+                }
             };
             let Some(last) = rows.last().map(|r| r.row_number) else { return Ended::Done };
             let mut attempt = 0;
@@ -174,6 +194,11 @@ impl<R: Registry> Worker<R> {
                     Err(ChunkError::Engine(EngineError::Conflict(what))) if attempt < CONFLICT_RETRIES => {
                         attempt += 1;
                         tracing::debug!(import.job_id = %job.id, conflict = ?what, "retrying a chunk after a concurrent write");
+                    }
+                    Err(ChunkError::Engine(EngineError::Store(e))) if e.is_unavailable() => {
+                        if !self.wait_out(job, &e, outages.next()).await {
+                            return Ended::Left;
+                        }
                     }
                     Err(ChunkError::Engine(EngineError::Registry(e))) => {
                         return Ended::Failed(format!(
@@ -191,6 +216,18 @@ impl<R: Registry> Worker<R> {
             self.rows_processed.inc_by(rows.len() as u64);
             after = last;
         }
+    }
+
+    /// Waits before a try after the database was unavailable; `false` when the waits are used
+    /// up (the job is then left to its lease).
+    async fn wait_out(&self, job: &ImportJob, e: &StoreError, wait: Option<&Duration>) -> bool {
+        let Some(wait) = wait else {
+            tracing::warn!(import.job_id = %job.id, error = %e, "the database stayed unavailable; the job goes back to the queue when its lease runs out");
+            return false;
+        };
+        tracing::warn!(import.job_id = %job.id, error = %e, retry_in_ms = wait.as_millis() as u64, "the database is unavailable; retrying the chunk");
+        tokio::time::sleep(*wait).await;
+        true
     }
 
     async fn apply_chunk(
@@ -229,6 +266,11 @@ impl<R: Registry> Worker<R> {
         match self.dry_run_inner(job, header).await {
             Ok(()) => Ended::Done,
             Err(ChunkError::ClaimLost) => Ended::Left,
+            // Its transaction is gone: it starts again at the next claim.
+            Err(ChunkError::Engine(EngineError::Store(e))) if e.is_unavailable() => {
+                tracing::warn!(import.job_id = %job.id, error = %e, "the database became unavailable during a dry run; it starts again at the next claim");
+                Ended::Left
+            }
             Err(ChunkError::Engine(e)) => Ended::Failed(format!("{e}")),
         }
     }

@@ -111,11 +111,8 @@ impl Header {
         for field in fields {
             let name = std::str::from_utf8(field).map_err(|_| HeaderError::NotUtf8)?;
             match Column::from_name(name) {
-                Some(column) if order.contains(&column) => {
-                    if !duplicate.contains(&column) {
-                        duplicate.push(column);
-                    }
-                }
+                Some(column) if order.contains(&column) && !duplicate.contains(&column) => duplicate.push(column),
+                Some(column) if order.contains(&column) => {}
                 Some(column) => order.push(column),
                 None if unexpected.len() < MAX_LISTED => unexpected.push(name.chars().take(100).collect()),
                 None => {}

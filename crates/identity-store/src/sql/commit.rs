@@ -151,7 +151,19 @@ impl Backend {
                 .await
                 .map_err(|_| StoreError::Commit("the writer has stopped".into()))?;
             answer.await.map_err(|_| StoreError::Commit("the writer has stopped".into()))?
-        } else if write.as_create().is_some() && DIALECT.merges_statements() {
+        } else {
+            // A write the server refused because it ended the session did not commit: it is
+            // sent once more, on a new connection. (One whose connection just broke may have
+            // committed, and is not.)
+            match self.write_once(&write).await {
+                Err(e) if e.server_ended_session() => self.write_once(&write).await,
+                done => done,
+            }
+        }
+    }
+
+    async fn write_once(&self, write: &SsoWrite) -> Result<Option<SsoUser>> {
+        if write.as_create().is_some() && DIALECT.merges_statements() {
             // A create is a single merged statement (see `write::Batch`), atomic on its own: no
             // BEGIN and COMMIT round trips, and no transaction pool.
             let mut conn = self.conns.acquire().await?;

@@ -97,22 +97,58 @@ impl Conns {
         None
     }
 
+    /// Closes every idle connection: one was found dead, and after a server restart or a
+    /// failover they all are. Each would otherwise fail one request before it was replaced.
+    fn forget_idle(&self) {
+        let idle = match self.0.idle.lock() {
+            Ok(mut idle) => std::mem::take(&mut *idle),
+            Err(_) => return,
+        };
+        for (conn, _) in idle {
+            close_later(conn, None);
+        }
+    }
+
+    // The `fetch_*` are for reads only: a read whose connection turns out to be dead is sent
+    // once more, on a new connection.
+
     pub(crate) async fn fetch_optional<'q>(&self, query: Query<'q, Db, Args<'q>>) -> Result<Option<Row>> {
-        let mut conn = self.acquire().await?;
-        let found = query.fetch_optional(conn.start()).await;
-        conn.finish(found)
+        let (sql, args) = parts(query)?;
+        let mut retried = false;
+        loop {
+            let mut conn = self.acquire().await?;
+            let found = sqlx::query_with(sql, args.clone()).fetch_optional(conn.start()).await;
+            match conn.finish(found) {
+                Err(e) if !retried && e.lost_connection() => retried = true,
+                done => return done,
+            }
+        }
     }
 
     pub(crate) async fn fetch_all<'q>(&self, query: Query<'q, Db, Args<'q>>) -> Result<Vec<Row>> {
-        let mut conn = self.acquire().await?;
-        let found = query.fetch_all(conn.start()).await;
-        conn.finish(found)
+        let (sql, args) = parts(query)?;
+        let mut retried = false;
+        loop {
+            let mut conn = self.acquire().await?;
+            let found = sqlx::query_with(sql, args.clone()).fetch_all(conn.start()).await;
+            match conn.finish(found) {
+                Err(e) if !retried && e.lost_connection() => retried = true,
+                done => return done,
+            }
+        }
     }
 
     pub(crate) async fn fetch_one<'q>(&self, query: Query<'q, Db, Args<'q>>) -> Result<Row> {
-        let mut conn = self.acquire().await?;
-        let found = query.fetch_one(conn.start()).await;
-        conn.finish(found)
+        let (sql, args) = parts(query)?;
+        let mut retried = false;
+        loop {
+            let mut conn = self.acquire().await?;
+            let found = sqlx::query_with(sql, args.clone()).fetch_one(conn.start()).await;
+            match conn.finish(found) {
+                Err(e) if !retried && e.lost_connection() => retried = true,
+                done => return done,
+            }
+        }
     }
 
     /// Refuses new work and closes the idle connections. Work in flight finishes; its
@@ -130,6 +166,13 @@ impl Conns {
             let _ = tokio::time::timeout(CLOSE_TIMEOUT, conn.close()).await;
         }
     }
+}
+
+/// A query's text and arguments, so that it can be sent again.
+fn parts<'q>(mut query: Query<'q, Db, Args<'q>>) -> Result<(&'q str, Args<'q>)> {
+    use sqlx::Execute as _;
+    let args = query.take_arguments().map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+    Ok((query.sql(), args.unwrap_or_default()))
 }
 
 /// A connection lent out: back to the idle list when dropped clean, closed otherwise.
@@ -157,20 +200,21 @@ impl Leased {
     pub(crate) fn finish<T, E: Into<StoreError>>(&mut self, result: std::result::Result<T, E>) -> Result<T> {
         let result = result.map_err(Into::into);
         self.in_use = matches!(&result, Err(e) if !leaves_connection_usable(e));
+        if matches!(&result, Err(e) if e.lost_connection()) {
+            Conns(self.shared.clone()).forget_idle();
+        }
         result
     }
 }
 
 /// Whether an error leaves its connection fit for the next statement: the server answered (a
 /// constraint, a bad statement, no row) or the answer did not decode. A connection error, a
-/// server shutting the session down (SQLSTATE classes 08 and 57P) or a driver out of step with
-/// the server do not.
+/// server shutting the session down (both `Unavailable`) or a driver out of step with the server
+/// do not.
 fn leaves_connection_usable(e: &StoreError) -> bool {
     match e {
         StoreError::NotFound | StoreError::AlreadyExists(_) | StoreError::Corrupt(_) => true,
-        StoreError::Database(sqlx::Error::Database(db)) => {
-            !db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
-        }
+        StoreError::Database(sqlx::Error::Database(_)) => true,
         // (`RowNotFound` arrives as `NotFound`.)
         StoreError::Database(
             sqlx::Error::ColumnNotFound(_)

@@ -63,7 +63,18 @@ impl Backend {
         self.write.close().await;
     }
 
+    /// A writing transaction. The pool tests a connection when it comes back, not when it goes
+    /// out (a round trip per request), so after a server restart its idle connections are dead:
+    /// a BEGIN that fails on one did nothing, and the next connection is tried.
     async fn begin_write(&self) -> Result<Tx> {
-        Ok(self.write.begin_with(DIALECT.begin_write()).await?)
+        let mut attempts = 0;
+        loop {
+            match self.write.begin_with(DIALECT.begin_write()).await.map_err(crate::error::StoreError::from) {
+                Err(e) if e.lost_connection() && attempts <= self.write.options().get_max_connections() => {
+                    attempts += 1;
+                }
+                done => return done,
+            }
+        }
     }
 }

@@ -47,7 +47,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::not_found(),
-            StoreError::Unavailable(_) => Self::new(
+            e if e.is_unavailable() => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "the database is unavailable; try again shortly",

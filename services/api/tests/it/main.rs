@@ -31,6 +31,17 @@ async fn starts_without_configuration() {
 }
 
 #[tokio::test]
+async fn reads_survive_sessions_ended_by_postgres() {
+    let key = ["keys", "create", "--name", "feed", "--scope", "changes:read"];
+    identity_testkit::foundation::reads_survive_ended_sessions(
+        env!("CARGO_BIN_EXE_api"),
+        &key,
+        "/api/v1/changes?after=0",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn readiness_follows_postgres() {
     identity_testkit::foundation::readiness_follows_postgres(env!("CARGO_BIN_EXE_api")).await;
 }

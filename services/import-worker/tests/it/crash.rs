@@ -194,3 +194,43 @@ pub async fn an_upload_left_by_a_stopped_process_fails_its_job(db: &TestDatabase
     assert_eq!(worker.job(&fresh.id.to_string()).await["status"], "receiving");
     store.close().await;
 }
+
+/// PostgreSQL ending the worker's sessions again and again while it imports (an administrator,
+/// a restart): the job goes on and is done, never failed, with the results of an undisturbed run.
+pub async fn a_job_survives_sessions_ended_by_postgres() {
+    let Some(db) = TestDatabase::postgres().await else { return };
+    let file = generate(ROWS);
+    load_registry(&db, &file.registry).await;
+    let name = format!("import-{}", uuid::Uuid::new_v4().simple());
+    let url = identity_testkit::with_application_name(&db.url, &name);
+    let env = [FAST, SETTINGS].concat();
+    let svc = identity_testkit::Service::start(BIN, &url, &env).await;
+    let token = svc.cli(&["tokens", "create", "--name", "t", "--all-services"]).await.trim().to_owned();
+    let imp = Importer { svc, token };
+    let id = imp.upload("?service=gen", file.users.clone()).await.job_id();
+    let (mut ended, deadline) = (0, std::time::Instant::now() + Duration::from_secs(120));
+    let job = loop {
+        let job = imp.job(&id).await;
+        if job["status"] != "queued" && job["status"] != "running" {
+            break job;
+        }
+        assert!(std::time::Instant::now() < deadline, "the job did not end: {job}\n{}", imp.svc.logs().join("\n"));
+        ended += identity_testkit::end_postgres_sessions(&name).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(job["status"], "done", "{job}\n{}", imp.svc.logs().join("\n"));
+    assert!(ended > 0, "sessions were ended while the job ran");
+    let disturbed = imp.results(&id).await;
+    imp.assert_no_server_errors().await;
+
+    let fresh = another_database(&db).await;
+    load_registry(&fresh, &file.registry).await;
+    let whole = Importer::start(&fresh, SETTINGS).await;
+    let (_, straight) = whole.import("?service=gen", file.users).await;
+    assert_same_results(&disturbed, &straight, "with sessions ended, against undisturbed");
+    assert_eq!(people_count(&db).await, added_ids(&parse_results(&straight)).len(), "no row was applied twice");
+    drop(whole);
+    fresh.drop_now().await;
+    drop(imp);
+    db.drop_now().await;
+}

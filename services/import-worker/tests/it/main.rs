@@ -50,6 +50,11 @@ async fn starts_without_configuration() {
 }
 
 #[tokio::test]
+async fn a_job_survives_sessions_ended_by_postgres() {
+    crash::a_job_survives_sessions_ended_by_postgres().await;
+}
+
+#[tokio::test]
 async fn readiness_follows_postgres() {
     identity_testkit::foundation::readiness_follows_postgres(env!("CARGO_BIN_EXE_import-worker")).await;
 }

@@ -39,7 +39,7 @@ impl From<StoreError> for ScimResponse {
             StoreError::Unsupported(what) => {
                 ScimError::bad_request(ScimType::InvalidFilter, format!("not supported: {what}"))
             }
-            StoreError::Unavailable(_) => ScimError::new(503, None, "the database is unavailable; try again shortly"),
+            e if e.is_unavailable() => ScimError::new(503, None, "the database is unavailable; try again shortly"),
             other => {
                 tracing::error!(error = %other, "SCIM request failed");
                 ScimError::new(500, None, "internal error")

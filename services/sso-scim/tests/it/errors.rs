@@ -140,3 +140,32 @@ pub async fn only_scim_routes_are_served(db: &TestDatabase) {
     let r = scim.svc.http.post(scim.svc.url("/imports?service=npq")).body("x").send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
+
+/// PostgreSQL ending the binary's sessions (an administrator, a restart): reads and writes are
+/// sent again on new connections, and nothing answers 500.
+pub async fn sessions_ended_by_postgres_are_retried() {
+    let Some(db) = identity_store::testing::TestDatabase::postgres().await else { return };
+    let name = format!("scim-{}", uuid::Uuid::new_v4().simple());
+    let url = identity_testkit::with_application_name(&db.url, &name);
+    let svc = identity_testkit::Service::start(env!("CARGO_BIN_EXE_sso-scim"), &url, &[]).await;
+    let token = svc.cli(&["tokens", "create", "--name", "test-idp"]).await.trim().to_owned();
+    let scim = Scim { svc, token };
+    let first = scim.create(&user("first", "F", "One", "first@example.com")).await;
+    let id = first["id"].as_str().unwrap().to_owned();
+    for round in 0..3 {
+        assert!(identity_testkit::end_postgres_sessions(&name).await > 0, "the binary had sessions to end");
+        let r = scim.post("/Users", &user(&format!("u{round}"), "U", "Ser", &format!("u{round}@example.com"))).await;
+        assert_eq!(r.status, 201, "a create after the sessions ended: {}", r.body);
+        identity_testkit::end_postgres_sessions(&name).await;
+        assert_eq!(scim.get(&format!("/Users/{id}")).await.status, 200, "a read after the sessions ended");
+        identity_testkit::end_postgres_sessions(&name).await;
+        let r = scim.patch(&id, json!([{"op": "replace", "path": "displayName", "value": format!("F {round}")}])).await;
+        assert_eq!(r.status, 200, "a patch after the sessions ended: {}", r.body);
+        identity_testkit::end_postgres_sessions(&name).await;
+        assert_eq!(scim.get("/Users?filter=userName%20sw%20%22u%22").await.body["totalResults"], round + 1);
+    }
+    let logs = scim.svc.logs().join("\n");
+    assert!(!logs.contains("SCIM request failed"), "no request failed:\n{logs}");
+    drop(scim);
+    db.drop_now().await;
+}

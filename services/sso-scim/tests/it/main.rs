@@ -42,6 +42,11 @@ async fn starts_without_configuration() {
 }
 
 #[tokio::test]
+async fn sessions_ended_by_postgres_are_retried() {
+    errors::sessions_ended_by_postgres_are_retried().await;
+}
+
+#[tokio::test]
 async fn readiness_follows_postgres() {
     identity_testkit::foundation::readiness_follows_postgres(env!("CARGO_BIN_EXE_sso-scim")).await;
 }
