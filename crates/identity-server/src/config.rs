@@ -25,6 +25,15 @@ pub struct HttpConfig {
     pub request_timeout_ms: u64,
     /// The largest request body read, checked before any parsing.
     pub max_body_bytes: usize,
+    /// A request's head must arrive within this, from its first byte (or, on a new connection,
+    /// from the connection's opening): slow and trickled heads are cut off.
+    pub header_timeout_ms: u64,
+    /// A kept-alive connection with no request for this long is closed. Longer than the load
+    /// balancer's own idle timeout (60 s on an ALB), so that it is the balancer that closes.
+    pub idle_timeout_ms: u64,
+    /// Open connections at most (lowered to stay below the process's descriptor limit); past it
+    /// new connections wait, and a warning is logged.
+    pub max_connections: usize,
 }
 
 impl HttpConfig {
@@ -34,6 +43,9 @@ impl HttpConfig {
             public_url: None,
             request_timeout_ms: 30_000,
             max_body_bytes: 1024 * 1024,
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 75_000,
+            max_connections: 10_000,
         }
     }
 

@@ -6,7 +6,7 @@
 //! further left were written by the client and prove nothing, so a client outside the allowed
 //! networks cannot talk its way in with a forged header.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request};
@@ -66,10 +66,12 @@ impl NetworkProfile {
     }
 
     /// The 403 for a request from outside the profile, if it is one. Needs the server to be run
-    /// with `into_make_service_with_connect_info::<SocketAddr>()`; without a peer address it
+    /// with `into_make_service_with_connect_info::<Peer>()` (`serve.rs`); without a peer address it
     /// refuses.
     pub(crate) fn refusal(&self, req: &Request) -> Option<Response> {
-        let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {
+        let Some(ConnectInfo(crate::serve::Peer(peer))) =
+            req.extensions().get::<ConnectInfo<crate::serve::Peer>>().copied()
+        else {
             return Some((StatusCode::FORBIDDEN, "forbidden: unknown client address\n").into_response());
         };
         let client = self.client_ip(peer.ip(), req.headers());

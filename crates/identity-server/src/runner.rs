@@ -89,6 +89,7 @@ where
     let (drain, drained) = watch::channel(false);
     let running =
         Running { plumbing: plumbing.clone(), addr, base_url: config.http().base_url(addr), shutdown, drained };
+    let limits = crate::serve::ConnectionLimits::of(config.http());
     let (routes, background) = build(&running);
     let app = plumbing.wrap(routes);
     let stopping = shutdown_signal();
@@ -99,7 +100,7 @@ where
         let _ = stop.send(true);
     };
     let serving = async move {
-        let served = serve(listener, app, signal).await;
+        let served = serve(listener, app, limits, signal).await;
         let _ = drain.send(true);
         served
     };

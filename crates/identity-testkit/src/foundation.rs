@@ -84,6 +84,77 @@ pub async fn reads_survive_ended_sessions(binary: &str, credential: &[&str], pat
     db.drop_now().await;
 }
 
+/// Connections are held to the limits: one that sends nothing, or trickles its request head, is
+/// cut off after the header timeout; a kept-alive one lives past the header timeout, up to the
+/// idle timeout; and past the connection limit new connections wait, with a warning logged.
+pub async fn connections_are_timed_out_and_limited(binary: &str) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = crate::testing::TestDatabase::sqlite();
+    let timeouts = [("IDENTITY_HTTP__HEADER_TIMEOUT_MS", "300"), ("IDENTITY_HTTP__IDLE_TIMEOUT_MS", "3000")];
+    let svc = Service::start(binary, &db.url, &timeouts).await;
+    let addr = svc.base.trim_start_matches("http://").to_owned();
+    // Whether the server closes the connection within `limit` (a read gives end of file or an error).
+    async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+        let mut buf = [0u8; 4096];
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                Ok(Ok(0) | Err(_)) => return true,
+                Ok(Ok(_)) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    assert!(closed_within(&mut silent, Duration::from_secs(5)).await, "a connection that sends nothing is closed");
+
+    let mut trickle = TcpStream::connect(&addr).await.unwrap();
+    let closed = async {
+        for b in request.iter().cycle().take(100) {
+            if trickle.write_all(&[*b]).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    };
+    assert!(closed.await, "a head trickled a byte at a time is cut off before it is finished");
+
+    let mut kept = TcpStream::connect(&addr).await.unwrap();
+    let mut buf = [0u8; 4096];
+    for _ in 0..2 {
+        kept.write_all(request).await.unwrap();
+        let n = kept.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+        // Idle for longer than the header timeout, well within the idle timeout.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
+    assert!(closed_within(&mut kept, Duration::from_secs(10)).await, "an idle kept-alive connection is closed");
+    drop(svc);
+
+    let limited = [("IDENTITY_HTTP__MAX_CONNECTIONS", "3")];
+    let svc = Service::start(binary, &db.url, &limited).await;
+    let addr = svc.base.trim_start_matches("http://").to_owned();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(&addr).await.unwrap());
+    }
+    let waiting = tokio::spawn({
+        let (http, url) = (svc.http.clone(), svc.url("/healthz"));
+        async move { http.get(url).send().await.map(|r| r.status().as_u16()) }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a connection past the limit waits");
+    assert!(svc.logs().iter().any(|l| l.contains("connection limit reached")), "the limit is logged");
+    drop(held);
+    let answered = tokio::time::timeout(Duration::from_secs(10), waiting).await.unwrap().unwrap();
+    assert_eq!(answered.unwrap(), 200, "answered once the held connections closed");
+    drop(svc);
+    db.drop_now().await;
+}
+
 /// A PostgreSQL that is down makes `/readyz` 503 while the process keeps serving; when the
 /// database comes back the binary migrates and becomes ready. The "database" is a TCP proxy to
 /// the test PostgreSQL that the test opens and closes.

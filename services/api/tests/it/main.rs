@@ -42,6 +42,11 @@ async fn reads_survive_sessions_ended_by_postgres() {
 }
 
 #[tokio::test]
+async fn connections_are_timed_out_and_limited() {
+    identity_testkit::foundation::connections_are_timed_out_and_limited(env!("CARGO_BIN_EXE_api")).await;
+}
+
+#[tokio::test]
 async fn readiness_follows_postgres() {
     identity_testkit::foundation::readiness_follows_postgres(env!("CARGO_BIN_EXE_api")).await;
 }

@@ -385,3 +385,34 @@ pub async fn a_token_reaches_its_own_services_only(db: &TestDatabase) {
     assert!(!listing.contains("no-services"), "{listing}");
     imp.assert_no_server_errors().await;
 }
+
+/// A client that asks `Expect: 100-continue` (curl does for bodies over 1 MB) and then takes its
+/// time over the body is not cut off by the header timeout: the head was complete, and the
+/// interim 100 is not the answer.
+pub async fn an_upload_after_100_continue_outlasts_the_header_timeout(db: &TestDatabase) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let imp = Importer::start(db, &[("IDENTITY_HTTP__HEADER_TIMEOUT_MS", "300")]).await;
+    let addr = imp.svc.base.trim_start_matches("http://").to_owned();
+    let body = format!("{HEADER}\n1,slow@example.org,,Slow,,Sender,,01011990\n");
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /imports?service=npq HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nContent-Type: text/csv\r\n\
+         Expect: 100-continue\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        imp.token,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 100 Continue"), "{}", String::from_utf8_lossy(&buf[..n]));
+    // Three header timeouts, sent in two pieces.
+    let (first, rest) = body.split_at(body.len() / 2);
+    for piece in [first, rest] {
+        tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+        stream.write_all(piece.as_bytes()).await.unwrap();
+    }
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+}

@@ -33,6 +33,7 @@ identity_testkit::both_backends!(crate::cases:
     an_upload_cut_off_fails_its_job,
     awkward_rows_get_their_own_results,
     a_ten_megabyte_field_is_one_invalid_row,
+    an_upload_after_100_continue_outlasts_the_header_timeout,
     a_killed_worker_is_resumed_with_the_same_results,
     a_job_no_worker_finishes_is_given_up,
     claims_that_move_a_job_on_do_not_count,
@@ -52,6 +53,11 @@ async fn starts_without_configuration() {
 #[tokio::test]
 async fn a_job_survives_sessions_ended_by_postgres() {
     crash::a_job_survives_sessions_ended_by_postgres().await;
+}
+
+#[tokio::test]
+async fn connections_are_timed_out_and_limited() {
+    identity_testkit::foundation::connections_are_timed_out_and_limited(env!("CARGO_BIN_EXE_import-worker")).await;
 }
 
 #[tokio::test]

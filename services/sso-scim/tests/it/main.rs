@@ -47,6 +47,11 @@ async fn sessions_ended_by_postgres_are_retried() {
 }
 
 #[tokio::test]
+async fn connections_are_timed_out_and_limited() {
+    identity_testkit::foundation::connections_are_timed_out_and_limited(env!("CARGO_BIN_EXE_sso-scim")).await;
+}
+
+#[tokio::test]
 async fn readiness_follows_postgres() {
     identity_testkit::foundation::readiness_follows_postgres(env!("CARGO_BIN_EXE_sso-scim")).await;
 }
