@@ -20,7 +20,12 @@ pub fn service_provider_config(base: &str, c: Capabilities) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": "https://github.com/identity/identity#readme",
-        "patch": {"supported": true},
+        // The bounds of a PATCH (ours: RFC 7643 gives `patch` no such attributes).
+        "patch": {
+            "supported": true,
+            "maxOperations": crate::patch::MAX_OPERATIONS,
+            "maxValuesPerAttribute": crate::user::MAX_VALUES
+        },
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": c.max_results},
         "changePassword": {"supported": false},

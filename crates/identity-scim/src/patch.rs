@@ -16,6 +16,11 @@ use crate::ScimError;
 
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+/// The most operations one PATCH may hold (advertised in `ServiceProviderConfig`). With the
+/// values of a multi-valued attribute bounded too ([`crate::user::MAX_VALUES`]), a PATCH costs
+/// at most operations × values steps, however it is written.
+pub const MAX_OPERATIONS: usize = 100;
+
 type Object = Map<String, Value>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +85,34 @@ fn operations(body: &Value) -> Result<&[Value], ScimError> {
         return Err(ScimError::invalid_syntax(format!("'schemas' must contain \"{PATCH_SCHEMA}\"")));
     }
     match get_ci(body, "Operations") {
-        Some(Value::Array(ops)) if !ops.is_empty() => Ok(ops),
+        Some(Value::Array(ops)) if ops.len() > MAX_OPERATIONS => Err(ScimError::invalid_value(format!(
+            "a PATCH may hold at most {MAX_OPERATIONS} operations, and this one has {}: send them in several requests",
+            ops.len()
+        ))),
+        Some(Value::Array(ops)) if !ops.is_empty() => {
+            // Before any is applied: a value too big for the document is refused up front.
+            ops.iter().filter_map(|op| op.as_object().and_then(|o| get_ci(o, "value"))).try_for_each(bounded)?;
+            Ok(ops)
+        }
         _ => Err(ScimError::invalid_syntax("'Operations' must be a non-empty array")),
     }
+}
+
+/// Refuses a value holding a list longer than a document may keep.
+fn bounded(value: &Value) -> Result<(), ScimError> {
+    match value {
+        Value::Array(items) if items.len() > crate::user::MAX_VALUES => Err(too_many_values("a value", items.len())),
+        Value::Array(items) => items.iter().try_for_each(bounded),
+        Value::Object(map) => map.values().try_for_each(bounded),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn too_many_values(what: &str, n: usize) -> ScimError {
+    ScimError::invalid_value(format!(
+        "{what} holds {n} values; a multi-valued attribute keeps at most {}",
+        crate::user::MAX_VALUES
+    ))
 }
 
 fn apply_operation(root: &mut Object, operation: &Value) -> Result<(), ScimError> {

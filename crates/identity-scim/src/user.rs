@@ -13,6 +13,11 @@ use crate::ScimError;
 /// The longest `userName` accepted: it is an external id, not prose.
 pub const MAX_USER_NAME: usize = 256;
 
+/// The most values a multi-valued attribute (`emails`, `phoneNumbers`, …) keeps; advertised in
+/// `ServiceProviderConfig`. No person has a hundred addresses, and the bound keeps every PATCH
+/// cheap (see `patch::MAX_OPERATIONS`).
+pub const MAX_VALUES: usize = 100;
+
 /// What a write of a user carries, ready for the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserInput {
@@ -95,6 +100,20 @@ pub fn user_from_document(mut document: Value) -> Result<UserInput, ScimError> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(ScimError::invalid_value("'active' must be true or false")),
     };
+    for (name, value) in map.iter() {
+        let attributes = match value {
+            // The enterprise extension's attributes, by name.
+            Value::Object(ext) if name.starts_with("urn:") => ext.iter().collect::<Vec<_>>(),
+            _ => vec![(name, value)],
+        };
+        for (name, value) in attributes {
+            if let Value::Array(items) = value {
+                if items.len() > MAX_VALUES {
+                    return Err(crate::patch::too_many_values(&format!("'{name}'"), items.len()));
+                }
+            }
+        }
+    }
     let user_name = match map.get("userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => return Err(ScimError::invalid_value("'userName' is required")),

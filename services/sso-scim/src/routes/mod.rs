@@ -32,6 +32,8 @@ struct Shared {
     base: String,
     caps: Capabilities,
     max_start_index: u64,
+    /// PATCHes of one user take turns in this process (`users::patch`).
+    patches: users::PatchTurns,
 }
 
 impl std::ops::Deref for AppState {
@@ -60,6 +62,7 @@ pub fn routes(running: &Running, config: &ScimConfig) -> Router {
         base: format!("{}/scim/v2", running.base_url),
         caps: Capabilities { max_results: config.max_results, default_page_size: config.default_page_size },
         max_start_index: config.max_start_index,
+        patches: users::PatchTurns::default(),
     }));
     Router::new()
         .route("/scim/v2/Users", get(users::list).post(users::create).fallback(discovery::users_methods))

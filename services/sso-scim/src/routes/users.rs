@@ -1,6 +1,7 @@
 //! `/Users` and `/Users/{id}`.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -27,9 +28,51 @@ use super::{scim, AppState};
 type Result<T, E = ScimResponse> = std::result::Result<T, E>;
 
 /// How many times a PATCH without `If-Match` re-reads and re-applies when another write got in
-/// between its read and its write. Past that the user is changing faster than we can apply a
-/// patch: 409, since the client named no version for a 412 to be about.
-const PATCH_ATTEMPTS: u32 = 8;
+/// between its read and its write (another replica's, or a PUT's). Past that the user is
+/// changing faster than we can apply a patch: 409, since the client named no version for a 412
+/// to be about.
+const PATCH_ATTEMPTS: u32 = 10;
+
+/// The wait before a PATCH's second try; it doubles with each try, to at most `MAX_BACKOFF`,
+/// and a random part of it is taken so that contending replicas fall out of step.
+const FIRST_BACKOFF: Duration = Duration::from_millis(2);
+const MAX_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Bodies larger than this are parsed and applied on the blocking pool, not on a runtime
+/// worker, so that one large request never holds up the others (health checks included).
+const BLOCKING_BODY_BYTES: usize = 32 * 1024;
+
+/// PATCHes of the same user take turns in this process: the read, apply and write of each runs
+/// alone, so contending patches through one replica never conflict. Users share turns by a hash
+/// of their id (64 turns: two users rarely share one, and sharing costs only waiting).
+pub struct PatchTurns(Vec<tokio::sync::Mutex<()>>);
+
+impl Default for PatchTurns {
+    fn default() -> Self {
+        Self((0..64).map(|_| tokio::sync::Mutex::new(())).collect())
+    }
+}
+
+impl PatchTurns {
+    async fn take(&self, id: UserId) -> tokio::sync::MutexGuard<'_, ()> {
+        let slot = (id.as_uuid().as_u128() % self.0.len() as u128) as usize;
+        self.0[slot].lock().await
+    }
+}
+
+/// Runs CPU work (parsing, applying a patch) on the blocking pool when its input is large.
+async fn compute<T: Send + 'static>(size: usize, work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    if size < BLOCKING_BODY_BYTES {
+        return work();
+    }
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|_| Err(ScimError::new(500, None, "internal error").into()))
+}
+
+/// A random share of `wait`, from the clock's nanoseconds (no need for better randomness).
+fn jittered(wait: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    wait.mul_f64(0.5 + f64::from(nanos % 1000) / 2000.0)
+}
 
 fn location(s: &AppState, id: UserId) -> String {
     format!("{}/Users/{id}", s.base)
@@ -272,7 +315,8 @@ pub async fn create(
     bytes: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Response> {
     check_content_type(&headers)?;
-    let input = user_from_request(&body(bytes)?)?;
+    let bytes = body(bytes)?;
+    let input = compute(bytes.len(), move || Ok(user_from_request(&bytes)?)).await?;
     let created = s.store.sso_create(&write_of(input), &actor(&principal)).await?;
     tracing::info!(user.id = %created.id, actor = %principal.name, "SCIM user created");
     Ok(user_response(&s, StatusCode::CREATED, &created, &Projection::default()))
@@ -305,7 +349,8 @@ pub async fn replace(
 ) -> Result<Response> {
     let id = user_id(&id)?;
     check_content_type(&headers)?;
-    let input = user_from_request(&body(bytes)?)?;
+    let bytes = body(bytes)?;
+    let input = compute(bytes.len(), move || Ok(user_from_request(&bytes)?)).await?;
     let expected = expected_version(&s, id, &headers).await?;
     let user = s.store.sso_replace(id, &write_of(input), expected, &actor(&principal)).await?;
     Ok(user_response(&s, StatusCode::OK, &user, &Projection::default()))
@@ -320,36 +365,39 @@ pub async fn patch(
 ) -> Result<Response> {
     let id = user_id(&id)?;
     check_content_type(&headers)?;
-    let request = serde_json::Value::Object(parse_body(&body(bytes)?)?);
+    let bytes = body(bytes)?;
+    let size = bytes.len();
+    let request = std::sync::Arc::new(compute(size, move || Ok(serde_json::Value::Object(parse_body(&bytes)?))).await?);
     let pinned = expected_version(&s, id, &headers).await?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    let _turn = s.patches.take(id).await;
+    let mut backoff = FIRST_BACKOFF;
+    for attempt in 1..=PATCH_ATTEMPTS {
         let current = s.store.sso_get(id).await?;
         if let Some(v) = pinned {
             if v != current.version {
                 return Err(StoreError::VersionMismatch { current: current.version }.into());
             }
         }
-        let mut doc = editable_document(&current.attributes, current.status == identity_core::UserStatus::Active);
-        apply_patch(&mut doc, &request)?;
-        let input = user_from_document(doc)?;
+        let doc = editable_document(&current.attributes, current.status == identity_core::UserStatus::Active);
+        let patch = request.clone();
+        let input = compute(size, move || {
+            let mut doc = doc;
+            apply_patch(&mut doc, &patch)?;
+            Ok(user_from_document(doc)?)
+        })
+        .await?;
         match s.store.sso_replace(id, &write_of(input), Some(current.version), &actor(&principal)).await {
             Ok(user) => return Ok(user_response(&s, StatusCode::OK, &user, &Projection::default())),
             // Someone wrote between our read and our write: apply the patch to what they wrote.
-            Err(StoreError::VersionMismatch { .. }) if pinned.is_none() => {
-                if attempt == PATCH_ATTEMPTS {
-                    return Err(ScimError::new(
-                        409,
-                        None,
-                        "the user kept changing while the patch was applied; retry it",
-                    )
-                    .into());
-                }
+            Err(StoreError::VersionMismatch { .. }) if pinned.is_none() && attempt < PATCH_ATTEMPTS => {
+                tokio::time::sleep(jittered(backoff)).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
+            Err(StoreError::VersionMismatch { .. }) if pinned.is_none() => break,
             Err(e) => return Err(e.into()),
         }
     }
+    Err(ScimError::new(409, None, "the user kept changing while the patch was applied; retry it").into())
 }
 
 pub async fn delete(

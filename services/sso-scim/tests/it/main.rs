@@ -30,6 +30,8 @@ identity_testkit::both_backends!(crate::cases:
     every_patch_form,
     identity_provider_quirks,
     patch_errors,
+    patches_are_bounded,
+    contending_patches_all_apply,
     bad_requests_get_clear_errors,
     discovery_documents,
     authentication,

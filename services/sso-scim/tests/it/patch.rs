@@ -1,7 +1,7 @@
 use identity_store::testing::TestDatabase;
 use serde_json::{json, Value};
 
-use crate::support::{user, Scim, ENTERPRISE};
+use crate::support::{user, Scim, ENTERPRISE, PATCH};
 
 async fn patched(scim: &Scim, id: &str, ops: Value) -> Value {
     let r = scim.patch(id, ops.clone()).await;
@@ -150,4 +150,81 @@ pub async fn patch_errors(db: &TestDatabase) {
     scim.patch(id, json!([{"op": "replace", "path": "userName", "value": "TAKEN"}]))
         .await
         .assert_error(409, Some("uniqueness"));
+}
+
+/// A PATCH's work is bounded before it starts: at most `maxOperations` operations and
+/// `maxValuesPerAttribute` values, both advertised; a large one is worked on the blocking pool,
+/// so the health check answers at once meanwhile.
+pub async fn patches_are_bounded(db: &TestDatabase) {
+    let scim = Scim::start(db, &[]).await;
+    let spc = scim.get("/ServiceProviderConfig").await.body;
+    let (max_ops, max_values) = (spc["patch"]["maxOperations"].as_u64().unwrap() as usize, 100);
+    assert_eq!(spc["patch"]["maxValuesPerAttribute"], max_values);
+    let u = scim.create(&user("bound", "B", "Ound", "bound@example.com")).await;
+    let id = u["id"].as_str().unwrap();
+    let phone = |i: usize| json!({"value": format!("+44 20 7946 {i:04}"), "type": "work"});
+    let one = |i: usize| json!({"op": "add", "path": "phoneNumbers", "value": [phone(i)]});
+
+    let too_many_ops: Vec<Value> = (0..=max_ops).map(one).collect();
+    let r = scim.patch(id, Value::Array(too_many_ops)).await;
+    r.assert_error(400, Some("invalidValue"));
+    assert!(r.body["detail"].as_str().unwrap().contains(&format!("at most {max_ops} operations")), "{}", r.body);
+    let too_many_values: Vec<Value> = (0..=max_values).map(phone).collect();
+    let r = scim.patch(id, json!([{"op": "add", "path": "phoneNumbers", "value": too_many_values}])).await;
+    r.assert_error(400, Some("invalidValue"));
+    // Values added one operation at a time stop at the bound too.
+    let fill: Vec<Value> = (0..max_values).map(one).collect();
+    assert_eq!(scim.patch(id, Value::Array(fill)).await.status, 200);
+    scim.patch(id, json!([one(max_values)])).await.assert_error(400, Some("invalidValue"));
+    let mut big = user("big", "B", "Ig", "big@example.com");
+    big["emails"] = Value::Array((0..=max_values).map(|i| json!({"value": format!("e{i}@example.com")})).collect());
+    scim.post("/Users", &big).await.assert_error(400, Some("invalidValue"));
+    assert_eq!(scim.get(&format!("/Users/{id}")).await.body["phoneNumbers"].as_array().unwrap().len(), max_values);
+
+    // The largest PATCH there can be, sent several at once: the health check is not held up.
+    let largest: Vec<Value> = (0..max_ops)
+        .map(|i| json!({"op": "replace", "path": format!("phoneNumbers[value eq \"+44 20 7946 {i:04}\"].display"), "value": "x".repeat(8000)}))
+        .collect();
+    let sends: Vec<_> = (0..4)
+        .map(|_| {
+            let req = scim.request(
+                reqwest::Method::PATCH,
+                &format!("/Users/{id}"),
+                Some(&json!({"schemas": [PATCH], "Operations": largest})),
+                &[],
+            );
+            tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let health = scim.svc.http.get(scim.svc.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    for send in sends {
+        assert_eq!(send.await.unwrap(), 200);
+    }
+}
+
+/// Patches of one user sent at once, without `If-Match`, each apply: none is lost and none
+/// gives up with 409.
+pub async fn contending_patches_all_apply(db: &TestDatabase) {
+    let scim = Scim::start(db, &[]).await;
+    let u = scim.create(&user("busy", "B", "Usy", "busy@example.com")).await;
+    let id = u["id"].as_str().unwrap().to_owned();
+    let sends: Vec<_> = (0..60)
+        .map(|i| {
+            let ops =
+                json!([{"op": "add", "path": "phoneNumbers", "value": [{"value": format!("+44 1632 96{i:04}")}]}]);
+            let req = scim.request(
+                reqwest::Method::PATCH,
+                &format!("/Users/{id}"),
+                Some(&json!({"schemas": [PATCH], "Operations": ops})),
+                &[],
+            );
+            tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    for send in sends {
+        assert_eq!(send.await.unwrap(), 200, "every contending patch applies");
+    }
+    let phones = scim.get(&format!("/Users/{id}")).await.body["phoneNumbers"].as_array().unwrap().len();
+    assert_eq!(phones, 60, "no update was lost");
 }
