@@ -97,6 +97,10 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => Self::Unavailable(e),
             sqlx::Error::Database(db) if db.code().is_some_and(|c| ends_session(&c)) => Self::Unavailable(e),
+            // A deadlock or serialization failure rolled the transaction back: worth retrying.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "40P01" || c == "40001") => {
+                Self::Busy(db.message().to_owned())
+            }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 match uniqueness_of(db.constraint(), db.message()) {
                     Some(u) => Self::AlreadyExists(u),

@@ -341,13 +341,31 @@ impl Store {
         }))
     }
 
-    /// A writing transaction for a chunk of import rows.
+    /// A writing transaction for a chunk of import rows. Its facts are claimed (see
+    /// [`ImportSession::facts`]), so that two jobs cannot both add the same person.
     pub async fn import_session(&self) -> Result<ImportSession> {
+        self.session(Claims::Take).await
+    }
+
+    /// A transaction for a dry run, which is rolled back: its facts are read without claims (a
+    /// dry run may span a whole file, and keeps nothing to race over).
+    pub async fn import_dry_run_session(&self) -> Result<ImportSession> {
+        self.session(Claims::None).await
+    }
+
+    async fn session(&self, claims: Claims) -> Result<ImportSession> {
         Ok(ImportSession(match &self.inner {
-            Inner::Postgres(b) => SessionInner::Postgres(b.import_session().await?),
-            Inner::Sqlite(b) => SessionInner::Sqlite(b.import_session().await?),
+            Inner::Postgres(b) => SessionInner::Postgres(b.import_session(claims).await?),
+            Inner::Sqlite(b) => SessionInner::Sqlite(b.import_session(claims).await?),
         }))
     }
+}
+
+/// Whether an import session claims the identifiers its facts are about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claims {
+    Take,
+    None,
 }
 
 enum SessionInner {
@@ -405,7 +423,11 @@ macro_rules! session {
 }
 
 impl ImportSession {
-    /// The facts of the flowchart for a chunk's rows.
+    /// The facts of the flowchart for a chunk's rows. First it claims, until the session ends,
+    /// every identifier they are about (email addresses, TRNs, last name with date of birth):
+    /// a session that claimed one of them before has committed or rolled back by the time these
+    /// facts are read, so its new people are among them. (PostgreSQL; on SQLite a writing
+    /// session holds the database's only write lock already.)
     pub async fn facts(&mut self, service: &identity_core::ServiceName, query: &FactQuery) -> Result<ChunkFacts> {
         session!(&mut self.facts(service, query))
     }

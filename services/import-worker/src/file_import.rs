@@ -126,7 +126,7 @@ impl FileImport<'_> {
                 if self.dry_run {
                     let session = match &mut dry_session {
                         Some(s) => s,
-                        None => dry_session.insert(store.import_session().await.map_err(|e| e.to_string())?),
+                        None => dry_session.insert(store.import_dry_run_session().await.map_err(|e| e.to_string())?),
                     };
                     let rows =
                         engine.process(session, target, &chunk).await.map_err(|e| explain(e, out.summary.rows))?;

@@ -288,7 +288,7 @@ impl<R: Registry> Worker<R> {
         // The transaction can outlast the lease (a big file, a slow registry): the claim is held
         // meanwhile, so no other worker takes the job and runs it a second time.
         let hold = claimed(self.store.import_claim_hold(job.id, &self.id, lease_until(self.config.lease())).await)?;
-        let mut session = self.store.import_session().await.map_err(EngineError::from)?;
+        let mut session = self.store.import_dry_run_session().await.map_err(EngineError::from)?;
         let mut after = 0;
         loop {
             let rows = self.next_rows(job, after).await.map_err(EngineError::from)?;

@@ -20,6 +20,7 @@ use crate::model::{
     ChunkFacts, ChunkResults, FactQuery, ImportJob, ImportJobStatus, ImportRow, ImportWrites, NewImportJob,
     NewImportRow, OutcomeCounts,
 };
+use crate::Claims;
 
 const JOB_COLUMNS: &str = "id, service, file_name, submitted_by, dry_run, status, columns, rows_total, rows_done, \
      count_none, count_added, count_updated, count_invalid, error, attempts, created_at, started_at, finished_at";
@@ -283,8 +284,8 @@ impl Backend {
     }
 
     /// A transaction for applying rows. Commit it, or drop it to roll back (a dry run).
-    pub(crate) async fn import_session(&self) -> Result<Session> {
-        Ok(Session { tx: self.begin_write().await? })
+    pub(crate) async fn import_session(&self, claims: Claims) -> Result<Session> {
+        Ok(Session { tx: self.begin_write().await?, claims })
     }
 }
 
@@ -355,7 +356,37 @@ impl ClaimHold {
 /// One transaction of an import worker.
 pub(crate) struct Session {
     tx: Tx,
+    claims: Claims,
 }
+
+/// The key of a claim on an identifier: a 64-bit FNV-1a hash of its kind and value, the same in
+/// every process and version (two identifiers sharing a key only wait for each other).
+fn claim_key(kind: &str, value: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in kind.bytes().chain([0]).chain(value.bytes()) {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// Takes transaction-scoped advisory locks on `keys`, in order (so two sessions never wait on
+/// each other in a circle), in as few statements as the bind limit allows.
+async fn claim(conn: &mut super::Conn, mut keys: Vec<i64>) -> Result<()> {
+    keys.sort_unstable();
+    keys.dedup();
+    for chunk in keys.chunks(MERGED_CLAIMS) {
+        let mut qb = QueryBuilder::<Db>::new("SELECT pg_advisory_xact_lock(k) FROM (");
+        qb.push_values(chunk, |mut b, key| {
+            b.push_bind(*key);
+        });
+        qb.push(") AS claimed (k)");
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Claims per statement: under PostgreSQL's 65,535 bound values.
+const MERGED_CLAIMS: usize = 30_000;
 
 fn push_in<'a, T: 'a + Clone + sqlx::Encode<'a, Db> + sqlx::Type<Db> + Send>(
     qb: &mut QueryBuilder<'a, Db>,
@@ -382,6 +413,12 @@ impl Session {
     /// earlier, uncommitted rows included).
     pub(crate) async fn facts(&mut self, service: &ServiceName, q: &FactQuery) -> Result<ChunkFacts> {
         let conn = &mut *self.tx;
+        if self.claims == Claims::Take && DIALECT.locks_rows_apart() {
+            let emails = q.emails.iter().map(|e| claim_key("email", e));
+            let trns = q.trns.iter().map(|t| claim_key("trn", t));
+            let names = q.names.iter().map(|(last, dob)| claim_key("name", &format!("{last}|{dob}")));
+            claim(conn, emails.chain(trns).chain(names).collect()).await?;
+        }
         let mut facts = ChunkFacts::default();
         for chunk in q.emails.chunks(BATCH) {
             let mut qb =
@@ -574,4 +611,16 @@ async fn lock_users(conn: &mut super::Conn, ids: &[UserId]) -> Result<HashMap<Us
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every process and every version must take the same lock for the same identifier: a
+    /// rolling deploy runs two versions side by side.
+    #[test]
+    fn claim_keys_are_fixed() {
+        assert_eq!(super::claim_key("email", "ann@example.org"), super::claim_key("email", "ann@example.org"));
+        assert_ne!(super::claim_key("email", "1"), super::claim_key("trn", "1"));
+        assert_eq!(super::claim_key("", ""), 0xaf63_bd4c_8601_b7df_u64 as i64);
+    }
 }

@@ -234,3 +234,57 @@ pub async fn a_job_survives_sessions_ended_by_postgres() {
     drop(imp);
     db.drop_now().await;
 }
+
+/// Two workers running two jobs at once, on PostgreSQL, whose rows are the same people under
+/// other emails and ids: each person is added once, by whichever job got there first, and the
+/// other job's row is the potential duplicate (or, for a TRN, the TRN already held).
+pub async fn two_workers_never_add_the_same_person_twice() {
+    let Some(db) = TestDatabase::postgres().await else { return };
+    const PEOPLE: usize = 600;
+    const WITH_TRN: usize = 100;
+    let mut registry = "TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,DATE_OF_BIRTH\n".to_owned();
+    for i in 0..WITH_TRN {
+        registry.push_str(&format!("{},Reg{i},,Istry{i},01011980\n", 2_000_000 + i));
+    }
+    load_registry(&db, &registry).await;
+    // Side "b" gives the TRN rows another date of birth, so that the TRN rule decides them.
+    let file = |side: &str| {
+        let mut text = format!("{HEADER}\n");
+        for i in 0..PEOPLE {
+            let day = 1 + i % 28;
+            if i < WITH_TRN {
+                let dob = if side == "a" { "01011980" } else { "02021981" };
+                text.push_str(&format!("{side}-{i},{side}-{i}@example.org,{},,,,,{dob}\n", 2_000_000 + i));
+            } else {
+                text.push_str(&format!("{side}-{i},{side}-{i}@example.org,,Person{i},,Family{i},,{day:02}031990\n"));
+            }
+        }
+        text
+    };
+    let settings = [("IDENTITY_IMPORT__CHUNK_ROWS", "25")];
+    let uploader = Importer::start(&db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
+    let a = uploader.upload("?service=side-a", file("a")).await.job_id();
+    let b = uploader.upload("?service=side-b", file("b")).await.job_id();
+    // Two workers, each takes one of the two queued jobs.
+    let first = Importer::again(&db, &[FAST, &settings].concat(), &uploader.token).await;
+    let second = Importer::again(&db, &[FAST, &settings].concat(), &uploader.token).await;
+    let (done_a, done_b) = (first.wait_done(&a).await, first.wait_done(&b).await);
+    let (lines_a, lines_b) = (parse_results(&first.results(&a).await), parse_results(&first.results(&b).await));
+    let both_ran = |w: &Importer| w.svc.logs().iter().any(|l| l.contains("processing import job"));
+    assert!(both_ran(&first) && both_ran(&second), "each worker ran a job");
+
+    for i in 0..PEOPLE {
+        let (ra, rb) = (&lines_a[i], &lines_b[i]);
+        let added = [ra, rb].iter().filter(|r| r.outcome == "UserAdded").count();
+        assert_eq!(added, 1, "person {i} added exactly once: {ra:?} / {rb:?}");
+        let other = if ra.outcome == "UserAdded" { rb } else { ra };
+        assert_eq!(other.outcome, "Invalid", "{other:?}");
+        let note =
+            if i < WITH_TRN { "A user already exists with the specified TRN" } else { "Potential duplicate user" };
+        assert!(other.notes.starts_with(note), "person {i}: {other:?}");
+    }
+    assert_eq!(people_count(&db).await, PEOPLE);
+    assert_eq!(job_counts(&done_a)[1] + job_counts(&done_b)[1], PEOPLE as i64);
+    drop((uploader, first, second));
+    db.drop_now().await;
+}
