@@ -49,6 +49,23 @@ pub async fn end_postgres_sessions(name: &str) -> usize {
     ended.len()
 }
 
+/// The PostgreSQL server's log file: where the logging collector writes it, or Debian's.
+pub async fn postgres_log() -> Option<std::path::PathBuf> {
+    use sqlx::Connection as _;
+    let mut admin = sqlx::PgConnection::connect(&testing::postgres_url()).await.ok()?;
+    let (file, dir): (Option<String>, String) =
+        sqlx::query_as("SELECT pg_current_logfile(), current_setting('data_directory')")
+            .fetch_one(&mut admin)
+            .await
+            .ok()?;
+    let _ = admin.close().await;
+    if let Some(file) = file {
+        return Some(std::path::Path::new(&dir).join(file));
+    }
+    let debian = std::fs::read_dir("/var/log/postgresql").ok()?;
+    debian.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "log"))
+}
+
 /// Runs a binary's command line (`tokens create …`) against a database; returns stdout, panics
 /// with stderr on failure.
 pub async fn run_cli(binary: &str, database_url: &str, args: &[&str]) -> String {

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::rows::{self, corrupt, now};
 use super::{Backend, Row};
-use crate::error::{Result, StoreError};
+use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::{Credential, CredentialKind};
 
 fn credential(row: &Row) -> Result<Credential> {
@@ -43,8 +43,10 @@ impl Backend {
             created_at: now(),
             revoked_at: None,
         };
-        sqlx::query(
-            "INSERT INTO credentials (id, kind, name, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        // A taken name is found without an error, which PostgreSQL would log with the name.
+        let inserted = sqlx::query(
+            "INSERT INTO credentials (id, kind, name, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(c.id)
         .bind(kind.as_str())
@@ -53,7 +55,11 @@ impl Backend {
         .bind(c.scopes.join(" "))
         .bind(c.created_at)
         .execute(&self.write)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Err(StoreError::AlreadyExists(Uniqueness::CredentialName));
+        }
         Ok(c)
     }
 

@@ -11,7 +11,7 @@ use sqlx::{Connection as _, QueryBuilder, Row as _};
 
 use super::filter::{push_filter, push_order};
 use super::rows::{self, now};
-use super::write::{self, Batch, OnLinked, UserWrite};
+use super::write::{self, Batch, Claim, OnLinked, UserWrite};
 use super::{Backend, Conn, Db, Row, DIALECT};
 use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::{Actor, SsoList, SsoPage, SsoQuery, SsoUser, SsoUserWrite, StoredProfile};
@@ -147,9 +147,10 @@ async fn attach_in(tx: &mut Conn, key: &str, w: &SsoUserWrite, actor: &Actor) ->
     }
     let at = now();
     let mut batch = Batch::new(tx);
+    batch.guard(&claims_of(w, Some(id))).await?;
     write::insert_links(&mut batch, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
     let (status, written) = put_sso_profile(&mut batch, id, w, old_status, &profiles, actor, at).await?;
-    batch.finish().await?;
+    batch.finish_guarded().await?;
     Ok(SsoUser {
         id,
         status,
@@ -183,6 +184,16 @@ async fn put_sso_profile(
     Ok((status, written.into_iter().next()))
 }
 
+/// What a SCIM write of `w` claims: its `userName`, and the email address it gives the combined
+/// profile (SSO's email wins it) if the user holds identifiers. `except`: the user writing.
+fn claims_of(w: &SsoUserWrite, except: Option<UserId>) -> Vec<Claim<'_>> {
+    let mut claims = vec![Claim::Link { source: &Source::Sso, external_id: &w.user_name, except }];
+    if let Some(email) = w.fields.email.as_ref().filter(|_| status_of(w.active).holds_identifiers()) {
+        claims.push(Claim::Email { key: email.key(), except });
+    }
+    claims
+}
+
 /// Creates users with multi-row statements: one statement per table, however many users. Any
 /// conflict fails them all (the caller then creates them one by one).
 pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Actor)]) -> Result<Vec<SsoUser>> {
@@ -190,6 +201,8 @@ pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Acto
     let users: Vec<(UserId, UserStatus)> =
         writes.iter().map(|(w, _)| (UserId::random(), status_of(w.active))).collect();
     let mut batch = Batch::new(conn);
+    let claims: Vec<Claim<'_>> = writes.iter().flat_map(|(w, _)| claims_of(w, None)).collect();
+    batch.guard(&claims).await?;
     write::insert_users(&mut batch, &users, at).await?;
     let links: Vec<(&Source, &str, UserId)> =
         writes.iter().zip(&users).map(|((w, _), (id, _))| (&Source::Sso, w.user_name.as_str(), *id)).collect();
@@ -221,7 +234,7 @@ pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Acto
         }
         start = end;
     }
-    batch.finish().await?;
+    batch.finish_guarded().await?;
     Ok(out)
 }
 
@@ -237,6 +250,7 @@ async fn replace(
     check_version(sso.version, if_version)?;
     let old_name = sso.external_id.clone().unwrap_or_default();
     let mut batch = Batch::new(conn);
+    batch.guard(&claims_of(w, Some(id))).await?;
     if link_key(&Source::Sso, &old_name) != link_key(&Source::Sso, &w.user_name) {
         write::remove_links(&mut batch, id, Some(&Source::Sso)).await?;
         write::insert_links(&mut batch, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
@@ -244,7 +258,7 @@ async fn replace(
         write::respell_link(&mut batch, &Source::Sso, &w.user_name, id).await?;
     }
     let (status, written) = put_sso_profile(&mut batch, id, w, old_status, &profiles, actor, at).await?;
-    batch.finish().await?;
+    batch.finish_guarded().await?;
     let written = written.as_ref();
     Ok(SsoUser {
         id,

@@ -19,7 +19,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row as _};
 
 use super::{rows, Conn, Db, DIALECT};
-use crate::error::Result;
+use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::StoredProfile;
 
 /// Rows per multi-row statement: under both backends' bound-parameter limits (SQLite's is
@@ -30,17 +30,83 @@ pub(super) const BATCH: usize = 500;
 /// is 65,535).
 const MERGED_BINDS: usize = 30_000;
 
-/// Writes on their way to the database; see the module's comment. Call [`Batch::finish`].
+/// Writes on their way to the database; see the module's comment. Call [`Batch::finish`], or
+/// [`Batch::finish_guarded`] after [`Batch::guard`].
 pub(super) struct Batch<'c> {
     conn: &'c mut Conn,
     statement: Option<QueryBuilder<'static, Db>>,
     parts: usize,
     binds: usize,
+    guard: Guard,
+}
+
+/// Whether the batch's writes wait on a check that the identifiers they claim are free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Guard {
+    None,
+    /// PostgreSQL: the check is the statement's `guard` part, and every write is conditional
+    /// on it.
+    InStatement,
+    /// SQLite: the check ran; what it found taken, if anything (then nothing more is written).
+    Ran(Option<Uniqueness>),
+}
+
+/// What each write of a guarded batch adds to its `WHERE`: the guard found nothing taken.
+const GUARD_FREE: &str = "(SELECT taken FROM guard) IS NULL";
+
+/// An identifier a guard checks is free, with the users allowed to hold it already.
+pub(super) enum Claim<'a> {
+    /// A link (source, external id) held by a user other than `except`.
+    Link { source: &'a Source, external_id: &'a str, except: Option<UserId> },
+    /// An email address held by a live user other than `except`.
+    Email { key: String, except: Option<UserId> },
 }
 
 impl<'c> Batch<'c> {
     pub(super) fn new(conn: &'c mut Conn) -> Self {
-        Self { conn, statement: None, parts: 0, binds: 0 }
+        Self { conn, statement: None, parts: 0, binds: 0, guard: Guard::None }
+    }
+
+    /// Makes every write added after this one happen only if none of `claims` is held by
+    /// someone else, without letting a unique constraint fail: a failed constraint is an error
+    /// PostgreSQL logs with the key, and the keys here are email addresses and SSO ids. (Two
+    /// writers racing for the same identifier can still meet the constraint; the guard spares
+    /// the log every conflict with what was already committed.) Call first, on a fresh batch.
+    pub(super) async fn guard(&mut self, claims: &[Claim<'_>]) -> Result<()> {
+        if claims.is_empty() {
+            return Ok(());
+        }
+        let mut qb = QueryBuilder::<Db>::new(if DIALECT.merges_statements() { "WITH guard AS (" } else { "" });
+        qb.push("SELECT CASE");
+        for claim in claims {
+            qb.push(" WHEN EXISTS (SELECT 1 FROM ");
+            let (except, taken) = match claim {
+                Claim::Link { source, external_id, except } => {
+                    qb.push("links WHERE source = ").push_bind(source.to_string());
+                    qb.push(" AND external_key = ").push_bind(link_key(source, external_id));
+                    (except, "external_id")
+                }
+                Claim::Email { key, except } => {
+                    qb.push("combined_profiles WHERE email_key = ").push_bind(key.clone());
+                    (except, "email")
+                }
+            };
+            if let Some(id) = except {
+                qb.push(" AND user_id <> ").push_bind(*id.as_uuid());
+            }
+            qb.push(format!(") THEN '{taken}'"));
+        }
+        qb.push(" END AS taken");
+        if DIALECT.merges_statements() {
+            qb.push(")");
+            self.statement = Some(qb);
+            self.parts = 1;
+            self.guard = Guard::InStatement;
+        } else {
+            let taken: Option<String> = qb.build().fetch_one(&mut *self.conn).await?.try_get("taken")?;
+            self.guard = Guard::Ran(taken.as_deref().map(uniqueness));
+        }
+        Ok(())
     }
 
     /// The builder to push the next statement into; then call [`Batch::end`].
@@ -60,6 +126,11 @@ impl<'c> Batch<'c> {
     /// Ends the statement begun, which bound `binds` values.
     async fn end(&mut self, binds: usize) -> Result<()> {
         if !DIALECT.merges_statements() {
+            if matches!(self.guard, Guard::Ran(Some(_))) {
+                // Something is taken: this write is not made.
+                self.statement = None;
+                return Ok(());
+            }
             return self.send().await;
         }
         if let Some(qb) = &mut self.statement {
@@ -67,10 +138,16 @@ impl<'c> Batch<'c> {
         }
         self.parts += 1;
         self.binds += binds;
-        if self.binds > MERGED_BINDS {
+        // A guarded statement goes whole: its writes hang on its first part.
+        if self.binds > MERGED_BINDS && self.guard == Guard::None {
             self.send().await?;
         }
         Ok(())
+    }
+
+    /// Whether the writes are guarded in the statement (each must then test [`GUARD_FREE`]).
+    fn guarded(&self) -> bool {
+        self.guard == Guard::InStatement
     }
 
     async fn send(&mut self) -> Result<()> {
@@ -89,6 +166,57 @@ impl<'c> Batch<'c> {
     pub(super) async fn finish(mut self) -> Result<()> {
         self.send().await
     }
+
+    /// Sends what is left of a guarded batch; `AlreadyExists` (and nothing written) if the guard
+    /// found an identifier taken.
+    pub(super) async fn finish_guarded(mut self) -> Result<()> {
+        let taken = match std::mem::replace(&mut self.guard, Guard::None) {
+            Guard::InStatement => match self.statement.take() {
+                Some(mut qb) => {
+                    qb.push(" SELECT taken FROM guard");
+                    qb.build().fetch_one(&mut *self.conn).await?.try_get::<Option<String>, _>("taken")?
+                }
+                None => None,
+            },
+            Guard::Ran(taken) => return taken.map_or(Ok(()), |u| Err(StoreError::AlreadyExists(u))),
+            Guard::None => return self.send().await,
+        };
+        self.parts = 0;
+        self.binds = 0;
+        taken.map_or(Ok(()), |t| Err(StoreError::AlreadyExists(uniqueness(&t))))
+    }
+}
+
+fn uniqueness(taken: &str) -> Uniqueness {
+    if taken == "email" {
+        Uniqueness::Email
+    } else {
+        Uniqueness::ExternalId
+    }
+}
+
+/// Rows for an INSERT: `VALUES …`, or in a guarded batch `SELECT * FROM (VALUES …) WHERE` the
+/// guard found nothing taken.
+fn push_rows<T>(
+    qb: &mut QueryBuilder<'static, Db>,
+    guarded: bool,
+    rows: impl IntoIterator<Item = T>,
+    push: impl FnMut(sqlx::query_builder::Separated<'_, 'static, Db, &'static str>, T),
+) {
+    if guarded {
+        qb.push("SELECT * FROM (");
+    }
+    qb.push_values(rows, push);
+    if guarded {
+        qb.push(format!(") AS v WHERE {GUARD_FREE}"));
+    }
+}
+
+/// The condition an UPDATE or DELETE of a guarded batch adds.
+fn and_free(qb: &mut QueryBuilder<'static, Db>, guarded: bool) {
+    if guarded {
+        qb.push(format!(" AND {GUARD_FREE}"));
+    }
 }
 
 pub(super) async fn insert_users(
@@ -97,9 +225,10 @@ pub(super) async fn insert_users(
     now: DateTime<Utc>,
 ) -> Result<()> {
     for chunk in users.chunks(BATCH) {
+        let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push("INSERT INTO users (id, status, created_at, updated_at) ");
-        qb.push_values(chunk, |mut b, (id, status)| {
+        push_rows(qb, guarded, chunk, |mut b, (id, status)| {
             b.push_bind(*id.as_uuid()).push_bind(status.as_str()).push_bind(now).push_bind(now);
         });
         batch.end(chunk.len() * 4).await?;
@@ -113,9 +242,11 @@ pub(super) async fn set_status(
     status: UserStatus,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let guarded = batch.guarded();
     let qb = batch.begin();
     qb.push("UPDATE users SET status = ").push_bind(status.as_str());
     qb.push(", updated_at = ").push_bind(now).push(" WHERE id = ").push_bind(*id.as_uuid());
+    and_free(qb, guarded);
     batch.end(3).await
 }
 
@@ -186,9 +317,10 @@ pub(super) async fn put_profiles(
     now: DateTime<Utc>,
 ) -> Result<()> {
     for chunk in profiles.chunks(BATCH) {
+        let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push(format!("INSERT INTO source_profiles ({PROFILE_COLUMNS}) "));
-        qb.push_values(chunk, |mut b, p| {
+        push_rows(qb, guarded, chunk, |mut b, p| {
             b.push_bind(*p.user_id.as_uuid())
                 .push_bind(p.source.to_string())
                 .push_bind(p.external_id.map(str::to_owned))
@@ -240,6 +372,7 @@ pub(super) async fn save_combined(
         s.as_ref().map(|s| s.source.to_string())
     }
     for chunk in rows.chunks(BATCH) {
+        let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push(
             "INSERT INTO combined_profiles (user_id, first_name, first_name_source, middle_name, middle_name_source, \
@@ -247,7 +380,7 @@ pub(super) async fn save_combined(
              email, email_source, date_of_birth, date_of_birth_source, trn, trn_source, email_key, first_name_key, \
              last_name_key, version, updated_at) ",
         );
-        qb.push_values(chunk, |mut b, r| {
+        push_rows(qb, guarded, chunk, |mut b, r| {
             let c = &r.combined;
             // An archived user releases its address, so someone else may use it.
             let email_key = c.email.as_ref().filter(|_| r.status.holds_identifiers()).map(|e| e.value.key());
@@ -296,9 +429,10 @@ pub(super) async fn save_combined(
 
 pub(super) async fn append_changes(batch: &mut Batch<'_>, changes: &[NewChange], now: DateTime<Utc>) -> Result<()> {
     for chunk in changes.chunks(BATCH) {
+        let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push("INSERT INTO changes (user_id, source, actor, kind, fields, status, at) ");
-        qb.push_values(chunk, |mut b, c| {
+        push_rows(qb, guarded, chunk, |mut b, c| {
             let fields: Vec<&str> = c.fields.iter().map(|f| f.as_str()).collect();
             b.push_bind(*c.user_id.as_uuid())
                 .push_bind(c.source.to_string())
@@ -330,9 +464,10 @@ pub(super) async fn insert_links(
     now: DateTime<Utc>,
 ) -> Result<()> {
     for chunk in links.chunks(BATCH) {
+        let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push("INSERT INTO links (source, external_key, external_id, user_id, created_at) ");
-        qb.push_values(chunk, |mut b, (source, external_id, user_id)| {
+        push_rows(qb, guarded, chunk, |mut b, (source, external_id, user_id)| {
             b.push_bind(source.to_string())
                 .push_bind(link_key(source, external_id))
                 .push_bind((*external_id).to_owned())
@@ -349,17 +484,20 @@ pub(super) async fn insert_links(
 
 /// Removes a user's links of one source, or of every source.
 pub(super) async fn remove_links(batch: &mut Batch<'_>, user_id: UserId, source: Option<&Source>) -> Result<()> {
+    let guarded = batch.guarded();
     let qb = batch.begin();
     qb.push("DELETE FROM links WHERE user_id = ").push_bind(*user_id.as_uuid());
     if let Some(source) = source {
         qb.push(" AND source = ").push_bind(source.to_string());
     }
+    and_free(qb, guarded);
     batch.end(2).await
 }
 
 /// Marks users' combined profiles as changed (a new link shows in what consumers read).
 pub(super) async fn touch_combined(batch: &mut Batch<'_>, users: &[UserId], now: DateTime<Utc>) -> Result<()> {
     for chunk in users.chunks(BATCH) {
+        let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push("UPDATE combined_profiles SET version = version + 1, updated_at = ").push_bind(now);
         qb.push(" WHERE user_id IN (");
@@ -368,6 +506,7 @@ pub(super) async fn touch_combined(batch: &mut Batch<'_>, users: &[UserId], now:
             list.push_bind(*id.as_uuid());
         }
         qb.push(")");
+        and_free(qb, guarded);
         batch.end(chunk.len() + 1).await?;
     }
     Ok(())
@@ -380,9 +519,11 @@ pub(super) async fn respell_link(
     external_id: &str,
     user_id: UserId,
 ) -> Result<()> {
+    let guarded = batch.guarded();
     let qb = batch.begin();
     qb.push("UPDATE links SET external_id = ").push_bind(external_id.to_owned());
     qb.push(" WHERE source = ").push_bind(source.to_string()).push(" AND user_id = ").push_bind(*user_id.as_uuid());
+    and_free(qb, guarded);
     batch.end(3).await
 }
 

@@ -169,3 +169,45 @@ pub async fn sessions_ended_by_postgres_are_retried() {
     drop(scim);
     db.drop_now().await;
 }
+
+/// Conflicts (a taken `userName`, a taken email address, a taken credential name) are found
+/// without a unique constraint failing: PostgreSQL would log the failure with the key, and the
+/// keys are SSO ids and email addresses. The server's log, read from where Debian's cluster
+/// writes it, holds none of them afterwards.
+pub async fn conflicts_leave_no_personal_data_in_the_postgres_log() {
+    let Some(db) = identity_store::testing::TestDatabase::postgres().await else { return };
+    let Some(log) = identity_testkit::postgres_log().await else {
+        eprintln!("SKIPPED: the PostgreSQL server's log file cannot be found to read");
+        return;
+    };
+    let start = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let scim = Scim::start(&db, &[]).await;
+    let mark = uuid::Uuid::new_v4().simple().to_string();
+    let (ann, bob) = (format!("ann-{mark}@example.com"), format!("bob-{mark}@example.com"));
+    let a = scim.create(&user(&ann, "Ann", "Lee", &ann)).await;
+    scim.create(&user(&bob, "Bob", "Ray", &bob)).await;
+    let id = a["id"].as_str().unwrap();
+    // The same userName; another userName with a taken email.
+    scim.post("/Users", &user(&ann, "Ann", "Lee", &format!("other-{mark}@example.com")))
+        .await
+        .assert_error(409, Some("uniqueness"));
+    scim.post("/Users", &user(&format!("carl-{mark}"), "C", "D", &bob)).await.assert_error(409, Some("uniqueness"));
+    // A replace and a patch onto the other user's userName and email.
+    scim.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(&user(&bob, "Ann", "Lee", &ann)), &[])
+        .await
+        .assert_error(409, Some("uniqueness"));
+    let ops = json!([{"op": "replace", "path": "emails", "value": [{"value": bob, "primary": true}]}]);
+    scim.patch(id, ops).await.assert_error(409, Some("uniqueness"));
+    let name = format!("token-{mark}");
+    scim.svc.cli(&["tokens", "create", "--name", &name]).await;
+    let again = scim.svc.cli_output(&["tokens", "create", "--name", &name], &[]).await;
+    assert!(!again.status.success(), "a taken credential name is refused");
+    drop(scim);
+    // The server writes its log as it goes; give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let text = std::fs::read(&log).unwrap();
+    let written = String::from_utf8_lossy(&text[usize::try_from(start).unwrap().min(text.len())..]);
+    let leaked: Vec<&str> = written.lines().filter(|l| l.contains(&mark)).collect();
+    assert!(leaked.is_empty(), "the PostgreSQL log holds personal data:\n{}", leaked.join("\n"));
+    db.drop_now().await;
+}

@@ -44,6 +44,11 @@ async fn starts_without_configuration() {
 }
 
 #[tokio::test]
+async fn conflicts_leave_no_personal_data_in_the_postgres_log() {
+    errors::conflicts_leave_no_personal_data_in_the_postgres_log().await;
+}
+
+#[tokio::test]
 async fn sessions_ended_by_postgres_are_retried() {
     errors::sessions_ended_by_postgres_are_retried().await;
 }
