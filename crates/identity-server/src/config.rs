@@ -122,12 +122,27 @@ pub fn redact_url(url: &str) -> String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum LogFormat {
     /// Human-readable on a terminal, JSON otherwise (a container's log driver).
     Auto,
     Human,
     Json,
+}
+
+/// Read by hand so that a wrong value is answered with the right ones (serde's own message
+/// names the Rust type instead).
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        match value.as_str() {
+            "auto" => Ok(Self::Auto),
+            "human" => Ok(Self::Human),
+            "json" => Ok(Self::Json),
+            other => Err(format!("{other:?} is not a log format: expected one of \"auto\", \"human\", \"json\"")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +247,14 @@ fn describe(e: config::ConfigError, file: Option<&Path>) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wrong_log_format_is_answered_with_the_right_ones() {
+        let env = [("IDENTITY_LOG__FORMAT".to_owned(), "xml".to_owned())];
+        let err = load_from::<Sample>(None, env.into_iter()).unwrap_err().to_string();
+        assert!(err.contains("\"xml\" is not a log format: expected one of \"auto\", \"human\", \"json\""), "{err}");
+        assert!(err.contains("log.format"), "the key is named: {err}");
+    }
 
     #[derive(Debug, Serialize, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields, default)]

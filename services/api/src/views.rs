@@ -172,6 +172,9 @@ pub struct ChangeView {
     pub seq: i64,
     pub user_id: Uuid,
     pub source: String,
+    /// Who wrote it: the credential's name (`scim:<token name>`), or the import job
+    /// (`import:<job id>`; `import-cli` for the command line).
+    pub actor: String,
     /// `created`, `profile_updated`, `status_changed`, `archived` or `linked` (a source linked one
     /// of its ids; no field changed).
     pub kind: String,
@@ -188,6 +191,7 @@ impl ChangeView {
             seq: c.seq,
             user_id: *c.user_id.as_uuid(),
             source: c.source.to_string(),
+            actor: c.actor,
             kind: c.kind.to_string(),
             fields: c.fields.iter().map(ToString::to_string).collect(),
             status: c.status.to_string(),

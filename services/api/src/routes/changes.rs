@@ -13,7 +13,9 @@ use super::{only, require, AppState};
 use crate::views::{ChangeView, ChangesPage};
 
 /// Changes after a position, in order. A consumer that resumes after the last `seq` it saw
-/// misses nothing and sees nothing twice, however writers interleave.
+/// misses nothing and sees nothing twice, however writers interleave. `seq` may skip numbers (a
+/// PostgreSQL sequence gives up the numbers of a crash or a rolled-back run), but it never goes
+/// back and never repeats: compare positions, never count them.
 #[utoipa::path(
     get,
     path = "/api/v1/changes",

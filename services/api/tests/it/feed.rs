@@ -47,6 +47,7 @@ pub async fn the_feed_has_no_gap_and_no_repeat_under_concurrent_writers(db: &Tes
     let users: BTreeSet<&str> = seen.iter().map(|c| c["user_id"].as_str().unwrap()).collect();
     assert_eq!((seen.len(), users.len()), (WRITERS * EACH, WRITERS * EACH), "each change exactly once");
     assert!(seen.iter().all(|c| c["kind"] == "created" && c["source"] == "sso"));
+    assert!(seen.iter().all(|c| c["actor"] == "scim:test"), "each change names who wrote it");
     assert!(seen[0]["fields"].as_array().unwrap().iter().any(|f| f == "email"));
     // Resuming after the end gives nothing; bad positions are refused.
     assert!(api.get(&format!("/api/v1/changes?after={after}")).await.body["changes"].as_array().unwrap().is_empty());
