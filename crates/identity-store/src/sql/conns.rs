@@ -46,6 +46,23 @@ async fn open(options: &Options) -> sqlx::Result<Conn> {
     Ok(conn)
 }
 
+/// Runs a read with `$fetch` on a lent connection, and once more on a new one if the first
+/// connection turned out to be dead.
+macro_rules! read_retrying {
+    ($conns:ident, $query:ident, $fetch:ident) => {{
+        let (sql, args) = parts($query)?;
+        let mut retried = false;
+        loop {
+            let mut conn = $conns.acquire().await?;
+            let found = sqlx::query_with(sql, args.clone()).$fetch(conn.start()).await;
+            match conn.finish(found) {
+                Err(e) if !retried && e.lost_connection() => retried = true,
+                done => break done,
+            }
+        }
+    }};
+}
+
 /// Up to `max` connections, opened when first needed.
 #[derive(Clone)]
 pub(crate) struct Conns(Arc<Shared>);
@@ -110,45 +127,18 @@ impl Conns {
     }
 
     // The `fetch_*` are for reads only: a read whose connection turns out to be dead is sent
-    // once more, on a new connection.
+    // once more, on a new connection (`read_retrying!`).
 
     pub(crate) async fn fetch_optional<'q>(&self, query: Query<'q, Db, Args<'q>>) -> Result<Option<Row>> {
-        let (sql, args) = parts(query)?;
-        let mut retried = false;
-        loop {
-            let mut conn = self.acquire().await?;
-            let found = sqlx::query_with(sql, args.clone()).fetch_optional(conn.start()).await;
-            match conn.finish(found) {
-                Err(e) if !retried && e.lost_connection() => retried = true,
-                done => return done,
-            }
-        }
+        read_retrying!(self, query, fetch_optional)
     }
 
     pub(crate) async fn fetch_all<'q>(&self, query: Query<'q, Db, Args<'q>>) -> Result<Vec<Row>> {
-        let (sql, args) = parts(query)?;
-        let mut retried = false;
-        loop {
-            let mut conn = self.acquire().await?;
-            let found = sqlx::query_with(sql, args.clone()).fetch_all(conn.start()).await;
-            match conn.finish(found) {
-                Err(e) if !retried && e.lost_connection() => retried = true,
-                done => return done,
-            }
-        }
+        read_retrying!(self, query, fetch_all)
     }
 
     pub(crate) async fn fetch_one<'q>(&self, query: Query<'q, Db, Args<'q>>) -> Result<Row> {
-        let (sql, args) = parts(query)?;
-        let mut retried = false;
-        loop {
-            let mut conn = self.acquire().await?;
-            let found = sqlx::query_with(sql, args.clone()).fetch_one(conn.start()).await;
-            match conn.finish(found) {
-                Err(e) if !retried && e.lost_connection() => retried = true,
-                done => return done,
-            }
-        }
+        read_retrying!(self, query, fetch_one)
     }
 
     /// Refuses new work and closes the idle connections. Work in flight finishes; its
