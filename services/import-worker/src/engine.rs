@@ -4,7 +4,7 @@
 //! caller's transaction. The rules themselves are `identity_core::import`'s; this only moves
 //! data between them and the store.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use identity_core::import::records::split_all;
 use identity_core::import::result::ResultRow;
@@ -43,6 +43,30 @@ impl From<StoreError> for EngineError {
         match e {
             StoreError::AlreadyExists(u) => Self::Conflict(u),
             other => Self::Store(other),
+        }
+    }
+}
+
+/// The people a dry run would have added. Its transaction is rolled back, so they never exist:
+/// a result file that showed their ids would hand out ids nobody holds. `hide` blanks the
+/// USER_ID of every row that would add a person, and of every later row of the same run that
+/// refers to one of them (linked to, or updated); rows about people who exist keep theirs. It
+/// keeps every such id for the whole run (16 bytes a person added, as many again in the set's
+/// overhead), since any later row may refer to any earlier one.
+#[derive(Debug, Default)]
+pub struct WouldBeAdded(HashSet<UserId>);
+
+impl WouldBeAdded {
+    /// Blanks the ids of `rows` (the next rows of the run, in order) that nobody will hold.
+    pub fn hide(&mut self, rows: &mut [ResultRow]) {
+        for row in rows {
+            let Some(id) = row.user_id else { continue };
+            if row.outcome == Outcome::UserAdded {
+                self.0.insert(id);
+                row.user_id = None;
+            } else if self.0.contains(&id) {
+                row.user_id = None;
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! `import-worker import FILE --service NAME --output RESULTS [--dry-run]`: a newcomer's first
 //! import, synchronous, with a progress bar on a terminal. Reads the file in pieces and applies
 //! it chunk by chunk (each chunk committed), so memory does not grow with the file; a dry run
-//! applies everything in one transaction that is rolled back at the end.
+//! applies everything in one transaction that is rolled back at the end, and its result file
+//! leaves out the ids of the people it would have added (they will not exist).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use identity_store::{ImportSession, OutcomeCounts, Store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::io::AsyncReadExt;
 
-use crate::engine::{Checks, Engine, EngineError, InputRow, Target};
+use crate::engine::{Checks, Engine, EngineError, InputRow, Target, WouldBeAdded};
 use crate::reader::CsvInput;
 use crate::registry::Registry;
 
@@ -101,6 +102,7 @@ impl FileImport<'_> {
         let mut results: Option<Results> = None;
         // A dry run keeps one transaction open for the whole file.
         let mut dry_session = None;
+        let mut would_be_added = WouldBeAdded::default();
         // A chunk checked and waiting to be applied: the next chunk's checks (parsing, field
         // rules, registry) run while the database applies this one.
         let mut checked: Option<(Vec<InputRow>, Checks)> = None;
@@ -128,8 +130,9 @@ impl FileImport<'_> {
                         Some(s) => s,
                         None => dry_session.insert(store.import_dry_run_session().await.map_err(|e| e.to_string())?),
                     };
-                    let rows =
+                    let mut rows =
                         engine.process(session, target, &chunk).await.map_err(|e| explain(e, out.summary.rows))?;
+                    would_be_added.hide(&mut rows);
                     out.write(&rows)?;
                 } else {
                     let next = match checked.take() {

@@ -49,7 +49,8 @@ enum Command {
         /// Where to write the result CSV.
         #[arg(long)]
         output: PathBuf,
-        /// Decide every row and write the result file, but change nothing.
+        /// Decide every row and write the result file, but change nothing (a row that would add a
+        /// person has no USER_ID: nobody will hold it).
         #[arg(long)]
         dry_run: bool,
     },

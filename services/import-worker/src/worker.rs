@@ -15,7 +15,7 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{watch, Notify};
 
 use crate::config::ImportConfig;
-use crate::engine::{Engine, EngineError, InputRow, Target};
+use crate::engine::{Engine, EngineError, InputRow, Target, WouldBeAdded};
 use crate::registry::Registry;
 
 /// How many times a chunk is retried when a concurrent writer took one of its people.
@@ -261,7 +261,8 @@ impl<R: Registry> Worker<R> {
 
     /// A dry run decides every row in one transaction that is rolled back, so rows see the
     /// earlier rows' users without anything being kept; the results, spooled to a temporary
-    /// file, are stored afterwards. A dry run interrupted by a crash starts again from row one.
+    /// file, are stored afterwards, without the ids of the people it would have added (see
+    /// [`WouldBeAdded`]). A dry run interrupted by a crash starts again from row one.
     async fn dry_run(&self, job: &ImportJob, header: &Header) -> Ended {
         match self.dry_run_inner(job, header).await {
             Ok(()) => Ended::Done,
@@ -290,10 +291,13 @@ impl<R: Registry> Worker<R> {
         let hold = claimed(self.store.import_claim_hold(job.id, &self.id, lease_until(self.config.lease())).await)?;
         let mut session = self.store.import_dry_run_session().await.map_err(EngineError::from)?;
         let mut after = 0;
+        let mut would_be_added = WouldBeAdded::default();
         loop {
             let rows = self.next_rows(job, after).await.map_err(EngineError::from)?;
             let Some(last) = rows.last().map(|r| r.row_number) else { break };
-            for r in stored_results(&self.engine.process(&mut session, target, &rows).await?).0 {
+            let mut results = self.engine.process(&mut session, target, &rows).await?;
+            would_be_added.hide(&mut results);
+            for r in stored_results(&results).0 {
                 let line =
                     serde_json::json!([r.row_number, r.outcome.as_str(), r.notes, r.user_id.map(|u| u.to_string())]);
                 writeln!(spool, "{line}").map_err(spool_error)?;

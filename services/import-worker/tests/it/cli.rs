@@ -80,8 +80,9 @@ pub async fn cli_import_gives_the_example_results_and_a_rerun_changes_nothing(db
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// `--dry-run` writes the same result file as the real import and changes nothing: a real
-/// import afterwards still adds the same people.
+/// `--dry-run` writes the result file the real import would, without the ids of the people it
+/// would add (nobody holds them), and changes nothing: a real import afterwards still adds the
+/// same people.
 pub async fn cli_dry_run_writes_the_results_and_changes_nothing(db: &TestDatabase) {
     load_example_registry(db).await;
     let dir = scratch_dir();
@@ -89,21 +90,31 @@ pub async fn cli_dry_run_writes_the_results_and_changes_nothing(db: &TestDatabas
 
     let dry_path = dir.join("dry.csv");
     let (stdout, dry) = import(db, &dry_path, true).await;
-    assert_same_results(&dry, &expected, "dry run on an empty database");
+    assert_same_results(&dry, &as_a_dry_run(&expected), "dry run on an empty database");
+    assert!(
+        parse_results(&dry).iter().all(|l| l.user_id.is_empty()),
+        "nobody exists yet, so a dry run shows no USER_ID (not even for rows 6 and 7, which refer to people rows 1 and 5 \
+         would add):\n{dry}"
+    );
+    assert_eq!(assert_dry_run_ids_are_held(db, &dry, "dry run on an empty database").await, 0);
     assert_eq!(stdout, summary(&parse_results(&dry), &dry_path, " (dry run: nothing was changed)"));
     assert_eq!(people_count(db).await, 0, "a dry run adds nobody");
 
     let real_path = dir.join("real.csv");
     let (_, real) = import(db, &real_path, false).await;
-    assert_same_results(&real, &dry, "the real import after a dry run");
+    assert_same_results(&real, &expected, "the real import after a dry run");
+    assert_same_results(&dry, &as_a_dry_run(&real), "the dry run foretold the real import");
     let real = parse_results(&real);
     let before = people(db).await;
     assert_eq!(before.len(), added_ids(&real).len());
 
-    // A dry run of a re-run answers what the re-run would, and still changes nothing.
+    // A dry run of a re-run answers what the re-run would: every row links to a person who
+    // exists, with their id. It still changes nothing.
     let (_, dry_again) = import(db, &dir.join("dry-again.csv"), true).await;
     let (_, rerun) = import(db, &dir.join("rerun.csv"), false).await;
     assert_eq!(dry_again, rerun, "same people, same ids: the files are equal as they are");
+    let linked = real.iter().filter(|l| l.outcome != "Invalid").count();
+    assert_eq!(assert_dry_run_ids_are_held(db, &dry_again, "dry run of a re-run").await, linked);
     assert_eq!(people(db).await, before);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use std::collections::HashSet;
+
 use identity_core::import::records::split_all;
+use identity_core::import::result::ResultRow;
 use identity_store::testing::TestDatabase;
 use identity_store::{PeopleQuery, PoolConfig, Store};
 use identity_testkit::{normalise_ids, Service};
@@ -286,6 +289,46 @@ pub async fn people_count(db: &TestDatabase) -> usize {
 /// The user ids a result file gave to new people.
 pub fn added_ids(lines: &[ResultLine]) -> Vec<String> {
     lines.iter().filter(|l| l.outcome == "UserAdded").map(|l| l.user_id.clone()).collect()
+}
+
+/// What a dry run's result file shows for `results`, a real import's: the same lines, with no
+/// USER_ID for the people the import added, neither on their `UserAdded` rows nor on the later
+/// rows that refer to them: after a dry run nobody holds those ids.
+pub fn as_a_dry_run(results: &str) -> String {
+    let lines = parse_results(results);
+    let added: HashSet<&str> = lines.iter().filter(|l| l.outcome == "UserAdded").map(|l| l.user_id.as_str()).collect();
+    let mut out = format!("{RESULT_HEADER}\r\n");
+    for l in &lines {
+        let shown = !l.user_id.is_empty() && !added.contains(l.user_id.as_str());
+        let row = ResultRow {
+            row_number: l.row.parse().unwrap(),
+            id: l.id.clone(),
+            user_id: shown.then(|| l.user_id.parse().unwrap()),
+            outcome: l.outcome.parse().unwrap(),
+            notes: if l.notes.is_empty() { Vec::new() } else { vec![l.notes.clone()] },
+            raw: l.raw.clone(),
+        };
+        out.push_str(&row.to_csv_line());
+    }
+    out
+}
+
+/// A dry run's result file shows no id nobody holds: its `UserAdded` rows have no USER_ID, and
+/// every USER_ID it does show is a person in the store. Returns how many it shows.
+pub async fn assert_dry_run_ids_are_held(db: &TestDatabase, results: &str, what: &str) -> usize {
+    let store = store(db).await;
+    let mut shown = 0;
+    for l in parse_results(results) {
+        if l.outcome == "UserAdded" {
+            assert_eq!(l.user_id, "", "{what}: row {} would add a person, who has no id yet: {l:?}", l.row);
+        } else if !l.user_id.is_empty() {
+            let held = store.person(l.user_id.parse().unwrap()).await;
+            assert!(held.is_ok(), "{what}: row {} shows {}, which nobody holds: {held:?}", l.row, l.user_id);
+            shown += 1;
+        }
+    }
+    store.close().await;
+    shown
 }
 
 /// Another throw-away database on the same backend as `db`.
