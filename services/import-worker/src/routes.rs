@@ -403,15 +403,30 @@ async fn resume(
             s.wake.notify_one();
             Ok((StatusCode::ACCEPTED, Json(view(&job))).into_response())
         }
-        Err(StoreError::NotFound) => {
-            let job = s.store.import_job(id).await?;
-            Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "not_failed",
-                format!("only a failed job can be resumed; this one is {}", job.status.as_str()),
-            ))
-        }
+        Err(StoreError::NotFound) => Err(not_resumable(&s.store.import_job(id).await?)),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Why the store would not queue `job` again.
+fn not_resumable(job: &ImportJob) -> ApiError {
+    match job.status {
+        // Only an upload that broke off fails with no rows: the job was never queued.
+        ImportJobStatus::Failed if job.rows_total == 0 => ApiError::new(
+            StatusCode::CONFLICT,
+            "upload_broke_off",
+            "the upload of this job broke off before the whole file arrived, so the job has no rows to run and \
+             cannot be resumed: upload the file again",
+        ),
+        // It was resumed by someone else, and failed again, between the two reads.
+        ImportJobStatus::Failed => {
+            ApiError::new(StatusCode::CONFLICT, "not_failed", "the job changed while it was being resumed; try again")
+        }
+        other => ApiError::new(
+            StatusCode::CONFLICT,
+            "not_failed",
+            format!("only a failed job can be resumed; this one is {}", other.as_str()),
+        ),
     }
 }
 

@@ -191,6 +191,7 @@ pub async fn an_upload_left_by_a_stopped_process_fails_its_job(db: &TestDatabase
     let job = worker.wait_for(&stale.id.to_string(), Duration::from_secs(10), |j| j["status"] != "receiving").await;
     assert_eq!(job["status"], "failed", "{job}");
     assert!(job["error"].as_str().unwrap().contains("stopped arriving"), "{job}");
+    worker.post(&format!("/imports/{}/resume", stale.id)).await.assert_error(409, "upload_broke_off");
     assert_eq!(worker.job(&fresh.id.to_string()).await["status"], "receiving");
     store.close().await;
 }

@@ -262,6 +262,16 @@ pub async fn an_upload_cut_off_fails_its_job(db: &TestDatabase) {
     };
     assert_eq!(job["status"], "failed", "{job}");
     assert!(job["error"].as_str().unwrap().contains("broke off"), "{job}");
+    assert_eq!(job["rows_total"], 0, "{job}");
+    // Failed, but not resumable: the answer says why, and what to do instead.
+    let id = job["id"].as_str().unwrap();
+    let reply = imp.post(&format!("/imports/{id}/resume")).await;
+    assert_eq!(
+        reply.assert_error(409, "upload_broke_off"),
+        "the upload of this job broke off before the whole file arrived, so the job has no rows to run and cannot be \
+         resumed: upload the file again"
+    );
+    assert_eq!(imp.job(id).await["status"], "failed");
     assert!(claimable_jobs(db).await.is_empty(), "nothing for the workers");
     imp.get("/imports?limit=0").await.assert_error(400, "invalid_query");
     imp.get("/imports?limit=201").await.assert_error(400, "invalid_query");
