@@ -1,6 +1,8 @@
 //! import-worker's routes: upload a CSV for a service (a job), read the job, download its
 //! results, resume a failed job. Every route needs an import token, and reaches only the jobs
-//! of the services the token was made for (see `grant`).
+//! of the services the token was made for (see `grant`). Every query string is checked by
+//! [`Params`]: a parameter a route does not take, one given twice or a malformed value answers
+//! 400 `invalid_query` naming it.
 
 use std::sync::Arc;
 
@@ -18,7 +20,6 @@ use identity_core::ServiceName;
 use identity_server::auth::{AuthError, Authenticator, Principal};
 use identity_server::runner::Running;
 use identity_store::{CredentialKind, ImportJob, ImportJobStatus, NewImportJob, NewImportRow, Store, StoreError};
-use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -58,6 +59,11 @@ impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self { status, code, message: message.into() }
     }
+
+    /// 400 `invalid_query`, the message starting with the parameter's name.
+    fn parameter(name: &str, why: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", format!("{}: {why}", shown(name)))
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -77,12 +83,6 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<QueryRejection> for ApiError {
-    fn from(e: QueryRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(json!({"error": self.code, "message": self.message}))).into_response();
@@ -92,6 +92,57 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"import-worker\""));
         }
         response
+    }
+}
+
+/// A name or value from the query as a message shows it: short printable text as it is, anything
+/// else quoted with its control characters escaped, and cut to 60 characters.
+fn shown(text: &str) -> String {
+    const MAX: usize = 60;
+    let count = text.chars().count();
+    if (1..=MAX).contains(&count) && text.chars().all(|c| c.is_ascii_graphic()) {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(MAX).collect();
+    if count > MAX {
+        format!("{cut:?}…")
+    } else {
+        format!("{cut:?}")
+    }
+}
+
+/// A route's query string, checked: every name is one the route takes, and none is given twice.
+/// (axum's `Query` into a struct would answer serde's wording, which names Rust's types.)
+struct Params(Vec<(String, String)>);
+
+type RawParams = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+impl Params {
+    fn check(query: RawParams, takes: &[&str]) -> Result<Self, ApiError> {
+        let Query(pairs) = query.map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "the query string is not name=value pairs joined by &",
+            )
+        })?;
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if !takes.contains(&name.as_str()) {
+                let known = match takes {
+                    [] => "this route takes no parameters".to_owned(),
+                    _ => format!("this route takes {}", takes.join(", ")),
+                };
+                return Err(ApiError::parameter(name, format!("unknown parameter; {known}")));
+            }
+            if pairs[..i].iter().any(|(earlier, _)| earlier == name) {
+                return Err(ApiError::parameter(name, "given more than once"));
+            }
+        }
+        Ok(Self(pairs))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -181,13 +232,38 @@ async fn granted_job(s: &AppState, principal: &Principal, id: &str) -> Result<Im
     Ok(job)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `POST /imports`'s query, checked.
 struct UploadQuery {
-    service: String,
-    #[serde(default)]
+    service: ServiceName,
     dry_run: bool,
-    file_name: Option<String>,
+    file_name: String,
+}
+
+impl UploadQuery {
+    const TAKES: &[&str] = &["service", "dry_run", "file_name"];
+
+    fn parse(query: RawParams) -> Result<Self, ApiError> {
+        let params = Params::check(query, Self::TAKES)?;
+        let service = params.get("service").ok_or_else(|| {
+            ApiError::parameter("service", "required: the source service the file comes from, as service=NAME")
+        })?;
+        let service = ServiceName::new(service)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_service", format!("service: {e}")))?;
+        let dry_run = match params.get("dry_run") {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => return Err(ApiError::parameter("dry_run", format!("true or false, not {}", shown(other)))),
+        };
+        let file_name = params.get("file_name").unwrap_or("upload.csv").to_owned();
+        if file_name.chars().count() > 255 || file_name.chars().any(char::is_control) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_file_name",
+                "file_name: at most 255 printable characters",
+            ));
+        }
+        Ok(Self { service, dry_run, file_name })
+    }
 }
 
 /// Rows written to the database per statement batch while an upload streams in.
@@ -197,22 +273,12 @@ const UPLOAD_BATCH: usize = 1000;
 async fn upload(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,
-    query: Result<Query<UploadQuery>, QueryRejection>,
+    query: RawParams,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query?;
-    let service = ServiceName::new(&q.service)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_service", format!("service: {e}")))?;
+    let UploadQuery { service, dry_run, file_name } = UploadQuery::parse(query)?;
     check_grant(&principal, &service)?;
-    let file_name = q.file_name.unwrap_or_else(|| "upload.csv".to_owned());
-    if file_name.chars().count() > 255 || file_name.chars().any(char::is_control) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_file_name",
-            "file_name: at most 255 printable characters",
-        ));
-    }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence != "text/csv" {
@@ -238,7 +304,7 @@ async fn upload(
         service,
         file_name,
         submitted_by: principal.name,
-        dry_run: q.dry_run,
+        dry_run,
     };
     if let Err(e) = receive(&mut upload, body, max).await {
         upload.abandon(&e.message).await;
@@ -355,30 +421,26 @@ async fn receive(upload: &mut Upload, body: Body, max: u64) -> Result<(), ApiErr
     Ok(())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JobsQuery {
-    limit: Option<u32>,
-}
-
-/// The most jobs `GET /imports` lists.
+/// The most jobs `GET /imports` lists, and how many unless `limit` says otherwise.
 const MAX_JOBS_LISTED: u32 = 200;
+const JOBS_LISTED: u32 = 50;
 
 /// `GET /imports[?limit=N]`: the newest jobs first (50 unless `limit` says otherwise).
 async fn jobs(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,
-    query: Result<Query<JobsQuery>, QueryRejection>,
+    query: RawParams,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(q) = query?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_JOBS_LISTED).contains(&limit) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            format!("limit: between 1 and {MAX_JOBS_LISTED}"),
-        ));
-    }
+    let params = Params::check(query, &["limit"])?;
+    let limit = match params.get("limit") {
+        None => JOBS_LISTED,
+        Some(text) => text.parse().ok().filter(|n| (1..=MAX_JOBS_LISTED).contains(n)).ok_or_else(|| {
+            ApiError::parameter(
+                "limit",
+                format!("a whole number from 1 to {MAX_JOBS_LISTED} (default {JOBS_LISTED}), not {}", shown(text)),
+            )
+        })?,
+    };
     let grant = Grant::of(&principal);
     let jobs: Vec<_> = s.store.import_jobs_recent(limit, grant.services()).await?.iter().map(view).collect();
     Ok(Json(json!({ "jobs": jobs })))
@@ -388,7 +450,9 @@ async fn job(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
+    query: RawParams,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    Params::check(query, &[])?;
     Ok(Json(view(&granted_job(&s, &principal, &id).await?)))
 }
 
@@ -396,7 +460,9 @@ async fn resume(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
+    query: RawParams,
 ) -> Result<Response, ApiError> {
+    Params::check(query, &[])?;
     let id = granted_job(&s, &principal, &id).await?.id;
     match s.store.import_job_resume(id).await {
         Ok(job) => {
@@ -437,7 +503,9 @@ async fn results(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
+    query: RawParams,
 ) -> Result<Response, ApiError> {
+    Params::check(query, &[])?;
     let job = granted_job(&s, &principal, &id).await?;
     if job.status != ImportJobStatus::Done {
         return Err(ApiError::new(

@@ -104,20 +104,56 @@ pub async fn bad_requests_are_refused_precisely(db: &TestDatabase) {
         .unwrap();
     accepted.push(Reply::from_response(res).await.job_id());
 
+    // Every bad query is refused in the project's words, naming the parameter first.
+    let long_name = "x".repeat(100);
+    let long_name_shown = format!("\"{}\"…: unknown parameter", &long_name[..60]);
     let query_cases = [
-        ("", "invalid_query", "service"),
-        ("?dry_run=true", "invalid_query", "service"),
-        ("?service=", "invalid_service", "service"),
-        ("?service=NPQ", "invalid_service", "service"),
-        ("?service=npq%20x", "invalid_service", "service"),
-        ("?service=npq&dry_run=maybe", "invalid_query", "dry_run"),
-        ("?service=npq&color=blue", "invalid_query", "color"),
-        ("?service=npq&file_name=a%0Ab.csv", "invalid_file_name", "file_name"),
+        ("".to_owned(), "invalid_query", "service: required: the source service the file comes from, as service=NAME"),
+        ("?dry_run=true".to_owned(), "invalid_query", "service: required: "),
+        ("?service=".to_owned(), "invalid_service", "service: "),
+        ("?service".to_owned(), "invalid_service", "service: "),
+        ("?service=NPQ".to_owned(), "invalid_service", "service: "),
+        ("?service=npq%20x".to_owned(), "invalid_service", "service: "),
+        ("?service=npq&service=npq".to_owned(), "invalid_query", "service: given more than once"),
+        ("?service=npq&dry_run=maybe".to_owned(), "invalid_query", "dry_run: true or false, not maybe"),
+        ("?service=npq&dry_run=TRUE".to_owned(), "invalid_query", "dry_run: true or false, not TRUE"),
+        ("?service=npq&dry_run=1".to_owned(), "invalid_query", "dry_run: true or false, not 1"),
+        ("?service=npq&dry_run=".to_owned(), "invalid_query", "dry_run: true or false, not \"\""),
+        ("?service=npq&dry_run=true&dry_run=false".to_owned(), "invalid_query", "dry_run: given more than once"),
+        (
+            "?service=npq&color=blue".to_owned(),
+            "invalid_query",
+            "color: unknown parameter; this route takes service, dry_run, file_name",
+        ),
+        ("?color=blue".to_owned(), "invalid_query", "color: unknown parameter"),
+        ("?service=npq&Service=npq".to_owned(), "invalid_query", "Service: unknown parameter"),
+        ("?service=npq&%0A=x".to_owned(), "invalid_query", "\"\\n\": unknown parameter"),
+        (format!("?service=npq&{long_name}=1"), "invalid_query", long_name_shown.as_str()),
+        ("?service=npq&file_name=a%0Ab.csv".to_owned(), "invalid_file_name", "file_name: "),
     ];
-    for (query, code, named) in query_cases {
+    for (query, code, starts) in &query_cases {
         let reply = imp.upload(query, good.clone()).await;
-        assert!(reply.assert_error(400, code).contains(named), "{query}: {}", reply.text);
+        let message = reply.assert_error(400, code);
+        assert!(message.starts_with(starts), "{query}: {message}");
+        assert!(!message.contains("deserialize") && !message.contains('`'), "{query}: serde's words: {message}");
     }
+    // The other routes take no parameters but `GET /imports`'s limit.
+    let unknown = uuid::Uuid::new_v4();
+    let get_cases = [
+        ("/imports?limit=abc".to_owned(), "limit: a whole number from 1 to 200 (default 50), not abc"),
+        ("/imports?limit=-1".to_owned(), "limit: a whole number from 1 to 200 (default 50), not -1"),
+        ("/imports?limit=1&limit=2".to_owned(), "limit: given more than once"),
+        ("/imports?service=npq".to_owned(), "service: unknown parameter; this route takes limit"),
+        (format!("/imports/{unknown}?verbose=1"), "verbose: unknown parameter; this route takes no parameters"),
+        (format!("/imports/{unknown}/results?x"), "x: unknown parameter; this route takes no parameters"),
+    ];
+    for (path, starts) in &get_cases {
+        let reply = imp.get(path).await;
+        assert!(reply.assert_error(400, "invalid_query").starts_with(starts), "{path}: {}", reply.text);
+    }
+    let reply = imp.post(&format!("/imports/{unknown}/resume?now=1")).await;
+    assert!(reply.assert_error(400, "invalid_query").starts_with("now: unknown parameter"), "{}", reply.text);
+    assert_eq!(imp.get("/imports?limit=200").await.status, 200);
 
     let file_cases: Vec<(Vec<u8>, &str)> = vec![
         (Vec::new(), "header"),
