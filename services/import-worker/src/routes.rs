@@ -1,8 +1,10 @@
 //! import-worker's routes: upload a CSV for a service (a job), read the job, download its
-//! results, resume a failed job. Every route needs an import token, and reaches only the jobs
-//! of the services the token was made for (see `grant`). Every query string is checked by
-//! [`Params`]: a parameter a route does not take, one given twice or a malformed value answers
-//! 400 `invalid_query` naming it.
+//! results, resume a failed job, and the OpenAPI document describing them (`docs`). Every route
+//! needs an import token, and reaches only the jobs of the services the token was made for (see
+//! `grant`). Every query string is checked by [`Params`]: a parameter a route does not take, one
+//! given twice or a malformed value answers 400 `invalid_query` naming it.
+
+mod docs;
 
 use std::sync::Arc;
 
@@ -14,14 +16,16 @@ use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use identity_core::import::result::{ResultRow, RESULT_HEADER};
 use identity_core::ServiceName;
 use identity_server::auth::{AuthError, Authenticator, Principal};
 use identity_server::runner::Running;
 use identity_store::{CredentialKind, ImportJob, ImportJobStatus, NewImportJob, NewImportRow, Store, StoreError};
-use serde_json::json;
+use serde::Serialize;
 use tokio::sync::Notify;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::config::ImportConfig;
@@ -47,17 +51,26 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// An error answer's body: every error these routes answer has it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `invalid_query`, `invalid_service`, `invalid_file`, `unauthorized`,
+    /// `forbidden`, `not_found`, `not_done`, `not_failed`, `upload_broke_off`, `too_large`, …
+    pub error: &'static str,
+    /// What is wrong, for a person; for `invalid_query` it starts with the parameter's name.
+    pub message: String,
+}
+
 /// The binary's one error type and its one mapping to HTTP: `{"error": code, "message": …}`.
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
-    message: String,
+    body: ErrorBody,
 }
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, body: ErrorBody { error: code, message: message.into() } }
     }
 
     /// 400 `invalid_query`, the message starting with the parameter's name.
@@ -85,7 +98,7 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(json!({"error": self.code, "message": self.message}))).into_response();
+        let mut response = (self.status, Json(self.body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -159,6 +172,7 @@ pub fn routes(running: &Running, config: &ImportConfig, wake: Arc<Notify>) -> Ro
         .route("/imports/{id}", get(job))
         .route("/imports/{id}/results", get(results))
         .route("/imports/{id}/resume", post(resume))
+        .route("/imports/openapi.json", get(docs::openapi))
         .route_layer(from_fn_with_state(state.clone(), require_token))
         .fallback(not_found)
         .with_state(state)
@@ -182,27 +196,104 @@ async fn require_token(State(s): State<AppState>, mut req: Request, next: Next) 
     }
 }
 
-fn view(job: &ImportJob) -> serde_json::Value {
-    json!({
-        "id": job.id,
-        "service": job.service.as_str(),
-        "file_name": job.file_name,
-        "dry_run": job.dry_run,
-        "status": job.status.as_str(),
-        "rows_total": job.rows_total,
-        "rows_done": job.rows_done,
-        "counts": {
-            "None": job.counts.none,
-            "UserAdded": job.counts.added,
-            "UserUpdated": job.counts.updated,
-            "Invalid": job.counts.invalid,
-        },
-        "error": job.error,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "links": {"self": format!("/imports/{}", job.id), "results": format!("/imports/{}/results", job.id)},
-    })
+/// A job's status: `receiving` (the upload is arriving) → `queued` → `running` → `done`, or
+/// `failed` (`error` says why).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum JobStatus {
+    Receiving,
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl From<ImportJobStatus> for JobStatus {
+    fn from(s: ImportJobStatus) -> Self {
+        match s {
+            ImportJobStatus::Receiving => Self::Receiving,
+            ImportJobStatus::Queued => Self::Queued,
+            ImportJobStatus::Running => Self::Running,
+            ImportJobStatus::Done => Self::Done,
+            ImportJobStatus::Failed => Self::Failed,
+        }
+    }
+}
+
+/// How many rows had each outcome so far.
+#[derive(Debug, Serialize, ToSchema)]
+struct CountsView {
+    #[serde(rename = "None")]
+    none: i64,
+    #[serde(rename = "UserAdded")]
+    added: i64,
+    #[serde(rename = "UserUpdated")]
+    updated: i64,
+    #[serde(rename = "Invalid")]
+    invalid: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct JobLinks {
+    /// The job: `/imports/{id}`.
+    #[serde(rename = "self")]
+    this: String,
+    /// Its result file: `/imports/{id}/results`.
+    results: String,
+}
+
+/// An import job, as every route answers it.
+#[derive(Debug, Serialize, ToSchema)]
+struct JobView {
+    id: Uuid,
+    /// The service the file came from; its rows are the source `import:<service>`.
+    service: String,
+    file_name: String,
+    /// A dry run decides every row and changes nothing.
+    dry_run: bool,
+    status: JobStatus,
+    /// Data rows in the file: 0 until the whole file has arrived (and for an upload that broke off).
+    rows_total: i64,
+    /// Rows processed so far; a resumed job continues after them.
+    rows_done: i64,
+    counts: CountsView,
+    /// Why the job failed.
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    links: JobLinks,
+}
+
+impl JobView {
+    fn of(job: &ImportJob) -> Self {
+        Self {
+            id: job.id,
+            service: job.service.as_str().to_owned(),
+            file_name: job.file_name.clone(),
+            dry_run: job.dry_run,
+            status: job.status.into(),
+            rows_total: job.rows_total,
+            rows_done: job.rows_done,
+            counts: CountsView {
+                none: job.counts.none,
+                added: job.counts.added,
+                updated: job.counts.updated,
+                invalid: job.counts.invalid,
+            },
+            error: job.error.clone(),
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+            links: JobLinks { this: format!("/imports/{}", job.id), results: format!("/imports/{}/results", job.id) },
+        }
+    }
+}
+
+/// The newest jobs first.
+#[derive(Debug, Serialize, ToSchema)]
+struct JobsPage {
+    jobs: Vec<JobView>,
 }
 
 fn job_id(text: &str) -> Result<Uuid, ApiError> {
@@ -269,7 +360,28 @@ impl UploadQuery {
 /// Rows written to the database per statement batch while an upload streams in.
 const UPLOAD_BATCH: usize = 1000;
 
-/// `POST /imports?service=NAME[&dry_run=true][&file_name=…]` with the CSV as the body.
+/// Upload a CSV file: its rows are stored and a job is queued to import them.
+#[utoipa::path(
+    post,
+    path = "/imports",
+    tag = "imports",
+    params(
+        ("service" = String, Query, description = "Required: the service the file comes from; its rows become the source `import:<service>`. Lower-case letters, digits, `-` and `_`; the token must be made for it"),
+        ("dry_run" = Option<bool>, Query, description = "`true`: decide every row and store the results, change nothing (default `false`)"),
+        ("file_name" = Option<String>, Query, description = "Recorded with the job: at most 255 printable characters (default `upload.csv`)"),
+    ),
+    request_body(content = String, content_type = "text/csv", description = "The import file: RFC 4180 CSV in UTF-8, the header `ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH` (in any order) and one row per person"),
+    responses(
+        (status = 202, description = "The file is stored and its job queued", body = JobView, headers(("Location" = String, description = "The job: `/imports/{id}`"))),
+        (status = 400, description = "`invalid_query` (a missing, unknown, repeated or malformed parameter), `invalid_service`, `invalid_file_name`, `invalid_file` (the header is wrong, or there are no data rows; no job is made) or `upload_interrupted`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid import token", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the token is not made for this service", body = ErrorBody),
+        (status = 413, description = "`too_large`: the file is larger than `[import] max_upload_bytes`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: the body is not sent as `text/csv`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached; try again shortly", body = ErrorBody),
+    ),
+    security(("import_token" = []))
+)]
 async fn upload(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -307,7 +419,7 @@ async fn upload(
         dry_run,
     };
     if let Err(e) = receive(&mut upload, body, max).await {
-        upload.abandon(&e.message).await;
+        upload.abandon(&e.body.message).await;
         return Err(if e.status == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { e });
     }
     upload.settled = true;
@@ -319,7 +431,7 @@ async fn upload(
     tracing::info!(import.job_id = %job.id, import.rows = job.rows_total, "import job queued");
     let location = HeaderValue::from_str(&format!("/imports/{}", job.id))
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error"))?;
-    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(view(&job))).into_response())
+    Ok((StatusCode::ACCEPTED, [(header::LOCATION, location)], Json(JobView::of(&job))).into_response())
 }
 
 struct Upload {
@@ -425,12 +537,25 @@ async fn receive(upload: &mut Upload, body: Body, max: u64) -> Result<(), ApiErr
 const MAX_JOBS_LISTED: u32 = 200;
 const JOBS_LISTED: u32 = 50;
 
-/// `GET /imports[?limit=N]`: the newest jobs first (50 unless `limit` says otherwise).
+/// The newest jobs of the token's services first.
+#[utoipa::path(
+    get,
+    path = "/imports",
+    tag = "imports",
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "At most this many jobs, 1 to 200 (default 50)")),
+    responses(
+        (status = 200, description = "The newest jobs first", body = JobsPage),
+        (status = 400, description = "`invalid_query`: an unknown, repeated or malformed parameter", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid import token", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached; try again shortly", body = ErrorBody),
+    ),
+    security(("import_token" = []))
+)]
 async fn jobs(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,
     query: RawParams,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<JobsPage>, ApiError> {
     let params = Params::check(query, &["limit"])?;
     let limit = match params.get("limit") {
         None => JOBS_LISTED,
@@ -442,20 +567,52 @@ async fn jobs(
         })?,
     };
     let grant = Grant::of(&principal);
-    let jobs: Vec<_> = s.store.import_jobs_recent(limit, grant.services()).await?.iter().map(view).collect();
-    Ok(Json(json!({ "jobs": jobs })))
+    let jobs = s.store.import_jobs_recent(limit, grant.services()).await?.iter().map(JobView::of).collect();
+    Ok(Json(JobsPage { jobs }))
 }
 
+/// A job: its status, progress and counts.
+#[utoipa::path(
+    get,
+    path = "/imports/{id}",
+    tag = "imports",
+    params(("id" = Uuid, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 400, description = "`invalid_id` (not a UUID) or `invalid_query` (this route takes no parameters)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid import token", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such job, or one of a service the token is not made for", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached; try again shortly", body = ErrorBody),
+    ),
+    security(("import_token" = []))
+)]
 async fn job(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     query: RawParams,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<JobView>, ApiError> {
     Params::check(query, &[])?;
-    Ok(Json(view(&granted_job(&s, &principal, &id).await?)))
+    Ok(Json(JobView::of(&granted_job(&s, &principal, &id).await?)))
 }
 
+/// Queue a failed job again: it continues after `rows_done` (a dry run starts again from the
+/// first row).
+#[utoipa::path(
+    post,
+    path = "/imports/{id}/resume",
+    tag = "imports",
+    params(("id" = Uuid, Path, description = "The job's id")),
+    responses(
+        (status = 202, description = "The job, queued again", body = JobView),
+        (status = 400, description = "`invalid_id` (not a UUID) or `invalid_query` (this route takes no parameters)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid import token", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such job, or one of a service the token is not made for", body = ErrorBody),
+        (status = 409, description = "`not_failed`: only a failed job can be resumed; `upload_broke_off`: the job failed because its upload broke off, so it has no rows to run: upload the file again", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached; try again shortly", body = ErrorBody),
+    ),
+    security(("import_token" = []))
+)]
 async fn resume(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -467,7 +624,7 @@ async fn resume(
     match s.store.import_job_resume(id).await {
         Ok(job) => {
             s.wake.notify_one();
-            Ok((StatusCode::ACCEPTED, Json(view(&job))).into_response())
+            Ok((StatusCode::ACCEPTED, Json(JobView::of(&job))).into_response())
         }
         Err(StoreError::NotFound) => Err(not_resumable(&s.store.import_job(id).await?)),
         Err(e) => Err(e.into()),
@@ -499,6 +656,23 @@ fn not_resumable(job: &ImportJob) -> ApiError {
 /// Rows per page read while streaming a result file.
 const RESULT_PAGE: u32 = 1000;
 
+/// The result file of a done job: one line per row of the input, in its order. It can be
+/// downloaded again at any time.
+#[utoipa::path(
+    get,
+    path = "/imports/{id}/results",
+    tag = "imports",
+    params(("id" = Uuid, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The result CSV, header `ROW_NUMBER,ID,USER_ID,USER_IMPORT_ROW_RESULT,NOTES,RAW_DATA`, as an attachment named `<id>-results.csv`", body = String, content_type = "text/csv", headers(("Content-Disposition" = String))),
+        (status = 400, description = "`invalid_id` (not a UUID) or `invalid_query` (this route takes no parameters)", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid import token", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such job, or one of a service the token is not made for", body = ErrorBody),
+        (status = 409, description = "`not_done`: the job is not done yet (a failed job included)", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached; try again shortly", body = ErrorBody),
+    ),
+    security(("import_token" = []))
+)]
 async fn results(
     State(s): State<AppState>,
     Extension(principal): Extension<Principal>,

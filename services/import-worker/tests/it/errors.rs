@@ -28,6 +28,8 @@ pub async fn routes_need_a_token(db: &TestDatabase) {
     let http = &imp.svc.http;
     let routes = [
         ("POST", "/imports?service=npq".to_owned()),
+        ("GET", "/imports".to_owned()),
+        ("GET", "/imports/openapi.json".to_owned()),
         ("GET", format!("/imports/{id}")),
         ("GET", format!("/imports/{id}/results")),
         ("POST", format!("/imports/{id}/resume")),
@@ -146,6 +148,7 @@ pub async fn bad_requests_are_refused_precisely(db: &TestDatabase) {
         ("/imports?service=npq".to_owned(), "service: unknown parameter; this route takes limit"),
         (format!("/imports/{unknown}?verbose=1"), "verbose: unknown parameter; this route takes no parameters"),
         (format!("/imports/{unknown}/results?x"), "x: unknown parameter; this route takes no parameters"),
+        ("/imports/openapi.json?format=yaml".to_owned(), "format: unknown parameter; this route takes no parameters"),
     ];
     for (path, starts) in &get_cases {
         let reply = imp.get(path).await;

@@ -72,3 +72,117 @@ pub async fn http_import_gives_the_example_results(db: &TestDatabase) {
     assert_eq!(people(db).await, before, "a dry run changes nobody");
     imp.assert_no_server_errors().await;
 }
+
+/// `GET /imports/openapi.json` (with a token, like api's document) is an OpenAPI 3 document
+/// describing every route, with its parameters, bodies and answers, and the job it describes has
+/// the fields a job answer has.
+pub async fn the_openapi_document_describes_the_routes(db: &TestDatabase) {
+    let imp = Importer::start(db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
+    let r = imp.get("/imports/openapi.json").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/json"));
+    let doc: Value = serde_json::from_str(&r.text).expect("the document is JSON");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
+    let parsed: utoipa::openapi::OpenApi = serde_json::from_value(doc.clone()).expect("an OpenAPI document");
+    assert_eq!(parsed.info.title, "identity import-worker");
+
+    // Every route the binary serves, and nothing else.
+    let mut operations: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (path.clone(), m.clone())))
+        .filter(|(_, method)| method != "parameters")
+        .collect();
+    operations.sort();
+    let expected = [
+        ("/imports", "get"),
+        ("/imports", "post"),
+        ("/imports/openapi.json", "get"),
+        ("/imports/{id}", "get"),
+        ("/imports/{id}/results", "get"),
+        ("/imports/{id}/resume", "post"),
+    ]
+    .map(|(p, m)| (p.to_owned(), m.to_owned()));
+    assert_eq!(operations, expected);
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    for (path, method) in &operations {
+        let o = op(path, method);
+        assert_eq!(o["security"], serde_json::json!([{"import_token": []}]), "{method} {path} needs a token");
+        for status in ["400", "401"] {
+            assert_eq!(
+                o["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{method} {path} answers {status} with the error body"
+            );
+        }
+        for name in path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))) {
+            let params = o["parameters"].as_array().unwrap();
+            assert!(params.iter().any(|p| p["name"] == name && p["in"] == "path"), "{method} {path} declares {name}");
+        }
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["import_token"]["scheme"], "bearer");
+
+    // POST /imports: its query parameters, the CSV body, 202 with the job and Location.
+    let upload = op("/imports", "post");
+    let params: Vec<(&str, &str, bool)> = upload["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap(), p["required"] == true))
+        .collect();
+    assert_eq!(params, [("service", "query", true), ("dry_run", "query", false), ("file_name", "query", false)]);
+    assert!(upload["requestBody"]["content"].get("text/csv").is_some(), "{}", upload["requestBody"]);
+    let accepted = &upload["responses"]["202"];
+    assert_eq!(accepted["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/JobView");
+    assert!(accepted["headers"].get("Location").is_some(), "{accepted}");
+    for status in ["400", "403", "413", "415"] {
+        assert!(upload["responses"].get(status).is_some(), "POST /imports documents {status}");
+    }
+    let limit = &op("/imports", "get")["parameters"][0];
+    assert_eq!((&limit["name"], &limit["in"]), (&Value::from("limit"), &Value::from("query")));
+    // The result file is CSV, and 409 before the job is done; resuming may answer 409.
+    let results = op("/imports/{id}/results", "get");
+    assert!(results["responses"]["200"]["content"].get("text/csv").is_some(), "{}", results["responses"]["200"]);
+    assert!(results["responses"].get("409").is_some());
+    assert!(op("/imports/{id}/resume", "post")["responses"].get("409").is_some());
+
+    // The schemas are the answers' shapes: a job's fields, an error's fields.
+    let schemas = &doc["components"]["schemas"];
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let job = imp.upload("?service=npq", format!("{HEADER}\n1,a@example.org,,A,,B,,01011990\n")).await;
+    assert_eq!(keys(&schemas["JobView"]["properties"]), keys(&job.body), "{}", job.text);
+    assert_eq!(keys(&schemas["CountsView"]["properties"]), keys(&job.body["counts"]));
+    assert_eq!(keys(&schemas["JobLinks"]["properties"]), keys(&job.body["links"]));
+    let error = imp.get("/imports/not-a-uuid").await;
+    assert_eq!(keys(&schemas["ErrorBody"]["properties"]), keys(&error.body), "{}", error.text);
+    let statuses: Vec<&str> =
+        schemas["JobStatus"]["enum"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(statuses, ["receiving", "queued", "running", "done", "failed"]);
+
+    // Every reference resolves.
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected ref {r}"));
+        assert!(schemas.get(name).is_some(), "{r} resolves");
+    }
+    imp.assert_no_server_errors().await;
+}

@@ -26,6 +26,7 @@ identity_testkit::both_backends!(crate::cases:
     cli_dry_run_writes_the_results_and_changes_nothing,
     registry_load_refuses_bad_records_and_loads_the_rest,
     http_import_gives_the_example_results,
+    the_openapi_document_describes_the_routes,
     routes_need_a_token,
     a_token_reaches_its_own_services_only,
     bad_requests_are_refused_precisely,
