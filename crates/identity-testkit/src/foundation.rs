@@ -251,6 +251,7 @@ pub const IMPORT_WORKER_ROUTES: &[&str] = &[
     "/imports",
     "/imports/00000000-0000-4000-8000-000000000000",
     "/imports/00000000-0000-4000-8000-000000000000/results",
+    "/imports/openapi.json",
 ];
 
 /// The network profile is enforced inside the binary: a client outside the allowed networks gets

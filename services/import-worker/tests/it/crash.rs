@@ -241,7 +241,7 @@ pub async fn a_job_survives_sessions_ended_by_postgres() {
 /// other job's row is the potential duplicate (or, for a TRN, the TRN already held).
 pub async fn two_workers_never_add_the_same_person_twice() {
     let Some(db) = TestDatabase::postgres().await else { return };
-    const PEOPLE: usize = 600;
+    const PEOPLE: usize = 1500;
     const WITH_TRN: usize = 100;
     let mut registry = "TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,DATE_OF_BIRTH\n".to_owned();
     for i in 0..WITH_TRN {
@@ -266,9 +266,10 @@ pub async fn two_workers_never_add_the_same_person_twice() {
     let uploader = Importer::start(&db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
     let a = uploader.upload("?service=side-a", file("a")).await.job_id();
     let b = uploader.upload("?service=side-b", file("b")).await.job_id();
-    // Two workers, each takes one of the two queued jobs.
-    let first = Importer::again(&db, &[FAST, &settings].concat(), &uploader.token).await;
-    let second = Importer::again(&db, &[FAST, &settings].concat(), &uploader.token).await;
+    // Two workers started together, each takes one of the two queued jobs.
+    let env = [FAST, &settings].concat();
+    let (first, second) =
+        tokio::join!(Importer::again(&db, &env, &uploader.token), Importer::again(&db, &env, &uploader.token));
     let (done_a, done_b) = (first.wait_done(&a).await, first.wait_done(&b).await);
     let (lines_a, lines_b) = (parse_results(&first.results(&a).await), parse_results(&first.results(&b).await));
     let both_ran = |w: &Importer| w.svc.logs().iter().any(|l| l.contains("processing import job"));
