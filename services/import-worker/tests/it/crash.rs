@@ -281,9 +281,14 @@ pub async fn two_workers_never_add_the_same_person_twice() {
         assert_eq!(added, 1, "person {i} added exactly once: {ra:?} / {rb:?}");
         let other = if ra.outcome == "UserAdded" { rb } else { ra };
         assert_eq!(other.outcome, "Invalid", "{other:?}");
-        let note =
-            if i < WITH_TRN { "A user already exists with the specified TRN" } else { "Potential duplicate user" };
-        assert!(other.notes.starts_with(note), "person {i}: {other:?}");
+        // A TRN row that comes second meets the first one's person by the TRN, or, when that
+        // person's combined date of birth is the registry's, by name and date of birth first.
+        let notes: &[&str] = if i < WITH_TRN {
+            &["A user already exists with the specified TRN", "Potential duplicate user"]
+        } else {
+            &["Potential duplicate user"]
+        };
+        assert!(notes.iter().any(|n| other.notes.starts_with(n)), "person {i}: {other:?}");
     }
     assert_eq!(people_count(&db).await, PEOPLE);
     assert_eq!(job_counts(&done_a)[1] + job_counts(&done_b)[1], PEOPLE as i64);
