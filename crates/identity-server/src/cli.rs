@@ -1,4 +1,4 @@
-//! What every binary's command line shares: `--config`, `--bind`, `migrate`, credential
+//! What every binary's command line shares: `--config`, `--bind` for serving, `migrate`, credential
 //! commands, and one-line failures with a non-zero exit status.
 
 use std::net::SocketAddr;
@@ -10,6 +10,7 @@ use identity_store::{CredentialKind, Store};
 
 use crate::auth;
 
+/// What every command takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {
     /// A TOML configuration file (see deploy/<binary>/config.toml). Environment variables
@@ -17,9 +18,29 @@ pub struct ServerArgs {
     /// sqlite://identity.db in the working directory.
     #[arg(long, global = true, env = "IDENTITY_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// What serving takes: `BIN --bind ADDR` (serving is the default) or `BIN serve --bind ADDR`.
+/// Not a global flag, so that the commands that do not serve do not offer it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
     /// Address to listen on, overriding http.bind.
-    #[arg(long, global = true, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT")]
     pub bind: Option<SocketAddr>,
+}
+
+impl ServeArgs {
+    /// The address to serve on, from `BIN --bind` (`top`) or `BIN serve --bind` (`serve`, when
+    /// the command is `serve`); `serving` says whether the command serves at all. `--bind`
+    /// before a command that does not serve is refused rather than ignored.
+    pub fn bind(top: &Self, serve: Option<&Self>, serving: bool) -> Result<Option<SocketAddr>, String> {
+        match (top.bind, serve.and_then(|s| s.bind)) {
+            (Some(_), _) if !serving || serve.is_some() => {
+                Err("--bind goes after `serve` (or alone, to serve): other commands do not listen".to_owned())
+            }
+            (top, serve) => Ok(serve.or(top)),
+        }
+    }
 }
 
 /// `tokens create|list|revoke` for bearer tokens without scopes.
@@ -103,4 +124,20 @@ pub async fn run_credentials(
 pub fn fail(binary: &str, reason: impl std::fmt::Display) -> ExitCode {
     eprintln!("{binary}: {reason}");
     ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServeArgs;
+
+    #[test]
+    fn bind_belongs_to_serving() {
+        let at = |a: &str| ServeArgs { bind: Some(a.parse().unwrap()) };
+        let none = ServeArgs::default();
+        assert_eq!(ServeArgs::bind(&at("127.0.0.1:1"), None, true), Ok(Some("127.0.0.1:1".parse().unwrap())));
+        assert_eq!(ServeArgs::bind(&none, Some(&at("127.0.0.1:2")), true), Ok(Some("127.0.0.1:2".parse().unwrap())));
+        assert_eq!(ServeArgs::bind(&none, None, false), Ok(None));
+        assert!(ServeArgs::bind(&at("127.0.0.1:1"), None, false).is_err(), "before migrate, say");
+        assert!(ServeArgs::bind(&at("127.0.0.1:1"), Some(&none), true).is_err(), "before serve: after it, please");
+    }
 }

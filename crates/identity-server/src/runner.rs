@@ -32,9 +32,9 @@ pub trait ServiceConfig: DeserializeOwned + Serialize + Default {
 
 /// Loads the configuration (with `--bind` applied) and starts logging; on a bad configuration
 /// prints one line naming the key and returns the exit status to end with.
-pub fn boot<C: ServiceConfig>(binary: &str, args: &ServerArgs) -> Result<C, ExitCode> {
+pub fn boot<C: ServiceConfig>(binary: &str, args: &ServerArgs, bind: Option<SocketAddr>) -> Result<C, ExitCode> {
     let mut config: C = config::load(args.config.as_deref()).map_err(|e| fail(binary, e))?;
-    if let Some(bind) = args.bind {
+    if let Some(bind) = bind {
         config.http_mut().bind = bind;
     }
     telemetry::init(config.log());

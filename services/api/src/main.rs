@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use api::config::Config;
 use clap::{Parser, Subcommand};
-use identity_server::cli::{fail, KeyCommand, ServerArgs};
+use identity_server::cli::{fail, KeyCommand, ServeArgs, ServerArgs};
 use identity_server::metrics::Metrics;
 use identity_server::runner;
 use identity_store::CredentialKind;
@@ -19,6 +19,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -26,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (the default).
-    Serve,
+    Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage consumer API keys (scopes: people:read, profiles:read, changes:read).
@@ -41,7 +43,16 @@ const SCOPES: &[&str] = &["people:read", "profiles:read", "changes:read"];
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config: Config = match runner::boot(BINARY, &cli.server) {
+    let serve_args = match &cli.command {
+        Some(Command::Serve(args)) => Some(args),
+        _ => None,
+    };
+    let serving = cli.command.is_none() || serve_args.is_some();
+    let bind = match ServeArgs::bind(&cli.serve, serve_args, serving) {
+        Ok(bind) => bind,
+        Err(e) => return fail(BINARY, e),
+    };
+    let config: Config = match runner::boot(BINARY, &cli.server, bind) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -50,8 +61,8 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let result = rt.block_on(async {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => {
+        match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+            Command::Serve(_) => {
                 runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| {
                     (api::routes(running, &config.api), async {})
                 })

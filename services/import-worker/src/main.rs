@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use identity_core::ServiceName;
-use identity_server::cli::{fail, KeyCommand, ServerArgs};
+use identity_server::cli::{fail, KeyCommand, ServeArgs, ServerArgs};
 use identity_server::metrics::Metrics;
 use identity_server::runner;
 use identity_store::CredentialKind;
@@ -29,6 +29,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -36,7 +38,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the upload routes and run the worker loop (the default).
-    Serve,
+    Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Import a CSV file now and write its result file.
@@ -177,7 +179,16 @@ async fn serve(config: &Config) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config: Config = match runner::boot(BINARY, &cli.server) {
+    let serve_args = match &cli.command {
+        Some(Command::Serve(args)) => Some(args),
+        _ => None,
+    };
+    let serving = cli.command.is_none() || serve_args.is_some();
+    let bind = match ServeArgs::bind(&cli.serve, serve_args, serving) {
+        Ok(bind) => bind,
+        Err(e) => return fail(BINARY, e),
+    };
+    let config: Config = match runner::boot(BINARY, &cli.server, bind) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -186,8 +197,8 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let result = rt.block_on(async {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(&config).await,
+        match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+            Command::Serve(_) => serve(&config).await,
             Command::Migrate => runner::migrate(BINARY, &config.database).await,
             Command::Import { file, service, output, dry_run } => {
                 let service = ServiceName::new(&service).map_err(|e| format!("--service: {e}"))?;

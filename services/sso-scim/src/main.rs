@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use identity_server::cli::{fail, ServerArgs, TokenCommand};
+use identity_server::cli::{fail, ServeArgs, ServerArgs, TokenCommand};
 use identity_server::metrics::Metrics;
 use identity_server::runner;
 use identity_store::CredentialKind;
@@ -19,6 +19,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -26,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve SCIM (the default).
-    Serve,
+    Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage the bearer tokens SCIM clients present.
@@ -40,7 +42,16 @@ const BINARY: &str = "sso-scim";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config: Config = match runner::boot(BINARY, &cli.server) {
+    let serve_args = match &cli.command {
+        Some(Command::Serve(args)) => Some(args),
+        _ => None,
+    };
+    let serving = cli.command.is_none() || serve_args.is_some();
+    let bind = match ServeArgs::bind(&cli.serve, serve_args, serving) {
+        Ok(bind) => bind,
+        Err(e) => return fail(BINARY, e),
+    };
+    let config: Config = match runner::boot(BINARY, &cli.server, bind) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -49,8 +60,8 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let result = rt.block_on(async {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => {
+        match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+            Command::Serve(_) => {
                 runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| {
                     let (store, shutdown, drained) =
                         (running.store().clone(), running.shutdown.clone(), running.drained.clone());
