@@ -271,8 +271,9 @@ Try:
   # another import
   curl -H "Authorization: Bearer {import_token}" -H "Content-Type: text/csv" --data-binary @examples/users.csv "{import}/imports?service=example"
   #   then follow the answer's links: {import}/imports/<id> (status), {import}/imports/<id>/results (CSV)
-  # the API's OpenAPI document
+  # the OpenAPI documents of the API and of the import routes
   curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/openapi.json"
+  curl -H "Authorization: Bearer {import_token}" "{import}/imports/openapi.json"
 "#,
         dir = dir.display(),
         credentials = credentials.display(),
