@@ -20,12 +20,11 @@ pub fn service_provider_config(base: &str, c: Capabilities) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": "https://github.com/identity/identity#readme",
-        // The bounds of a PATCH (ours: RFC 7643 gives `patch` no such attributes).
-        "patch": {
-            "supported": true,
-            "maxOperations": crate::patch::MAX_OPERATIONS,
-            "maxValuesPerAttribute": crate::user::MAX_VALUES
-        },
+        // The bounds of a PATCH (`patch::MAX_OPERATIONS`, `user::MAX_VALUES`) are not given
+        // here: RFC 7643 defines no attribute for them, and strict clients refuse a document
+        // with any attribute it does not define, an extension's included (scim2-tester does).
+        // The README's SCIM section states them, and each refusal names its bound.
+        "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": c.max_results},
         "changePassword": {"supported": false},

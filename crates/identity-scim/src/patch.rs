@@ -16,7 +16,7 @@ use crate::ScimError;
 
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// The most operations one PATCH may hold (advertised in `ServiceProviderConfig`). With the
+/// The most operations one PATCH may hold (stated in the README and in the refusal). With the
 /// values of a multi-valued attribute bounded too ([`crate::user::MAX_VALUES`]), a PATCH costs
 /// at most operations × values steps, however it is written.
 pub const MAX_OPERATIONS: usize = 100;

@@ -13,8 +13,8 @@ use crate::ScimError;
 /// The longest `userName` accepted: it is an external id, not prose.
 pub const MAX_USER_NAME: usize = 256;
 
-/// The most values a multi-valued attribute (`emails`, `phoneNumbers`, …) keeps; advertised in
-/// `ServiceProviderConfig`. No person has a hundred addresses, and the bound keeps every PATCH
+/// The most values a multi-valued attribute (`emails`, `phoneNumbers`, …) keeps (stated in the
+/// README and in the refusal). No person has a hundred addresses, and the bound keeps every PATCH
 /// cheap (see `patch::MAX_OPERATIONS`).
 pub const MAX_VALUES: usize = 100;
 
