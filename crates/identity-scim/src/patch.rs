@@ -46,7 +46,10 @@ pub fn apply_patch(doc: &mut Value, body: &Value) -> Result<(), ScimError> {
         return Err(ScimError::new(500, None, "the stored resource is not a JSON object"));
     };
     for (index, operation) in operations.iter().enumerate() {
+        // The bound holds after every operation, not only at the end: no list grows past it on
+        // the way, so each operation's work stays bounded too.
         apply_operation(root, operation)
+            .and_then(|()| crate::user::within_bounds(root))
             .map_err(|e| ScimError { detail: format!("operation {}: {}", index + 1, e.detail), ..e })?;
     }
     *doc = work;

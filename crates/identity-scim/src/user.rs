@@ -85,6 +85,26 @@ pub fn user_from_request(bytes: &[u8]) -> Result<UserInput, ScimError> {
     user_from_document(document_from(&body)?)
 }
 
+/// Refuses a document with a multi-valued attribute (of the core schema or the enterprise
+/// extension) holding more than [`MAX_VALUES`] values.
+pub(crate) fn within_bounds(document: &Map<String, Value>) -> Result<(), ScimError> {
+    for (name, value) in document {
+        let attributes = match value {
+            // The enterprise extension's attributes, by name.
+            Value::Object(ext) if name.starts_with("urn:") => ext.iter().collect::<Vec<_>>(),
+            _ => vec![(name, value)],
+        };
+        for (name, value) in attributes {
+            if let Value::Array(items) = value {
+                if items.len() > MAX_VALUES {
+                    return Err(crate::patch::too_many_values(&format!("'{name}'"), items.len()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A whole document (after a PATCH, say) into a user: checks `userName` and maps the fields.
 pub fn user_from_document(mut document: Value) -> Result<UserInput, ScimError> {
     let Value::Object(map) = &mut document else {
@@ -100,20 +120,7 @@ pub fn user_from_document(mut document: Value) -> Result<UserInput, ScimError> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(ScimError::invalid_value("'active' must be true or false")),
     };
-    for (name, value) in map.iter() {
-        let attributes = match value {
-            // The enterprise extension's attributes, by name.
-            Value::Object(ext) if name.starts_with("urn:") => ext.iter().collect::<Vec<_>>(),
-            _ => vec![(name, value)],
-        };
-        for (name, value) in attributes {
-            if let Value::Array(items) = value {
-                if items.len() > MAX_VALUES {
-                    return Err(crate::patch::too_many_values(&format!("'{name}'"), items.len()));
-                }
-            }
-        }
-    }
+    within_bounds(map)?;
     let user_name = match map.get("userName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => return Err(ScimError::invalid_value("'userName' is required")),

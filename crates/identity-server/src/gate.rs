@@ -98,6 +98,12 @@ pub(crate) async fn gate(State(gate): State<Arc<Gate>>, mut req: Request, next: 
         if let Some(refused) = gate.network.refusal(&req) {
             return refused;
         }
+        // PostgreSQL's text cannot hold a NUL, and no identifier needs one: refused here for every
+        // route and both backends alike, before a lookup could reach the database with it.
+        if req.uri().path_and_query().is_some_and(|pq| pq.as_str().contains("%00")) {
+            let body = r#"{"error":"invalid_request","message":"the URL holds a NUL character (%00)"}"#;
+            return (StatusCode::BAD_REQUEST, [("content-type", "application/json")], body).into_response();
+        }
         if !gate.ready.is_ready() && !network::is_health_path(req.uri().path()) {
             return (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "5")], "not ready: database not migrated yet\n")
                 .into_response();

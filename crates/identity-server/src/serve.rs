@@ -2,8 +2,8 @@
 //!
 //! Every connection is watched (`Guarded`): a client that sends nothing, trickles its request
 //! head or sits idle between requests is cut off, and the number of open connections stays
-//! below the process's descriptor limit, so that a flood of silent sockets cannot stop the
-//! requests of everyone else. hyper's own header timeout needs a timer axum does not give it,
+//! below the process's descriptor limit, so that a flood of silent sockets cannot hold them for
+//! long. (A request whose head is in is the request timeout's business, its body included.) hyper's own header timeout needs a timer axum does not give it,
 //! and counts a keep-alive connection's idle time against the same limit as a slow head; here
 //! the two are apart, so a load balancer's idle connections live longer than a trickled head.
 
@@ -176,16 +176,16 @@ impl Watched {
 
     /// Follows the bytes a read brought in.
     fn saw(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
-        }
-        let matched = match self.phase {
+        let (matched, bytes) = match self.phase {
             Phase::Request => return,
             Phase::Waiting => {
+                // hyper skips blank lines before a request line: they start no head, or a client
+                // could send CRLF CRLF and hold the connection for ever.
+                let Some(start) = bytes.iter().position(|b| !matches!(b, b'\r' | b'\n')) else { return };
                 self.expire_in(self.limits.header_timeout);
-                0
+                (0, &bytes[start..])
             }
-            Phase::Head { matched } => matched,
+            Phase::Head { matched } => (matched, bytes),
         };
         self.phase = match scan_head(matched, bytes) {
             HEAD_END => Phase::Request,
@@ -220,18 +220,29 @@ fn scan_head(mut state: u8, bytes: &[u8]) -> u8 {
 impl Watched {
     /// Follows a write: once a response goes out, what is read next belongs to the next request.
     /// An interim `100 Continue` is not that response: the body it asked for is still to come.
+    /// The idle time counts from the last byte of the response written, so a long download is
+    /// not cut off and a long response leaves the whole idle time after it.
     fn wrote(&mut self, cx: &mut Context<'_>, written: &Poll<io::Result<usize>>, start: &[u8]) {
-        if matches!(written, Poll::Ready(Ok(n)) if *n > 0)
-            && self.phase == Phase::Request
-            && !start.starts_with(b"HTTP/1.1 100 ")
-        {
-            self.phase = Phase::Waiting;
-            self.expire_in(self.limits.idle_timeout);
-            // hyper waits for the next request on the read it left pending during this one, and
-            // reads again only when woken: the deadline must be able to wake it.
-            let _ = self.deadline.as_mut().poll(cx);
+        let Poll::Ready(Ok(n)) = *written else { return };
+        match self.phase {
+            Phase::Request if n > 0 && !is_interim(start, n) => self.phase = Phase::Waiting,
+            Phase::Waiting if n > 0 => {}
+            _ => return,
         }
+        self.expire_in(self.limits.idle_timeout);
+        // hyper waits for the next request on the read it left pending during this one, and
+        // reads again only when woken: the deadline must be able to wake it.
+        let _ = self.deadline.as_mut().poll(cx);
     }
+}
+
+/// `HTTP/1.1 100 Continue` and its blank line: hyper's only interim response.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// Whether a write of `n` bytes starting with `start` is an interim `100 Continue` alone (hyper
+/// may send it together with the final response, which then ends the request).
+fn is_interim(start: &[u8], n: usize) -> bool {
+    start.starts_with(CONTINUE) && n <= CONTINUE.len()
 }
 
 impl AsyncRead for Watched {
@@ -331,6 +342,14 @@ mod tests {
         assert_eq!(scan_head(0, b"GET / HTTP/1.1\r\nHost: x\r\n"), 2);
         assert_eq!(scan_head(0, b"a\r\r\n\r\n"), HEAD_END, "a lone CR is no line end");
         assert_eq!(scan_head(0, b"GET / HTTP/1.1\nHost: x\n\n"), HEAD_END, "bare LFs end a head too");
+    }
+
+    #[test]
+    fn only_a_lone_100_continue_is_interim() {
+        assert!(is_interim(CONTINUE, CONTINUE.len()));
+        let both = [CONTINUE, b"HTTP/1.1 400 Bad Request\r\n\r\n"].concat();
+        assert!(!is_interim(&both, both.len()), "sent together with the final answer, it ends the request");
+        assert!(!is_interim(b"HTTP/1.1 200 OK\r\n\r\n", 19));
     }
 
     #[test]

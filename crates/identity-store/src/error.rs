@@ -81,9 +81,10 @@ impl StoreError {
 }
 
 /// SQLSTATEs of a server that cannot go on with this session: class 08 (connection exception),
-/// 57P01-57P03 (administrator, crash or starting-up shutdown), 53300 (too many connections).
+/// 57P (an administrator's, a crash's or a start-up's shutdown, a lost file, an idle session
+/// timeout), 53300 (too many connections).
 fn ends_session(code: &str) -> bool {
-    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+    code.starts_with("08") || code.starts_with("57P") || code == "53300"
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -97,8 +98,9 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => Self::Unavailable(e),
             sqlx::Error::Database(db) if db.code().is_some_and(|c| ends_session(&c)) => Self::Unavailable(e),
-            // A deadlock or serialization failure rolled the transaction back: worth retrying.
-            sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "40P01" || c == "40001") => {
+            // A deadlock, a serialization failure or a server out of lock space rolled the
+            // transaction back: worth retrying.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| matches!(&*c, "40P01" | "40001" | "53200")) => {
                 Self::Busy(db.message().to_owned())
             }
             sqlx::Error::Database(db) if db.is_unique_violation() => {

@@ -324,6 +324,10 @@ pub struct ChunkResults {
     pub worker: String,
     pub results: Vec<ImportRowResult>,
     pub counts: OutcomeCounts,
+    /// The checkpoint the chunk starts from: the write fails (as with a lost claim) unless the
+    /// job is still there, so a chunk retried after a commit whose answer was lost, and that had
+    /// gone through, is not recorded twice.
+    pub after: i64,
     pub rows_done: i64,
     /// The claim is extended to here.
     pub lease_until: DateTime<Utc>,

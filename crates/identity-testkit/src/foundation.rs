@@ -32,6 +32,8 @@ pub async fn starts_without_configuration(binary: &str) {
         .find(|l| l.starts_with("identity_http_requests_total{") && l.contains("route=\"/healthz\""))
         .unwrap_or_else(|| panic!("requests are counted by route:\n{text}"));
     assert!(healthz.contains("status=\"200\"") && healthz.ends_with(" 2"), "{healthz}");
+    let nul = svc.http.get(svc.url("/healthz?x=%00")).send().await.unwrap();
+    assert_eq!(nul.status(), 400, "a NUL in the URL is refused on every route");
     assert!(dir.join("identity.db").exists(), "the default database is a SQLite file in the working directory");
     assert!(svc.stop().await, "SIGTERM ends the process with status 0");
     // A SIGTERM the moment it says it is listening (an orchestrator, a test) stops it as
@@ -109,6 +111,9 @@ pub async fn connections_are_timed_out_and_limited(binary: &str) {
 
     let mut silent = TcpStream::connect(&addr).await.unwrap();
     assert!(closed_within(&mut silent, Duration::from_secs(5)).await, "a connection that sends nothing is closed");
+    let mut blank = TcpStream::connect(&addr).await.unwrap();
+    blank.write_all(b"\r\n\r\n\n\n").await.unwrap();
+    assert!(closed_within(&mut blank, Duration::from_secs(5)).await, "blank lines start no request");
 
     let mut trickle = TcpStream::connect(&addr).await.unwrap();
     let closed = async {

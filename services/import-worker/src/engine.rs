@@ -4,7 +4,7 @@
 //! caller's transaction. The rules themselves are `identity_core::import`'s; this only moves
 //! data between them and the store.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use identity_core::import::records::split_all;
 use identity_core::import::result::ResultRow;
@@ -50,22 +50,30 @@ impl From<StoreError> for EngineError {
 /// The people a dry run would have added. Its transaction is rolled back, so they never exist:
 /// a result file that showed their ids would hand out ids nobody holds. `hide` blanks the
 /// USER_ID of every row that would add a person, and of every later row of the same run that
-/// refers to one of them (linked to, or updated); rows about people who exist keep theirs. It
-/// keeps every such id for the whole run (16 bytes a person added, as many again in the set's
-/// overhead), since any later row may refer to any earlier one.
+/// refers to one of them (linked to, or updated), and a note naming one of them names the row
+/// that would add it instead; rows about people who exist keep theirs. It keeps every such id,
+/// with its row, for the whole run (about 48 bytes a person added), since any later row may
+/// refer to any earlier one.
 #[derive(Debug, Default)]
-pub struct WouldBeAdded(HashSet<UserId>);
+pub struct WouldBeAdded(HashMap<UserId, u64>);
 
 impl WouldBeAdded {
     /// Blanks the ids of `rows` (the next rows of the run, in order) that nobody will hold.
     pub fn hide(&mut self, rows: &mut [ResultRow]) {
         for row in rows {
-            let Some(id) = row.user_id else { continue };
             if row.outcome == Outcome::UserAdded {
-                self.0.insert(id);
+                if let Some(id) = row.user_id.take() {
+                    self.0.insert(id, row.row_number);
+                }
+            } else if row.user_id.is_some_and(|id| self.0.contains_key(&id)) {
                 row.user_id = None;
-            } else if self.0.contains(&id) {
-                row.user_id = None;
+            }
+            for note in &mut row.notes {
+                if let Some(by) = note.strip_prefix("Existing user ID ").and_then(|id| id.parse::<UserId>().ok()) {
+                    if let Some(added_by) = self.0.get(&by) {
+                        *note = format!("Existing user: the person row {added_by} would add");
+                    }
+                }
             }
         }
     }
@@ -128,12 +136,7 @@ impl<R: Registry> Engine<R> {
         let query = FactQuery {
             emails: unique(valid.iter().map(|v| v.email.key()).collect()),
             trns: unique(valid.iter().filter_map(|v| v.trn.as_ref().map(|t| t.as_str().to_owned())).collect()),
-            names: valid
-                .iter()
-                .map(|v| (name_key(v.last_name()), v.date_of_birth.date()))
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect(),
+            names: valid.iter().flat_map(|v| match_keys(v)).collect::<BTreeSet<_>>().into_iter().collect(),
             ids: unique(valid.iter().map(|v| v.id.clone()).collect()),
         };
         let mut facts = session.facts(to.service, &query).await?;
@@ -190,11 +193,13 @@ impl<R: Registry> Engine<R> {
                     if let Some(trn) = &v.trn {
                         facts.trn_holders.insert(trn.as_str().to_owned(), id);
                     }
-                    facts
-                        .candidates
-                        .entry(name)
-                        .or_default()
-                        .push(Candidate { id, first_name: v.first_name().to_owned() });
+                    for key in match_keys(&v) {
+                        facts
+                            .candidates
+                            .entry(key)
+                            .or_default()
+                            .push(Candidate { id, first_name: v.first_name().to_owned() });
+                    }
                     facts.links.insert(v.id.clone(), id);
                     writes.new_users.push(ImportedUser {
                         id,
@@ -286,6 +291,19 @@ async fn flush_if_written(
         writes.links.clear();
     }
     Ok(())
+}
+
+/// The (last name, date of birth) keys a row's person can be matched by: the row's date of
+/// birth, and for a row with a TRN the registry's too, since the person's combined profile takes
+/// its date of birth from the registry. Both are read as facts and claimed, so a later row, or
+/// another job, matching either finds the person.
+fn match_keys(v: &ValidRow) -> Vec<(String, chrono::NaiveDate)> {
+    let last = name_key(v.last_name());
+    let mut keys = vec![(last.clone(), v.date_of_birth.date())];
+    if let Some(r) = v.registry.as_ref().filter(|r| r.date_of_birth != v.date_of_birth) {
+        keys.push((last, r.date_of_birth.date()));
+    }
+    keys
 }
 
 /// What the import source says about the person: the row's values (no names when it gives a

@@ -634,12 +634,16 @@ async fn resume(
 /// Why the store would not queue `job` again.
 fn not_resumable(job: &ImportJob) -> ApiError {
     match job.status {
-        // Only an upload that broke off fails with no rows: the job was never queued.
+        // A job fails with no rows only when its upload did not complete (it broke off, or the
+        // file was refused part-way): it was never queued. Its error says which.
         ImportJobStatus::Failed if job.rows_total == 0 => ApiError::new(
             StatusCode::CONFLICT,
             "upload_broke_off",
-            "the upload of this job broke off before the whole file arrived, so the job has no rows to run and \
-             cannot be resumed: upload the file again",
+            format!(
+                "the upload of this job did not complete ({}), so the job has no rows to run and cannot be \
+                 resumed: upload the file again",
+                job.error.as_deref().unwrap_or("the upload broke off")
+            ),
         ),
         // It was resumed by someone else, and failed again, between the two reads.
         ImportJobStatus::Failed => {

@@ -189,7 +189,7 @@ impl<R: Registry> Worker<R> {
             let Some(last) = rows.last().map(|r| r.row_number) else { return Ended::Done };
             let mut attempt = 0;
             loop {
-                match self.apply_chunk(job, target, &rows, last).await {
+                match self.apply_chunk(job, target, &rows, after, last).await {
                     Ok(()) => break,
                     Err(ChunkError::Engine(EngineError::Conflict(what))) if attempt < CONFLICT_RETRIES => {
                         attempt += 1;
@@ -198,6 +198,10 @@ impl<R: Registry> Worker<R> {
                     Err(ChunkError::Engine(EngineError::Store(e))) if e.is_unavailable() => {
                         if !self.wait_out(job, &e, outages.next()).await {
                             return Ended::Left;
+                        }
+                        // A commit whose answer was lost may have gone through.
+                        if self.store.import_job(job.id).await.is_ok_and(|j| j.rows_done >= last) {
+                            break;
                         }
                     }
                     Err(ChunkError::Engine(EngineError::Registry(e))) => {
@@ -235,6 +239,7 @@ impl<R: Registry> Worker<R> {
         job: &ImportJob,
         target: Target<'_>,
         rows: &[InputRow],
+        after: i64,
         last: i64,
     ) -> Result<(), ChunkError> {
         let started = std::time::Instant::now();
@@ -251,6 +256,7 @@ impl<R: Registry> Worker<R> {
             worker: self.id.clone(),
             results,
             counts,
+            after,
             rows_done: last,
             lease_until: lease_until(self.config.lease()),
         };
@@ -314,6 +320,7 @@ impl<R: Registry> Worker<R> {
         let mut batch = Vec::new();
         let mut counts = OutcomeCounts::default();
         let mut lines = lines.peekable();
+        let mut after = 0;
         while let Some(line) = lines.next() {
             let line = line.map_err(spool_error)?;
             let (row_number, outcome, notes, user): (i64, String, String, Option<String>) =
@@ -328,12 +335,14 @@ impl<R: Registry> Worker<R> {
                     worker: self.id.clone(),
                     results: std::mem::take(&mut batch),
                     counts: std::mem::take(&mut counts),
+                    after,
                     rows_done: last,
                     lease_until: lease_until(self.config.lease()),
                 };
                 let mut session = self.store.import_session().await.map_err(EngineError::from)?;
                 claimed(session.record_results(&chunk).await)?;
                 session.commit().await.map_err(EngineError::from)?;
+                after = last;
             }
         }
         let _ = std::fs::remove_file(&spool_path);

@@ -557,14 +557,15 @@ impl Session {
     }
 
     /// Stores a chunk's results and moves the job's checkpoint, if the caller still holds the
-    /// job's claim (else `NotFound`, and the caller rolls back). Progress starts the count of
+    /// job's claim and the job is at the chunk's starting checkpoint (else `NotFound`, and the
+    /// caller rolls back). Progress starts the count of
     /// claims again: only claims that move nothing count towards giving the job up.
     pub(crate) async fn record_results(&mut self, r: &ChunkResults) -> Result<()> {
         let conn = &mut *self.tx;
         let moved = sqlx::query(
             "UPDATE import_jobs SET rows_done = $3, lease_until = $4, attempts = 0, count_none = count_none + $5, \
              count_added = count_added + $6, count_updated = count_updated + $7, count_invalid = count_invalid + $8 \
-             WHERE id = $1 AND claimed_by = $2 AND status = 'running'",
+             WHERE id = $1 AND claimed_by = $2 AND status = 'running' AND rows_done = $9",
         )
         .bind(r.job_id)
         .bind(&r.worker)
@@ -574,6 +575,7 @@ impl Session {
         .bind(r.counts.added)
         .bind(r.counts.updated)
         .bind(r.counts.invalid)
+        .bind(r.after)
         .execute(&mut *conn)
         .await?
         .rows_affected();

@@ -151,6 +151,7 @@ pub async fn claims_that_move_a_job_on_do_not_count(db: &TestDatabase) {
             user_id: None,
         }],
         counts,
+        after: 0,
         rows_done: 1,
         lease_until: expired,
     };
@@ -158,6 +159,12 @@ pub async fn claims_that_move_a_job_on_do_not_count(db: &TestDatabase) {
     session.record_results(&chunk).await.unwrap();
     session.commit().await.unwrap();
     assert_eq!(store.import_job(job.id).await.unwrap().attempts, 0, "progress starts the count again");
+    // The same chunk again (a retry after a commit whose answer was lost): the job is no longer
+    // at that checkpoint, and nothing is recorded twice.
+    let mut session = store.import_session().await.unwrap();
+    assert!(matches!(session.record_results(&chunk).await, Err(identity_store::StoreError::NotFound)));
+    session.rollback().await.unwrap();
+    assert_eq!(job_counts_of(&store.import_job(job.id).await.unwrap()), (1, 1), "recorded once");
     store.close().await;
     let token = idle.token.clone();
     drop(idle);
@@ -294,4 +301,9 @@ pub async fn two_workers_never_add_the_same_person_twice() {
     assert_eq!(job_counts(&done_a)[1] + job_counts(&done_b)[1], PEOPLE as i64);
     drop((uploader, first, second));
     db.drop_now().await;
+}
+
+/// A job's checkpoint and its Invalid count.
+fn job_counts_of(job: &identity_store::ImportJob) -> (i64, i64) {
+    (job.rows_done, job.counts.invalid)
 }

@@ -307,8 +307,11 @@ pub async fn an_upload_cut_off_fails_its_job(db: &TestDatabase) {
     let reply = imp.post(&format!("/imports/{id}/resume")).await;
     assert_eq!(
         reply.assert_error(409, "upload_broke_off"),
-        "the upload of this job broke off before the whole file arrived, so the job has no rows to run and cannot be \
-         resumed: upload the file again"
+        format!(
+            "the upload of this job did not complete ({}), so the job has no rows to run and cannot be resumed: \
+             upload the file again",
+            job["error"].as_str().unwrap()
+        )
     );
     assert_eq!(imp.job(id).await["status"], "failed");
     assert!(claimable_jobs(db).await.is_empty(), "nothing for the workers");

@@ -300,12 +300,20 @@ pub fn as_a_dry_run(results: &str) -> String {
     let mut out = format!("{RESULT_HEADER}\r\n");
     for l in &lines {
         let shown = !l.user_id.is_empty() && !added.contains(l.user_id.as_str());
+        // A note naming a person the run would add names the row that would add them.
+        let mut notes = l.notes.clone();
+        for a in lines.iter().filter(|a| a.outcome == "UserAdded") {
+            notes = notes.replace(
+                &format!("Existing user ID {}", a.user_id),
+                &format!("Existing user: the person row {} would add", a.row),
+            );
+        }
         let row = ResultRow {
             row_number: l.row.parse().unwrap(),
             id: l.id.clone(),
             user_id: shown.then(|| l.user_id.parse().unwrap()),
             outcome: l.outcome.parse().unwrap(),
-            notes: if l.notes.is_empty() { Vec::new() } else { vec![l.notes.clone()] },
+            notes: if notes.is_empty() { Vec::new() } else { vec![notes] },
             raw: l.raw.clone(),
         };
         out.push_str(&row.to_csv_line());
