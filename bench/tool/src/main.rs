@@ -49,9 +49,10 @@ enum Command {
         #[arg(long, default_value = "sso")]
         read: String,
     },
-    /// An import file of --rows rows against the people of `seed-people --count EXISTING`:
-    /// mostly new people, some matching existing ones by email, some duplicates by name and
-    /// date of birth, some with TRNs (their registry records are loaded), some invalid.
+    /// An import file of --rows rows against the people of `seed-people --count EXISTING`, in
+    /// the mix given (percentages of the rows, adding up to 100; the defaults are the
+    /// existing-people shape, `--new 90 --email-repeats 4 --near-duplicates 3 --trn 0
+    /// --invalid 3` a migrating service's file of mostly new people).
     ImportFile {
         #[arg(long)]
         existing: usize,
@@ -62,7 +63,81 @@ enum Command {
         /// Also load the registry records the file's TRNs refer to.
         #[arg(long)]
         load_registry: bool,
+        #[command(flatten)]
+        mix: Mix,
     },
+}
+
+/// What an import file is made of, in percent of its rows.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct Mix {
+    /// New people.
+    #[arg(long, default_value_t = 75)]
+    new: usize,
+    /// An existing person's email address (outcome None).
+    #[arg(long, default_value_t = 10)]
+    email_repeats: usize,
+    /// An existing person's names (the first name a nickname where it has one) and date of
+    /// birth under another address (Invalid: potential duplicate).
+    #[arg(long, default_value_t = 5)]
+    near_duplicates: usize,
+    /// New people with a TRN (its registry record loaded).
+    #[arg(long, default_value_t = 5)]
+    trn: usize,
+    /// Rows that fail the field rules.
+    #[arg(long, default_value_t = 5)]
+    invalid: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowKind {
+    New,
+    EmailRepeat,
+    NearDuplicate,
+    Trn,
+    Invalid,
+}
+
+impl Mix {
+    /// The kind of row `r`: each run of 100 rows holds the mix's share of each kind, spread
+    /// through it rather than in blocks.
+    fn kind(&self, r: usize) -> Result<RowKind, String> {
+        let shares = [
+            (RowKind::EmailRepeat, self.email_repeats),
+            (RowKind::NearDuplicate, self.near_duplicates),
+            (RowKind::Trn, self.trn),
+            (RowKind::Invalid, self.invalid),
+            (RowKind::New, self.new),
+        ];
+        let total: usize = shares.iter().map(|(_, n)| n).sum();
+        if total != 100 {
+            return Err(format!("the mix adds up to {total}%, not 100%"));
+        }
+        // 37 is prime to 100: slot visits every value of 0..100 once per 100 rows.
+        let mut slot = (r * 37) % 100;
+        for (kind, share) in shares {
+            if slot < share {
+                return Ok(kind);
+            }
+            slot -= share;
+        }
+        Ok(RowKind::New)
+    }
+}
+
+/// A nickname of some of `FIRST`, as the shipped nickname table has them.
+fn nickname(first: &str) -> &str {
+    match first {
+        "Robert" => "Bob",
+        "William" => "Bill",
+        "Margaret" => "Peggy",
+        "James" => "Jim",
+        "Thomas" => "Tom",
+        "David" => "Dave",
+        "Daniel" => "Dan",
+        "Samuel" => "Sam",
+        other => other,
+    }
 }
 
 const FIRST: [&str; 16] = [
@@ -230,29 +305,30 @@ async fn run(cli: Cli) -> Result<(), String> {
             write_lines(&out.join("emails.txt"), (0..count).map(|i| person(i).2)).map_err(|e| e.to_string())?;
             eprintln!("seeded {count} people -> {}", out.display());
         }
-        Command::ImportFile { existing, rows, out, load_registry } => {
+        Command::ImportFile { existing, rows, out, load_registry, mix } => {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| e.to_string())?);
             writeln!(f, "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH")
                 .map_err(|e| e.to_string())?;
             let mut registry = Vec::new();
             for r in 0..rows {
-                let line = match r % 20 {
-                    // An existing person's address: None.
-                    0 | 1 if existing > 0 => {
+                let kind = match mix.kind(r)? {
+                    RowKind::EmailRepeat | RowKind::NearDuplicate if existing == 0 => RowKind::New,
+                    kind => kind,
+                };
+                let line = match kind {
+                    RowKind::EmailRepeat => {
                         let i = (r * 7919) % existing;
                         let (first, last, email) = person(i);
                         format!("b-{r},{email},,{first},,{last},,{}", dob(i).date().format("%d%m%Y"))
                     }
-                    // An existing person under another address: potential duplicate.
-                    2 if existing > 0 => {
+                    RowKind::NearDuplicate => {
                         let i = (r * 104_729) % existing;
                         let (first, last, _) = person(i);
+                        let first = nickname(&first);
                         format!("b-{r},other{r}@bench.example,,{first},,{last},,{}", dob(i).date().format("%d%m%Y"))
                     }
-                    // Invalid rows.
-                    3 => format!("b-{r},not-an-email,,Ann,,Lee,,00011900"),
-                    // A new person with a TRN.
-                    4 => {
+                    RowKind::Invalid => format!("b-{r},not-an-email,,Ann,,Lee,,00011900"),
+                    RowKind::Trn => {
                         let trn = format!("{:07}", 2_000_000 + r);
                         registry.push(RegistryRecord {
                             trn: Trn::parse(&trn).map_err(|e| e.to_string())?,
@@ -263,8 +339,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                         });
                         format!("b-{r},new{r}@bench.example,{trn},,,,,{}", dob(r).date().format("%d%m%Y"))
                     }
-                    // A new person.
-                    _ => format!("b-{r},new{r}@bench.example,,New,,Person{r},,{}", dob(r).date().format("%d%m%Y")),
+                    RowKind::New => {
+                        format!("b-{r},new{r}@bench.example,,New,,Person{r},,{}", dob(r).date().format("%d%m%Y"))
+                    }
                 };
                 writeln!(f, "{line}").map_err(|e| e.to_string())?;
             }
