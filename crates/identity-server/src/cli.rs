@@ -29,16 +29,27 @@ pub struct ServeArgs {
     pub bind: Option<SocketAddr>,
 }
 
+/// The command a binary runs, as far as serving goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Serving<'a> {
+    /// No command: serving is the default.
+    Default,
+    /// `serve`, with its arguments.
+    Serve(&'a ServeArgs),
+    /// A command that does not serve.
+    Other,
+}
+
 impl ServeArgs {
-    /// The address to serve on, from `BIN --bind` (`top`) or `BIN serve --bind` (`serve`, when
-    /// the command is `serve`); `serving` says whether the command serves at all. `--bind`
-    /// before a command that does not serve is refused rather than ignored.
-    pub fn bind(top: &Self, serve: Option<&Self>, serving: bool) -> Result<Option<SocketAddr>, String> {
-        match (top.bind, serve.and_then(|s| s.bind)) {
-            (Some(_), _) if !serving || serve.is_some() => {
+    /// The address to serve on, from `BIN --bind` (`self`) or `BIN serve --bind`. `--bind`
+    /// before a command, `serve` included, is refused rather than ignored.
+    pub fn bind(&self, command: Serving<'_>) -> Result<Option<SocketAddr>, String> {
+        match (self.bind, command) {
+            (Some(_), Serving::Serve(_) | Serving::Other) => {
                 Err("--bind goes after `serve` (or alone, to serve): other commands do not listen".to_owned())
             }
-            (top, serve) => Ok(serve.or(top)),
+            (_, Serving::Serve(serve)) => Ok(serve.bind),
+            (top, _) => Ok(top),
         }
     }
 }
@@ -132,12 +143,13 @@ mod tests {
 
     #[test]
     fn bind_belongs_to_serving() {
+        use super::Serving;
         let at = |a: &str| ServeArgs { bind: Some(a.parse().unwrap()) };
         let none = ServeArgs::default();
-        assert_eq!(ServeArgs::bind(&at("127.0.0.1:1"), None, true), Ok(Some("127.0.0.1:1".parse().unwrap())));
-        assert_eq!(ServeArgs::bind(&none, Some(&at("127.0.0.1:2")), true), Ok(Some("127.0.0.1:2".parse().unwrap())));
-        assert_eq!(ServeArgs::bind(&none, None, false), Ok(None));
-        assert!(ServeArgs::bind(&at("127.0.0.1:1"), None, false).is_err(), "before migrate, say");
-        assert!(ServeArgs::bind(&at("127.0.0.1:1"), Some(&none), true).is_err(), "before serve: after it, please");
+        assert_eq!(at("127.0.0.1:1").bind(Serving::Default), Ok(Some("127.0.0.1:1".parse().unwrap())));
+        assert_eq!(none.bind(Serving::Serve(&at("127.0.0.1:2"))), Ok(Some("127.0.0.1:2".parse().unwrap())));
+        assert_eq!(none.bind(Serving::Other), Ok(None));
+        assert!(at("127.0.0.1:1").bind(Serving::Other).is_err(), "before migrate, say");
+        assert!(at("127.0.0.1:1").bind(Serving::Serve(&none)).is_err(), "before serve: after it, please");
     }
 }

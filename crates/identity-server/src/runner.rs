@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::app::Plumbing;
-use crate::cli::{fail, ServerArgs};
+use crate::cli::{fail, ServeArgs, ServerArgs, Serving};
 use crate::config::{self, DatabaseConfig, HttpConfig, LogConfig, NetworkConfig, DEFAULT_DATABASE_URL};
 use crate::health::Readiness;
 use crate::metrics::Metrics;
@@ -32,7 +32,13 @@ pub trait ServiceConfig: DeserializeOwned + Serialize + Default {
 
 /// Loads the configuration (with `--bind` applied) and starts logging; on a bad configuration
 /// prints one line naming the key and returns the exit status to end with.
-pub fn boot<C: ServiceConfig>(binary: &str, args: &ServerArgs, bind: Option<SocketAddr>) -> Result<C, ExitCode> {
+pub fn boot<C: ServiceConfig>(
+    binary: &str,
+    args: &ServerArgs,
+    serve: &ServeArgs,
+    command: Serving<'_>,
+) -> Result<C, ExitCode> {
+    let bind = serve.bind(command).map_err(|e| fail(binary, e))?;
     let mut config: C = config::load(args.config.as_deref()).map_err(|e| fail(binary, e))?;
     if let Some(bind) = bind {
         config.http_mut().bind = bind;

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use api::config::Config;
 use clap::{Parser, Subcommand};
-use identity_server::cli::{fail, KeyCommand, ServeArgs, ServerArgs};
+use identity_server::cli::{fail, KeyCommand, ServeArgs, ServerArgs, Serving};
 use identity_server::metrics::Metrics;
 use identity_server::runner;
 use identity_store::CredentialKind;
@@ -43,16 +43,12 @@ const SCOPES: &[&str] = &["people:read", "profiles:read", "changes:read"];
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let serve_args = match &cli.command {
-        Some(Command::Serve(args)) => Some(args),
-        _ => None,
+    let serving = match &cli.command {
+        None => Serving::Default,
+        Some(Command::Serve(args)) => Serving::Serve(args),
+        Some(_) => Serving::Other,
     };
-    let serving = cli.command.is_none() || serve_args.is_some();
-    let bind = match ServeArgs::bind(&cli.serve, serve_args, serving) {
-        Ok(bind) => bind,
-        Err(e) => return fail(BINARY, e),
-    };
-    let config: Config = match runner::boot(BINARY, &cli.server, bind) {
+    let config: Config = match runner::boot(BINARY, &cli.server, &cli.serve, serving) {
         Ok(c) => c,
         Err(code) => return code,
     };

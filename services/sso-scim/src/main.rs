@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use identity_server::cli::{fail, ServeArgs, ServerArgs, TokenCommand};
+use identity_server::cli::{fail, ServeArgs, ServerArgs, Serving, TokenCommand};
 use identity_server::metrics::Metrics;
 use identity_server::runner;
 use identity_store::CredentialKind;
@@ -42,16 +42,12 @@ const BINARY: &str = "sso-scim";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let serve_args = match &cli.command {
-        Some(Command::Serve(args)) => Some(args),
-        _ => None,
+    let serving = match &cli.command {
+        None => Serving::Default,
+        Some(Command::Serve(args)) => Serving::Serve(args),
+        Some(_) => Serving::Other,
     };
-    let serving = cli.command.is_none() || serve_args.is_some();
-    let bind = match ServeArgs::bind(&cli.serve, serve_args, serving) {
-        Ok(bind) => bind,
-        Err(e) => return fail(BINARY, e),
-    };
-    let config: Config = match runner::boot(BINARY, &cli.server, bind) {
+    let config: Config = match runner::boot(BINARY, &cli.server, &cli.serve, serving) {
         Ok(c) => c,
         Err(code) => return code,
     };
