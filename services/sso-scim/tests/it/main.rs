@@ -44,6 +44,11 @@ async fn starts_without_configuration() {
 }
 
 #[tokio::test]
+async fn patches_through_two_replicas_on_postgres_all_apply() {
+    patch::patches_through_two_replicas_all_apply().await;
+}
+
+#[tokio::test]
 async fn conflicts_leave_no_personal_data_in_the_postgres_log() {
     errors::conflicts_leave_no_personal_data_in_the_postgres_log().await;
 }
