@@ -118,6 +118,7 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     let built = Command::new(cargo)
         .args(["build", "-p", "sso-scim", "-p", "api", "-p", "import-worker"])
         .current_dir(&root)
+        .kill_on_drop(true)
         .status()
         .await
         .map_err(|e| format!("cannot run cargo: {e}"))?;
@@ -285,8 +286,26 @@ Try:
         return Ok(());
     }
     eprintln!("Press Ctrl-C to stop.");
-    let _ = tokio::signal::ctrl_c().await;
+    // Until `main` sees Ctrl-C or SIGTERM.
+    std::future::pending::<()>().await;
     Ok(())
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM (`kill`, a supervisor): either stops the services,
+/// whatever step the launcher is at, rather than leaving them running without it.
+async fn stop_requested() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -300,7 +319,10 @@ fn main() -> ExitCode {
     };
     rt.block_on(async {
         let mut children = Vec::new();
-        let result = run(args, &mut children).await;
+        let result = tokio::select! {
+            result = run(args, &mut children) => result,
+            () = stop_requested() => Ok(()),
+        };
         step("stopping");
         stop(&mut children).await;
         match result {

@@ -81,7 +81,14 @@ fn columns_message(unexpected: &[String], duplicate: &[Column], missing: &[Colum
     let list = |names: Vec<String>| names.join(", ");
     let mut parts = Vec::new();
     if !unexpected.is_empty() {
-        let quoted = unexpected.iter().map(|n| format!("{n:?}")).collect();
+        // Names are exact: one that is a column but for case or spaces says which it would be.
+        let quoted = unexpected
+            .iter()
+            .map(|n| match Column::from_name(&n.trim().to_ascii_uppercase()) {
+                Some(c) => format!("{n:?} (names are exact: {c}?)"),
+                None => format!("{n:?}"),
+            })
+            .collect();
         let noun = if unexpected.len() == 1 { "unexpected column" } else { "unexpected columns" };
         parts.push(format!("{noun} {}", list(quoted)));
     }
@@ -202,8 +209,9 @@ mod tests {
             Header::parse(&fields("id,email,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH,TRN"))
                 .unwrap_err()
                 .to_string(),
-            "the header is wrong: unexpected columns \"id\", \"email\"; column TRN more than once; missing columns \
-             ID, EMAIL_ADDRESS (expected ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH)"
+            "the header is wrong: unexpected columns \"id\" (names are exact: ID?), \"email\"; column TRN more than \
+             once; missing columns ID, EMAIL_ADDRESS (expected ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,\
+             PREFERRED_NAME,DATE_OF_BIRTH)"
         );
         let wide: Vec<Vec<u8>> = (0..1000).map(|i| format!("X{i}").into_bytes()).collect();
         let Err(HeaderError::Columns { unexpected, missing, .. }) = Header::parse(&wide) else { panic!() };
