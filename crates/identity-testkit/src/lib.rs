@@ -66,6 +66,30 @@ pub async fn postgres_log() -> Option<std::path::PathBuf> {
     debian.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "log"))
 }
 
+/// Asserts that an OpenAPI document has references, and that each names one of its component
+/// schemas.
+pub fn assert_openapi_refs_resolve(doc: &serde_json::Value) {
+    fn refs<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected ref {r}"));
+        assert!(doc["components"]["schemas"].get(name).is_some(), "{r} resolves");
+    }
+}
+
 /// Runs a binary's command line (`tokens create …`) against a database; returns stdout, panics
 /// with stderr on failure.
 pub async fn run_cli(binary: &str, database_url: &str, args: &[&str]) -> String {

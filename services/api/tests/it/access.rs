@@ -1,5 +1,4 @@
 use identity_store::testing::TestDatabase;
-use serde_json::Value;
 
 use crate::support::Api;
 
@@ -72,26 +71,7 @@ pub async fn the_openapi_document_is_valid_and_complete(db: &TestDatabase) {
             assert!(params.iter().any(|p| p["name"] == name && p["in"] == "path"), "{route} declares {name}");
         }
     }
-    // Every reference resolves.
-    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-        match v {
-            Value::Object(m) => {
-                if let Some(Value::String(r)) = m.get("$ref") {
-                    out.push(r);
-                }
-                m.values().for_each(|v| refs(v, out));
-            }
-            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
-            _ => {}
-        }
-    }
-    let mut all = Vec::new();
-    refs(&doc, &mut all);
-    assert!(!all.is_empty());
-    for r in all {
-        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected ref {r}"));
-        assert!(doc["components"]["schemas"].get(name).is_some(), "{r} resolves");
-    }
+    identity_testkit::assert_openapi_refs_resolve(&doc);
     assert_eq!(doc["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
 }
 

@@ -164,25 +164,6 @@ pub async fn the_openapi_document_describes_the_routes(db: &TestDatabase) {
         schemas["JobStatus"]["enum"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
     assert_eq!(statuses, ["receiving", "queued", "running", "done", "failed"]);
 
-    // Every reference resolves.
-    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-        match v {
-            Value::Object(m) => {
-                if let Some(Value::String(r)) = m.get("$ref") {
-                    out.push(r);
-                }
-                m.values().for_each(|v| refs(v, out));
-            }
-            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
-            _ => {}
-        }
-    }
-    let mut all = Vec::new();
-    refs(&doc, &mut all);
-    assert!(!all.is_empty());
-    for r in all {
-        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("unexpected ref {r}"));
-        assert!(schemas.get(name).is_some(), "{r} resolves");
-    }
+    identity_testkit::assert_openapi_refs_resolve(&doc);
     imp.assert_no_server_errors().await;
 }
