@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use identity_core::import::records::split_all;
+use identity_core::import::records::RecordSplitter;
 use identity_core::import::result::ResultRow;
 use identity_core::import::rules::notes;
 use identity_core::import::{check, decide, Action, Candidate, ExistingUser, Facts, Fields, Header, Outcome, ValidRow};
@@ -235,13 +235,14 @@ impl<R: Registry> Engine<R> {
 
     /// Field rules, with one registry round for the chunk's TRNs.
     pub async fn check(&self, header: &Header, rows: &[InputRow]) -> Result<Checks, EngineError> {
+        let mut splitter = RecordSplitter::new();
         let records: Vec<Option<Vec<String>>> = rows
             .iter()
             .map(|row| {
                 if row.problem.is_some() {
                     return None;
                 }
-                let mut records = split_all(row.raw.as_bytes());
+                let mut records = splitter.split(row.raw.as_bytes());
                 (records.len() == 1).then(|| {
                     records.remove(0).fields.into_iter().map(|f| String::from_utf8_lossy(&f).into_owned()).collect()
                 })
