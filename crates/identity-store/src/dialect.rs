@@ -94,6 +94,7 @@ impl Dialect {
     pub(crate) const fn sequencer(self) -> Sequencer {
         match self {
             Self::Postgres => Sequencer {
+                claim: Some("SELECT pg_advisory_xact_lock(7362201, hashtext(current_schema()))"),
                 // The snapshot is the statement's, taken before the lock is granted: an older
                 // snapshot only gives an older horizon, which is still true.
                 lock: Some(
@@ -109,6 +110,7 @@ impl Dialect {
             // In batches too: one UPDATE of a million rows journals every page it changes in
             // memory (temp_store), and an import's memory would grow with its file.
             Self::Sqlite => Sequencer {
+                claim: None,
                 lock: None,
                 pending: "SELECT 1 FROM changes WHERE seq IS NULL AND id >= $1 LIMIT 1",
                 number: "UPDATE changes SET seq = id WHERE id IN \
@@ -235,6 +237,11 @@ impl Dialect {
 
 /// See [`Dialect::sequencer`].
 pub(crate) struct Sequencer {
+    /// Taken by a transaction that numbers its own changes as it writes them (an import
+    /// chunk's), instead of leaving them to the sequencer: the sequencer's lock, held until
+    /// the commit, so rows are numbered in the order they become visible. `None` where the id is
+    /// the number.
+    pub claim: Option<&'static str>,
     /// Taken first in the numbering transaction, where one sequencer at a time must run; it
     /// answers the horizon the run may move to.
     pub lock: Option<&'static str>,

@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use crate::columns::{Column, Columns};
 use crate::dialect::Dialect;
 use crate::error::{Result, StoreError};
 use crate::PoolConfig;
@@ -17,6 +18,45 @@ pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::PO
 #[path = "sql/mod.rs"]
 mod sql;
 pub(crate) use sql::{Backend, ClaimHold, Conns, Session};
+
+/// Rows as a row source: `SELECT c0, c1, … FROM unnest($1::uuid[], $2::text[], …) AS v(c0, c1, …)`,
+/// one array bound per column (see `columns.rs`), `WHERE filter`.
+pub(crate) fn push_columns(qb: &mut sqlx::QueryBuilder<'static, Db>, columns: Columns, filter: &str) {
+    let names: Vec<String> = (0..columns.0.len()).map(|i| format!("c{i}")).collect();
+    let selected: Vec<String> = columns
+        .0
+        .iter()
+        .zip(&names)
+        .map(|(c, name)| if matches!(c, Column::Json(_)) { format!("{name}::jsonb") } else { name.clone() })
+        .collect();
+    qb.push(format!("SELECT {} FROM unnest(", selected.join(", ")));
+    for (i, column) in columns.0.into_iter().enumerate() {
+        if i > 0 {
+            qb.push(", ");
+        }
+        bind_array(qb, column);
+    }
+    qb.push(format!(") AS v({}) WHERE {filter}", names.join(", ")));
+}
+
+/// `expr` is one of `values`, as `expr = ANY($1)`: one bound array, one plan whatever its length.
+pub(crate) fn push_in(qb: &mut sqlx::QueryBuilder<'static, Db>, expr: &str, values: Column) {
+    qb.push(format!("{expr} = ANY("));
+    bind_array(qb, values);
+    qb.push(")");
+}
+
+fn bind_array(qb: &mut sqlx::QueryBuilder<'static, Db>, column: Column) {
+    match column {
+        Column::Uuid(v) => qb.push_bind(v).push("::uuid[]"),
+        Column::MaybeUuid(v) => qb.push_bind(v).push("::uuid[]"),
+        Column::Text(v) => qb.push_bind(v).push("::text[]"),
+        Column::Date(v) => qb.push_bind(v).push("::date[]"),
+        Column::Time(v) => qb.push_bind(v).push("::timestamptz[]"),
+        Column::Int(v) => qb.push_bind(v).push("::bigint[]"),
+        Column::Json(v) => qb.push_bind(v).push("::text[]"),
+    };
+}
 
 /// Opens a pool without touching the database: a service starts, and answers `/readyz` 503,
 /// while PostgreSQL is down.

@@ -31,7 +31,7 @@ fn change(row: &Row) -> Result<Change> {
 }
 
 /// Rows numbered per transaction (the `LIMIT` in `Dialect::sequence_changes`).
-const SEQUENCE_BATCH: u64 = 10_000;
+pub(super) const SEQUENCE_BATCH: u64 = 10_000;
 
 impl Backend {
     /// Numbers changes that became visible since the last run; returns how many.

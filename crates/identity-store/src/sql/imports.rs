@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::rows::{self, corrupt, now};
 use super::write::{self, Batch, OnLinked, UserWrite, BATCH};
 use super::{Backend, Db, Row, Tx, DIALECT};
+use crate::columns::{Column, Columns};
 use crate::error::{Result, StoreError};
 use crate::model::{
     ChunkFacts, ChunkResults, FactQuery, ImportJob, ImportJobStatus, ImportRow, ImportWrites, NewImportJob,
@@ -285,7 +286,8 @@ impl Backend {
 
     /// A transaction for applying rows. Commit it, or drop it to roll back (a dry run).
     pub(crate) async fn import_session(&self, claims: Claims) -> Result<Session> {
-        Ok(Session { tx: self.begin_write().await?, claims })
+        let horizon = self.horizon.load(std::sync::atomic::Ordering::Relaxed);
+        Ok(Session { tx: self.begin_write().await?, claims, changes: Vec::new(), horizon })
     }
 }
 
@@ -295,9 +297,7 @@ impl Backend {
 /// source alone and filtered every link made so far, so each chunk was slower than the last.
 async fn linked_users(conn: &mut super::Conn, source: &Source, keys: &[String]) -> Result<Vec<(String, UserId)>> {
     let mut qb = QueryBuilder::<Db>::new("WITH wanted (external_key) AS (");
-    qb.push_values(keys, |mut b, key| {
-        b.push_bind(key.clone());
-    });
+    super::push_columns(&mut qb, Columns(vec![Column::Text(keys.iter().cloned().map(Some).collect())]), "true");
     qb.push(") SELECT w.external_key, (SELECT l.user_id FROM links l WHERE l.source = ")
         .push_bind(source.to_string())
         .push(" AND l.external_key = w.external_key) AS user_id FROM wanted w");
@@ -357,6 +357,10 @@ impl ClaimHold {
 pub(crate) struct Session {
     tx: Tx,
     claims: Claims,
+    /// The changes of what was applied, written numbered at the commit (not a dry run's).
+    changes: Vec<(NewChange, DateTime<Utc>)>,
+    /// The change log's horizon when the session began (`Dialect::sequencer`).
+    horizon: i64,
 }
 
 /// The key of a claim on an identifier: a 64-bit FNV-1a hash of its kind and value, the same in
@@ -376,9 +380,7 @@ async fn claim(conn: &mut super::Conn, mut keys: Vec<i64>) -> Result<()> {
     keys.dedup();
     for chunk in keys.chunks(MERGED_CLAIMS) {
         let mut qb = QueryBuilder::<Db>::new("SELECT pg_advisory_xact_lock(k) FROM (");
-        qb.push_values(chunk, |mut b, key| {
-            b.push_bind(*key);
-        });
+        super::push_columns(&mut qb, Columns(vec![Column::Int(chunk.to_vec())]), "true");
         qb.push(") AS claimed (k)");
         qb.build().execute(&mut *conn).await?;
     }
@@ -401,7 +403,9 @@ fn push_in<'a, T: 'a + Clone + sqlx::Encode<'a, Db> + sqlx::Type<Db> + Send>(
 }
 
 impl Session {
-    pub(crate) async fn commit(self) -> Result<()> {
+    /// Writes the changes held back (numbered: `write::append_numbered_changes`), and commits.
+    pub(crate) async fn commit(mut self) -> Result<()> {
+        write::append_numbered_changes(&mut self.tx, self.horizon, &self.changes).await?;
         Ok(self.tx.commit().await?)
     }
 
@@ -421,9 +425,8 @@ impl Session {
         }
         let mut facts = ChunkFacts::default();
         for chunk in q.emails.chunks(BATCH) {
-            let mut qb =
-                QueryBuilder::<Db>::new("SELECT user_id, email_key, trn FROM combined_profiles WHERE email_key IN ");
-            push_in(&mut qb, chunk);
+            let mut qb = QueryBuilder::<Db>::new("SELECT user_id, email_key, trn FROM combined_profiles WHERE ");
+            super::push_in(&mut qb, "email_key", Column::Text(chunk.iter().cloned().map(Some).collect()));
             for row in qb.build().fetch_all(&mut *conn).await? {
                 let trn = rows::trn(row.try_get("trn")?)?;
                 facts
@@ -439,9 +442,11 @@ impl Session {
             // hundreds of pairs PostgreSQL planned the IN as an OR of that many conditions, and
             // spent most of a chunk's time there.
             let mut qb = QueryBuilder::<Db>::new("WITH wanted (last_name_key, date_of_birth) AS (");
-            qb.push_values(chunk, |mut b, (last, dob)| {
-                b.push_bind(last.clone()).push_bind(*dob);
-            });
+            let columns = Columns(vec![
+                Column::Text(chunk.iter().map(|(last, _)| Some(last.clone())).collect()),
+                Column::Date(chunk.iter().map(|(_, dob)| Some(*dob)).collect()),
+            ]);
+            super::push_columns(&mut qb, columns, "true");
             qb.push(
                 ") SELECT c.user_id, c.first_name, c.last_name_key, c.date_of_birth FROM wanted w \
                  JOIN combined_profiles c ON c.last_name_key = w.last_name_key AND c.date_of_birth = w.date_of_birth \
@@ -529,6 +534,11 @@ impl Session {
             w.links.iter().map(|(id, user)| (&source, id.as_str(), *user)).collect();
 
         let mut batch = Batch::new(conn);
+        // A dry run's changes are written as they come (to be rolled back): held, they would
+        // grow with the file.
+        if self.claims == Claims::Take {
+            batch.hold_changes();
+        }
         write::insert_users(&mut batch, &users, at).await?;
         // A TRN or an ID taken meanwhile by someone else fails the chunk (the worker retries it
         // with fresh facts); an ID already linked to the same user is a re-run.
@@ -553,7 +563,9 @@ impl Session {
             })
             .collect();
         write::append_changes(&mut batch, &changes, at).await?;
-        batch.finish().await
+        let held = batch.finish_holding_changes().await?;
+        self.changes.extend(held);
+        Ok(())
     }
 
     /// Stores a chunk's results and moves the job's checkpoint, if the caller still holds the
@@ -584,12 +596,13 @@ impl Session {
         }
         for chunk in r.results.chunks(BATCH) {
             let mut qb = QueryBuilder::<Db>::new("WITH v (row_number, outcome, notes, user_id) AS (");
-            qb.push_values(chunk, |mut b, res| {
-                b.push_bind(res.row_number)
-                    .push_bind(res.outcome.as_str())
-                    .push_bind(res.notes.clone())
-                    .push_bind(res.user_id.map(|u| *u.as_uuid()));
-            });
+            let columns = Columns(vec![
+                Column::Int(chunk.iter().map(|r| r.row_number).collect()),
+                Column::Text(chunk.iter().map(|r| Some(r.outcome.as_str().to_owned())).collect()),
+                Column::Text(chunk.iter().map(|r| Some(r.notes.clone())).collect()),
+                Column::MaybeUuid(chunk.iter().map(|r| r.user_id.map(|u| *u.as_uuid())).collect()),
+            ]);
+            super::push_columns(&mut qb, columns, "true");
             qb.push(") UPDATE import_rows SET outcome = v.outcome, notes = v.notes, user_id = v.user_id FROM v WHERE import_rows.job_id = ")
                 .push_bind(r.job_id)
                 .push(" AND import_rows.row_number = v.row_number");
@@ -604,9 +617,8 @@ impl Session {
 async fn lock_users(conn: &mut super::Conn, ids: &[UserId]) -> Result<HashMap<UserId, UserStatus>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(BATCH) {
-        let mut qb = QueryBuilder::<Db>::new("SELECT id, status FROM users WHERE id IN ");
-        let uuids: Vec<Uuid> = chunk.iter().map(|u| *u.as_uuid()).collect();
-        push_in(&mut qb, &uuids);
+        let mut qb = QueryBuilder::<Db>::new("SELECT id, status FROM users WHERE ");
+        super::push_in(&mut qb, "id", Column::Uuid(chunk.iter().map(|u| *u.as_uuid()).collect()));
         qb.push(" ORDER BY id").push(DIALECT.for_update());
         for row in qb.build().fetch_all(&mut *conn).await? {
             out.insert(rows::user_id(&row, "id")?, rows::status(&row, "status")?);

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use sqlx::{Connection, Pool};
 
-use super::{Db, DIALECT, MIGRATIONS};
+use super::{push_columns, push_in, Db, DIALECT, MIGRATIONS};
 use crate::error::Result;
 
 pub(crate) use conns::{set_up, Conns};

@@ -19,6 +19,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row as _};
 
 use super::{rows, Conn, Db, DIALECT};
+use crate::columns::{Column, Columns};
 use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::StoredProfile;
 
@@ -38,6 +39,8 @@ pub(super) struct Batch<'c> {
     parts: usize,
     binds: usize,
     guard: Guard,
+    /// Changes held back to be written numbered, last (see [`Batch::hold_changes`]).
+    held: Option<Vec<(NewChange, DateTime<Utc>)>>,
 }
 
 /// Whether the batch's writes wait on a check that the identifiers they claim are free.
@@ -64,7 +67,16 @@ pub(super) enum Claim<'a> {
 
 impl<'c> Batch<'c> {
     pub(super) fn new(conn: &'c mut Conn) -> Self {
-        Self { conn, statement: None, parts: 0, binds: 0, guard: Guard::None }
+        Self { conn, statement: None, parts: 0, binds: 0, guard: Guard::None, held: None }
+    }
+
+    /// Holds this batch's changes back, for [`Batch::finish_holding_changes`] to return, where
+    /// the backend's sequencer takes a lock (on SQLite the id is the number, and the changes are
+    /// written as usual). See [`append_numbered_changes`].
+    pub(super) fn hold_changes(&mut self) {
+        if DIALECT.sequencer().claim.is_some() {
+            self.held = Some(Vec::new());
+        }
     }
 
     /// Makes every write added after this one happen only if none of `claims` is held by
@@ -162,9 +174,18 @@ impl<'c> Batch<'c> {
         Ok(())
     }
 
-    /// Sends what is left.
+    /// Sends what is left (changes held back too, for the sequencer to number).
     pub(super) async fn finish(mut self) -> Result<()> {
+        if let Some(held) = self.held.take() {
+            append_changes_at(&mut self, &held).await?;
+        }
         self.send().await
+    }
+
+    /// Sends what is left, and returns the changes held back by [`Batch::hold_changes`].
+    pub(super) async fn finish_holding_changes(mut self) -> Result<Vec<(NewChange, DateTime<Utc>)>> {
+        self.send().await?;
+        Ok(self.held.take().unwrap_or_default())
     }
 
     /// Sends what is left of a guarded batch; `AlreadyExists` (and nothing written) if the guard
@@ -195,21 +216,16 @@ fn uniqueness(taken: &str) -> Uniqueness {
     }
 }
 
-/// Rows for an INSERT: `VALUES …`, or in a guarded batch `SELECT * FROM (VALUES …) WHERE` the
-/// guard found nothing taken.
-fn push_rows<T>(
-    qb: &mut QueryBuilder<'static, Db>,
-    guarded: bool,
-    rows: impl IntoIterator<Item = T>,
-    push: impl FnMut(sqlx::query_builder::Separated<'_, 'static, Db, &'static str>, T),
-) {
-    if guarded {
-        qb.push("SELECT * FROM (");
-    }
-    qb.push_values(rows, push);
-    if guarded {
-        qb.push(format!(") AS v WHERE {GUARD_FREE}"));
-    }
+/// Rows for an INSERT (see `columns.rs`), in a guarded batch only if the guard found nothing
+/// taken. Returns the values bound.
+fn push_rows(qb: &mut QueryBuilder<'static, Db>, guarded: bool, columns: Columns) -> usize {
+    let binds = if DIALECT.merges_statements() { columns.0.len() } else { columns.0.len() * columns.rows() };
+    super::push_columns(qb, columns, if guarded { GUARD_FREE } else { "true" });
+    binds
+}
+
+fn texts<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Column {
+    Column::Text(values.map(|v| v.map(str::to_owned)).collect())
 }
 
 /// The condition an UPDATE or DELETE of a guarded batch adds.
@@ -228,10 +244,17 @@ pub(super) async fn insert_users(
         let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push("INSERT INTO users (id, status, created_at, updated_at) ");
-        push_rows(qb, guarded, chunk, |mut b, (id, status)| {
-            b.push_bind(*id.as_uuid()).push_bind(status.as_str()).push_bind(now).push_bind(now);
-        });
-        batch.end(chunk.len() * 4).await?;
+        let binds = push_rows(
+            qb,
+            guarded,
+            Columns(vec![
+                Column::Uuid(chunk.iter().map(|(id, _)| *id.as_uuid()).collect()),
+                texts(chunk.iter().map(|(_, status)| Some(status.as_str()))),
+                Column::Time(vec![now; chunk.len()]),
+                Column::Time(vec![now; chunk.len()]),
+            ]),
+        );
+        batch.end(binds).await?;
     }
     Ok(())
 }
@@ -275,13 +298,8 @@ pub(super) async fn load_profiles(conn: &mut Conn, user_id: UserId) -> Result<Ve
 pub(super) async fn load_profiles_of(conn: &mut Conn, users: &[UserId]) -> Result<Vec<(UserId, StoredProfile)>> {
     let mut out = Vec::new();
     for chunk in users.chunks(BATCH) {
-        let mut qb =
-            QueryBuilder::<Db>::new(format!("SELECT {PROFILE_COLUMNS} FROM source_profiles WHERE user_id IN ("));
-        let mut list = qb.separated(", ");
-        for id in chunk {
-            list.push_bind(*id.as_uuid());
-        }
-        qb.push(")");
+        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {PROFILE_COLUMNS} FROM source_profiles WHERE "));
+        super::push_in(&mut qb, "user_id", Column::Uuid(chunk.iter().map(|id| *id.as_uuid()).collect()));
         for row in qb.build().fetch_all(&mut *conn).await? {
             out.push((rows::user_id(&row, "user_id")?, stored_profile(&row)?));
         }
@@ -320,23 +338,28 @@ pub(super) async fn put_profiles(
         let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push(format!("INSERT INTO source_profiles ({PROFILE_COLUMNS}) "));
-        push_rows(qb, guarded, chunk, |mut b, p| {
-            b.push_bind(*p.user_id.as_uuid())
-                .push_bind(p.source.to_string())
-                .push_bind(p.external_id.map(str::to_owned))
-                .push_bind(p.fields.first_name.clone())
-                .push_bind(p.fields.middle_name.clone())
-                .push_bind(p.fields.last_name.clone())
-                .push_bind(p.fields.preferred_name.clone())
-                .push_bind(p.fields.display_name.clone())
-                .push_bind(p.fields.email.as_ref().map(|e| e.as_str().to_owned()))
-                .push_bind(p.fields.date_of_birth.map(|d| d.date()))
-                .push_bind(p.fields.trn.as_ref().map(|t| t.as_str().to_owned()))
-                .push_bind(Json(p.attributes.clone()))
-                .push_bind(p.version)
-                .push_bind(p.created_at)
-                .push_bind(now);
-        });
+        let fields = |f: fn(&ProfileFields) -> Option<&str>| texts(chunk.iter().map(|p| f(p.fields)));
+        let binds = push_rows(
+            qb,
+            guarded,
+            Columns(vec![
+                Column::Uuid(chunk.iter().map(|p| *p.user_id.as_uuid()).collect()),
+                Column::Text(chunk.iter().map(|p| Some(p.source.to_string())).collect()),
+                texts(chunk.iter().map(|p| p.external_id)),
+                fields(|f| f.first_name.as_deref()),
+                fields(|f| f.middle_name.as_deref()),
+                fields(|f| f.last_name.as_deref()),
+                fields(|f| f.preferred_name.as_deref()),
+                fields(|f| f.display_name.as_deref()),
+                fields(|f| f.email.as_ref().map(|e| e.as_str())),
+                Column::Date(chunk.iter().map(|p| p.fields.date_of_birth.map(|d| d.date())).collect()),
+                fields(|f| f.trn.as_ref().map(|t| t.as_str())),
+                Column::Json(chunk.iter().map(|p| p.attributes.to_string()).collect()),
+                Column::Int(chunk.iter().map(|p| p.version).collect()),
+                Column::Time(chunk.iter().map(|p| p.created_at).collect()),
+                Column::Time(vec![now; chunk.len()]),
+            ]),
+        );
         if stored == Stored::Maybe {
             qb.push(
                 " ON CONFLICT (user_id, source) DO UPDATE SET external_id = excluded.external_id, \
@@ -346,7 +369,7 @@ pub(super) async fn put_profiles(
              version = excluded.version, updated_at = excluded.updated_at",
             );
         }
-        batch.end(chunk.len() * 15).await?;
+        batch.end(binds).await?;
     }
     Ok(())
 }
@@ -365,12 +388,6 @@ pub(super) async fn save_combined(
     stored: Stored,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    fn text(s: &Option<Sourced<String>>) -> Option<String> {
-        s.as_ref().map(|s| s.value.clone())
-    }
-    fn src<T>(s: &Option<Sourced<T>>) -> Option<String> {
-        s.as_ref().map(|s| s.source.to_string())
-    }
     for chunk in rows.chunks(BATCH) {
         let guarded = batch.guarded();
         let qb = batch.begin();
@@ -380,33 +397,50 @@ pub(super) async fn save_combined(
              email, email_source, date_of_birth, date_of_birth_source, trn, trn_source, email_key, first_name_key, \
              last_name_key, version, updated_at) ",
         );
-        push_rows(qb, guarded, chunk, |mut b, r| {
-            let c = &r.combined;
-            // An archived user releases its address, so someone else may use it.
-            let email_key = c.email.as_ref().filter(|_| r.status.holds_identifiers()).map(|e| e.value.key());
-            b.push_bind(*r.user_id.as_uuid())
-                .push_bind(text(&c.first_name))
-                .push_bind(src(&c.first_name))
-                .push_bind(text(&c.middle_name))
-                .push_bind(src(&c.middle_name))
-                .push_bind(text(&c.last_name))
-                .push_bind(src(&c.last_name))
-                .push_bind(text(&c.preferred_name))
-                .push_bind(src(&c.preferred_name))
-                .push_bind(text(&c.display_name))
-                .push_bind(src(&c.display_name))
-                .push_bind(c.email.as_ref().map(|e| e.value.as_str().to_owned()))
-                .push_bind(src(&c.email))
-                .push_bind(c.date_of_birth.as_ref().map(|d| d.value.date()))
-                .push_bind(src(&c.date_of_birth))
-                .push_bind(c.trn.as_ref().map(|t| t.value.as_str().to_owned()))
-                .push_bind(src(&c.trn))
-                .push_bind(email_key)
-                .push_bind(c.first_name.as_ref().map(|n| name_key(&n.value)))
-                .push_bind(c.last_name.as_ref().map(|n| name_key(&n.value)))
-                .push_bind(1_i64)
-                .push_bind(now);
-        });
+        let value = |f: fn(&CombinedProfile) -> &Option<Sourced<String>>| {
+            texts(chunk.iter().map(|r| f(&r.combined).as_ref().map(|s| s.value.as_str())))
+        };
+        let source = |f: fn(&CombinedProfile) -> Option<&Source>| {
+            Column::Text(chunk.iter().map(|r| f(&r.combined).map(Source::to_string)).collect())
+        };
+        let binds = push_rows(
+            qb,
+            guarded,
+            Columns(vec![
+                Column::Uuid(chunk.iter().map(|r| *r.user_id.as_uuid()).collect()),
+                value(|c| &c.first_name),
+                source(|c| c.first_name.as_ref().map(|s| &s.source)),
+                value(|c| &c.middle_name),
+                source(|c| c.middle_name.as_ref().map(|s| &s.source)),
+                value(|c| &c.last_name),
+                source(|c| c.last_name.as_ref().map(|s| &s.source)),
+                value(|c| &c.preferred_name),
+                source(|c| c.preferred_name.as_ref().map(|s| &s.source)),
+                value(|c| &c.display_name),
+                source(|c| c.display_name.as_ref().map(|s| &s.source)),
+                texts(chunk.iter().map(|r| r.combined.email.as_ref().map(|e| e.value.as_str()))),
+                source(|c| c.email.as_ref().map(|s| &s.source)),
+                Column::Date(chunk.iter().map(|r| r.combined.date_of_birth.as_ref().map(|d| d.value.date())).collect()),
+                source(|c| c.date_of_birth.as_ref().map(|s| &s.source)),
+                texts(chunk.iter().map(|r| r.combined.trn.as_ref().map(|t| t.value.as_str()))),
+                source(|c| c.trn.as_ref().map(|s| &s.source)),
+                // An archived user releases its address, so someone else may use it.
+                Column::Text(
+                    chunk
+                        .iter()
+                        .map(|r| {
+                            r.combined.email.as_ref().filter(|_| r.status.holds_identifiers()).map(|e| e.value.key())
+                        })
+                        .collect(),
+                ),
+                Column::Text(
+                    chunk.iter().map(|r| r.combined.first_name.as_ref().map(|n| name_key(&n.value))).collect(),
+                ),
+                Column::Text(chunk.iter().map(|r| r.combined.last_name.as_ref().map(|n| name_key(&n.value))).collect()),
+                Column::Int(vec![1; chunk.len()]),
+                Column::Time(vec![now; chunk.len()]),
+            ]),
+        );
         if stored == Stored::Maybe {
             qb.push(
                 " ON CONFLICT (user_id) DO UPDATE SET first_name = excluded.first_name, \
@@ -422,27 +456,80 @@ pub(super) async fn save_combined(
              updated_at = excluded.updated_at",
             );
         }
-        batch.end(chunk.len() * 22).await?;
+        batch.end(binds).await?;
     }
     Ok(())
 }
 
+const CHANGE_COLUMNS: &str = "user_id, source, actor, kind, fields, status, at";
+
+fn change_columns(changes: &[(NewChange, DateTime<Utc>)]) -> Columns {
+    Columns(vec![
+        Column::Uuid(changes.iter().map(|(c, _)| *c.user_id.as_uuid()).collect()),
+        Column::Text(changes.iter().map(|(c, _)| Some(c.source.to_string())).collect()),
+        texts(changes.iter().map(|(c, _)| Some(c.actor.as_str()))),
+        texts(changes.iter().map(|(c, _)| Some(c.kind.as_str()))),
+        Column::Text(
+            changes
+                .iter()
+                .map(|(c, _)| Some(c.fields.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(",")))
+                .collect(),
+        ),
+        texts(changes.iter().map(|(c, _)| Some(c.status.as_str()))),
+        Column::Time(changes.iter().map(|(_, at)| *at).collect()),
+    ])
+}
+
 pub(super) async fn append_changes(batch: &mut Batch<'_>, changes: &[NewChange], now: DateTime<Utc>) -> Result<()> {
+    if let Some(held) = &mut batch.held {
+        held.extend(changes.iter().cloned().map(|c| (c, now)));
+        return Ok(());
+    }
+    let changes: Vec<(NewChange, DateTime<Utc>)> = changes.iter().cloned().map(|c| (c, now)).collect();
+    append_changes_at(batch, &changes).await
+}
+
+async fn append_changes_at(batch: &mut Batch<'_>, changes: &[(NewChange, DateTime<Utc>)]) -> Result<()> {
     for chunk in changes.chunks(BATCH) {
         let guarded = batch.guarded();
         let qb = batch.begin();
-        qb.push("INSERT INTO changes (user_id, source, actor, kind, fields, status, at) ");
-        push_rows(qb, guarded, chunk, |mut b, c| {
-            let fields: Vec<&str> = c.fields.iter().map(|f| f.as_str()).collect();
-            b.push_bind(*c.user_id.as_uuid())
-                .push_bind(c.source.to_string())
-                .push_bind(c.actor.clone())
-                .push_bind(c.kind.as_str())
-                .push_bind(fields.join(","))
-                .push_bind(c.status.as_str())
-                .push_bind(now);
-        });
-        batch.end(chunk.len() * 7).await?;
+        qb.push(format!("INSERT INTO changes ({CHANGE_COLUMNS}) "));
+        let binds = push_rows(qb, guarded, change_columns(chunk));
+        batch.end(binds).await?;
+    }
+    Ok(())
+}
+
+/// Writes changes numbered, in their order, as the sequencer would number them once visible:
+/// under the sequencer's lock, which the caller's transaction holds until it commits (call it
+/// last, just before the commit). First it numbers, as the sequencer would, the changes other
+/// writers committed that wait for the sequencer (from `horizon`, see `Dialect::sequencer`), so
+/// every change committed before this one is numbered before it: a consumer never reads a
+/// person linked before reading them created. Rows so numbered become visible before any the
+/// sequencer numbers after them, and the sequencer never updates them: for an import chunk that
+/// saves rewriting every change row and its index entries a second time (BENCHMARKS.md). Only
+/// where the sequencer takes a lock (see [`Batch::hold_changes`]).
+pub(super) async fn append_numbered_changes(
+    conn: &mut Conn,
+    horizon: i64,
+    changes: &[(NewChange, DateTime<Utc>)],
+) -> Result<()> {
+    let sequencer = DIALECT.sequencer();
+    let Some(claim) = sequencer.claim else { return Ok(()) };
+    if changes.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(claim).execute(&mut *conn).await?;
+    while sqlx::query(sequencer.number).bind(horizon).execute(&mut *conn).await?.rows_affected()
+        >= super::changes::SEQUENCE_BATCH
+    {}
+    for chunk in changes.chunks(BATCH) {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO changes ({CHANGE_COLUMNS}, seq) SELECT v.*, nextval('change_seq') FROM ("
+        ));
+        push_rows(&mut qb, false, change_columns(chunk));
+        qb.push(") AS v");
+        qb.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -467,17 +554,21 @@ pub(super) async fn insert_links(
         let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push("INSERT INTO links (source, external_key, external_id, user_id, created_at) ");
-        push_rows(qb, guarded, chunk, |mut b, (source, external_id, user_id)| {
-            b.push_bind(source.to_string())
-                .push_bind(link_key(source, external_id))
-                .push_bind((*external_id).to_owned())
-                .push_bind(*user_id.as_uuid())
-                .push_bind(now);
-        });
+        let binds = push_rows(
+            qb,
+            guarded,
+            Columns(vec![
+                Column::Text(chunk.iter().map(|(source, ..)| Some(source.to_string())).collect()),
+                Column::Text(chunk.iter().map(|(source, id, _)| Some(link_key(source, id))).collect()),
+                texts(chunk.iter().map(|(_, id, _)| Some(*id))),
+                Column::Uuid(chunk.iter().map(|(.., user)| *user.as_uuid()).collect()),
+                Column::Time(vec![now; chunk.len()]),
+            ]),
+        );
         if on_linked == OnLinked::Keep {
             qb.push(" ON CONFLICT (source, external_key) DO NOTHING");
         }
-        batch.end(chunk.len() * 5).await?;
+        batch.end(binds).await?;
     }
     Ok(())
 }
@@ -500,14 +591,10 @@ pub(super) async fn touch_combined(batch: &mut Batch<'_>, users: &[UserId], now:
         let guarded = batch.guarded();
         let qb = batch.begin();
         qb.push("UPDATE combined_profiles SET version = version + 1, updated_at = ").push_bind(now);
-        qb.push(" WHERE user_id IN (");
-        let mut list = qb.separated(", ");
-        for id in chunk {
-            list.push_bind(*id.as_uuid());
-        }
-        qb.push(")");
+        qb.push(" WHERE ");
+        super::push_in(qb, "user_id", Column::Uuid(chunk.iter().map(|id| *id.as_uuid()).collect()));
         and_free(qb, guarded);
-        batch.end(chunk.len() + 1).await?;
+        batch.end(if DIALECT.merges_statements() { 2 } else { chunk.len() + 1 }).await?;
     }
     Ok(())
 }
