@@ -6,6 +6,9 @@
 //! list.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::query_builder::Separated;
+use sqlx::types::Json;
+use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
 
 /// One column's values, a value per row.
@@ -16,8 +19,8 @@ pub(crate) enum Column {
     Date(Vec<Option<NaiveDate>>),
     Time(Vec<DateTime<Utc>>),
     Int(Vec<i64>),
-    /// JSON documents, as text, for a `jsonb` column.
-    Json(Vec<String>),
+    /// JSON documents (for a `jsonb` column on PostgreSQL, text on SQLite).
+    Json(Vec<serde_json::Value>),
 }
 
 impl Column {
@@ -40,5 +43,77 @@ pub(crate) struct Columns(pub(crate) Vec<Column>);
 impl Columns {
     pub(crate) fn rows(&self) -> usize {
         self.0.first().map_or(0, Column::len)
+    }
+}
+
+/// Rows as `SELECT * FROM (VALUES (…), (…)) WHERE filter`, a value bound per cell: SQLite's
+/// way, and PostgreSQL's for a single row (a SCIM write), where an array per column only adds
+/// work.
+pub(crate) fn push_values<DB>(qb: &mut QueryBuilder<'static, DB>, columns: Columns, filter: &str)
+where
+    DB: Database,
+    for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<NaiveDate>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<Json<serde_json::Value>>: Encode<'q, DB> + Type<DB>,
+{
+    let rows = columns.rows();
+    let mut cells: Vec<Cells> = columns.0.into_iter().map(Cells::from).collect();
+    qb.push("SELECT * FROM (");
+    qb.push_values(0..rows, |mut b, _| {
+        for cells in &mut cells {
+            cells.bind_next(&mut b);
+        }
+    });
+    // A WHERE, even `true`, also tells SQLite that an ON CONFLICT after it is the INSERT's.
+    qb.push(format!(") AS v WHERE {filter}"));
+}
+
+/// A column's values, handed out a row at a time.
+enum Cells {
+    Uuid(std::vec::IntoIter<Option<Uuid>>),
+    Text(std::vec::IntoIter<Option<String>>),
+    Date(std::vec::IntoIter<Option<NaiveDate>>),
+    Time(std::vec::IntoIter<DateTime<Utc>>),
+    Int(std::vec::IntoIter<i64>),
+    Json(std::vec::IntoIter<serde_json::Value>),
+}
+
+impl From<Column> for Cells {
+    fn from(c: Column) -> Self {
+        match c {
+            Column::Uuid(v) => Self::Uuid(v.into_iter().map(Some).collect::<Vec<_>>().into_iter()),
+            Column::MaybeUuid(v) => Self::Uuid(v.into_iter()),
+            Column::Text(v) => Self::Text(v.into_iter()),
+            Column::Date(v) => Self::Date(v.into_iter()),
+            Column::Time(v) => Self::Time(v.into_iter()),
+            Column::Int(v) => Self::Int(v.into_iter()),
+            Column::Json(v) => Self::Json(v.into_iter()),
+        }
+    }
+}
+
+impl Cells {
+    fn bind_next<DB>(&mut self, b: &mut Separated<'_, 'static, DB, &'static str>)
+    where
+        DB: Database,
+        for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
+        for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
+        for<'q> Option<NaiveDate>: Encode<'q, DB> + Type<DB>,
+        for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
+        for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+        for<'q> Option<Json<serde_json::Value>>: Encode<'q, DB> + Type<DB>,
+        for<'q> Option<Json<serde_json::Value>>: Encode<'q, DB> + Type<DB>,
+    {
+        match self {
+            Self::Uuid(v) => b.push_bind(v.next().flatten()),
+            Self::Text(v) => b.push_bind(v.next().flatten()),
+            Self::Date(v) => b.push_bind(v.next().flatten()),
+            Self::Time(v) => b.push_bind(v.next()),
+            Self::Int(v) => b.push_bind(v.next()),
+            Self::Json(v) => b.push_bind(v.next().map(Json)),
+        };
     }
 }

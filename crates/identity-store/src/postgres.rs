@@ -22,6 +22,11 @@ pub(crate) use sql::{Backend, ClaimHold, Conns, Session};
 /// Rows as a row source: `SELECT c0, c1, … FROM unnest($1::uuid[], $2::text[], …) AS v(c0, c1, …)`,
 /// one array bound per column (see `columns.rs`), `WHERE filter`.
 pub(crate) fn push_columns(qb: &mut sqlx::QueryBuilder<'static, Db>, columns: Columns, filter: &str) {
+    if columns.rows() == 1 {
+        // One row (a SCIM write): arrays and `unnest` only add work.
+        crate::columns::push_values(qb, columns, filter);
+        return;
+    }
     let names: Vec<String> = (0..columns.0.len()).map(|i| format!("c{i}")).collect();
     let selected: Vec<String> = columns
         .0
@@ -54,7 +59,7 @@ fn bind_array(qb: &mut sqlx::QueryBuilder<'static, Db>, column: Column) {
         Column::Date(v) => qb.push_bind(v).push("::date[]"),
         Column::Time(v) => qb.push_bind(v).push("::timestamptz[]"),
         Column::Int(v) => qb.push_bind(v).push("::bigint[]"),
-        Column::Json(v) => qb.push_bind(v).push("::text[]"),
+        Column::Json(v) => qb.push_bind(v.iter().map(ToString::to_string).collect::<Vec<_>>()).push("::text[]"),
     };
 }
 

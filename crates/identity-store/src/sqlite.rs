@@ -20,70 +20,17 @@ pub(crate) const MIGRATIONS: crate::migrations::Embedded = crate::migrations::SQ
 mod sql;
 pub(crate) use sql::{Backend, ClaimHold, Conns, Session};
 
-/// Rows as a row source: `SELECT * FROM (VALUES (…), (…))`, a value bound per cell (see
-/// `columns.rs`), `WHERE filter`. Callers keep to SQLite's 32,766 bound values.
+/// Rows as a row source: a `VALUES` list (see `columns.rs`), `WHERE filter`. Callers keep to
+/// SQLite's 32,766 bound values.
 pub(crate) fn push_columns(qb: &mut sqlx::QueryBuilder<'static, Db>, columns: Columns, filter: &str) {
-    let rows = columns.rows();
-    let mut cells: Vec<_> = columns.0.into_iter().map(Cells::from).collect();
-    qb.push("SELECT * FROM (");
-    qb.push_values(0..rows, |mut b, _| {
-        for cells in &mut cells {
-            cells.bind_next(&mut b);
-        }
-    });
-    // A WHERE, even `true`, also tells SQLite that an ON CONFLICT after it is the INSERT's.
-    qb.push(format!(") WHERE {filter}"));
+    crate::columns::push_values(qb, columns, filter);
 }
 
-/// `expr` is one of `values`, as `expr IN ($1, $2, …)`.
+/// `expr` is one of `values`, as `expr IN (SELECT …)`.
 pub(crate) fn push_in(qb: &mut sqlx::QueryBuilder<'static, Db>, expr: &str, values: Column) {
     qb.push(format!("{expr} IN ("));
-    let rows = values.len();
-    let mut cells = Cells::from(values);
-    for i in 0..rows {
-        if i > 0 {
-            qb.push(", ");
-        }
-        let mut list = qb.separated("");
-        cells.bind_next(&mut list);
-    }
+    crate::columns::push_values(qb, Columns(vec![values]), "true");
     qb.push(")");
-}
-
-/// A column's values, handed out a row at a time.
-enum Cells {
-    Uuid(std::vec::IntoIter<Option<uuid::Uuid>>),
-    Text(std::vec::IntoIter<Option<String>>),
-    Date(std::vec::IntoIter<Option<chrono::NaiveDate>>),
-    Time(std::vec::IntoIter<chrono::DateTime<chrono::Utc>>),
-    Int(std::vec::IntoIter<i64>),
-}
-
-impl From<Column> for Cells {
-    fn from(c: Column) -> Self {
-        match c {
-            Column::Uuid(v) => Self::Uuid(v.into_iter().map(Some).collect::<Vec<_>>().into_iter()),
-            Column::MaybeUuid(v) => Self::Uuid(v.into_iter()),
-            Column::Text(v) => Self::Text(v.into_iter()),
-            Column::Date(v) => Self::Date(v.into_iter()),
-            Column::Time(v) => Self::Time(v.into_iter()),
-            Column::Int(v) => Self::Int(v.into_iter()),
-            // SQLite stores JSON as text.
-            Column::Json(v) => Self::Text(v.into_iter().map(Some).collect::<Vec<_>>().into_iter()),
-        }
-    }
-}
-
-impl Cells {
-    fn bind_next(&mut self, b: &mut sqlx::query_builder::Separated<'_, 'static, Db, &'static str>) {
-        match self {
-            Self::Uuid(v) => b.push_bind(v.next().flatten()),
-            Self::Text(v) => b.push_bind(v.next().flatten()),
-            Self::Date(v) => b.push_bind(v.next().flatten()),
-            Self::Time(v) => b.push_bind(v.next()),
-            Self::Int(v) => b.push_bind(v.next()),
-        };
-    }
 }
 
 /// Opens the read connections (`sql/conns.rs`) and a one-connection write pool. SQLite has one writer at a time: queueing

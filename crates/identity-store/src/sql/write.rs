@@ -354,7 +354,7 @@ pub(super) async fn put_profiles(
                 fields(|f| f.email.as_ref().map(|e| e.as_str())),
                 Column::Date(chunk.iter().map(|p| p.fields.date_of_birth.map(|d| d.date())).collect()),
                 fields(|f| f.trn.as_ref().map(|t| t.as_str())),
-                Column::Json(chunk.iter().map(|p| p.attributes.to_string()).collect()),
+                Column::Json(chunk.iter().map(|p| p.attributes.clone()).collect()),
                 Column::Int(chunk.iter().map(|p| p.version).collect()),
                 Column::Time(chunk.iter().map(|p| p.created_at).collect()),
                 Column::Time(vec![now; chunk.len()]),
