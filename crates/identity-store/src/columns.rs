@@ -6,7 +6,6 @@
 //! list.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::query_builder::Separated;
 use sqlx::types::Json;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
@@ -64,7 +63,15 @@ where
     qb.push("SELECT * FROM (");
     qb.push_values(0..rows, |mut b, _| {
         for cells in &mut cells {
-            cells.bind_next(&mut b);
+            match cells {
+                Cells::Uuid(v) => b.push_bind(v.next()),
+                Cells::MaybeUuid(v) => b.push_bind(v.next().flatten()),
+                Cells::Text(v) => b.push_bind(v.next().flatten()),
+                Cells::Date(v) => b.push_bind(v.next().flatten()),
+                Cells::Time(v) => b.push_bind(v.next()),
+                Cells::Int(v) => b.push_bind(v.next()),
+                Cells::Json(v) => b.push_bind(v.next().map(Json)),
+            };
         }
     });
     // A WHERE, even `true`, also tells SQLite that an ON CONFLICT after it is the INSERT's.
@@ -73,7 +80,8 @@ where
 
 /// A column's values, handed out a row at a time.
 enum Cells {
-    Uuid(std::vec::IntoIter<Option<Uuid>>),
+    Uuid(std::vec::IntoIter<Uuid>),
+    MaybeUuid(std::vec::IntoIter<Option<Uuid>>),
     Text(std::vec::IntoIter<Option<String>>),
     Date(std::vec::IntoIter<Option<NaiveDate>>),
     Time(std::vec::IntoIter<DateTime<Utc>>),
@@ -84,36 +92,13 @@ enum Cells {
 impl From<Column> for Cells {
     fn from(c: Column) -> Self {
         match c {
-            Column::Uuid(v) => Self::Uuid(v.into_iter().map(Some).collect::<Vec<_>>().into_iter()),
-            Column::MaybeUuid(v) => Self::Uuid(v.into_iter()),
+            Column::Uuid(v) => Self::Uuid(v.into_iter()),
+            Column::MaybeUuid(v) => Self::MaybeUuid(v.into_iter()),
             Column::Text(v) => Self::Text(v.into_iter()),
             Column::Date(v) => Self::Date(v.into_iter()),
             Column::Time(v) => Self::Time(v.into_iter()),
             Column::Int(v) => Self::Int(v.into_iter()),
             Column::Json(v) => Self::Json(v.into_iter()),
         }
-    }
-}
-
-impl Cells {
-    fn bind_next<DB>(&mut self, b: &mut Separated<'_, 'static, DB, &'static str>)
-    where
-        DB: Database,
-        for<'q> Option<Uuid>: Encode<'q, DB> + Type<DB>,
-        for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
-        for<'q> Option<NaiveDate>: Encode<'q, DB> + Type<DB>,
-        for<'q> Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
-        for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
-        for<'q> Option<Json<serde_json::Value>>: Encode<'q, DB> + Type<DB>,
-        for<'q> Option<Json<serde_json::Value>>: Encode<'q, DB> + Type<DB>,
-    {
-        match self {
-            Self::Uuid(v) => b.push_bind(v.next().flatten()),
-            Self::Text(v) => b.push_bind(v.next().flatten()),
-            Self::Date(v) => b.push_bind(v.next().flatten()),
-            Self::Time(v) => b.push_bind(v.next()),
-            Self::Int(v) => b.push_bind(v.next()),
-            Self::Json(v) => b.push_bind(v.next().map(Json)),
-        };
     }
 }

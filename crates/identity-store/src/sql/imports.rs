@@ -137,8 +137,9 @@ impl Backend {
             if services.is_empty() {
                 return Ok(Vec::new());
             }
-            qb.push(" WHERE service IN ");
-            push_in(&mut qb, &services.iter().map(ServiceName::as_str).collect::<Vec<_>>());
+            qb.push(" WHERE ");
+            let names = services.iter().map(|s| Some(s.as_str().to_owned())).collect();
+            super::push_in(&mut qb, "service", Column::Text(names));
         }
         qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(limit));
         self.conns.fetch_all(qb.build()).await?.iter().map(job).collect()
@@ -389,18 +390,6 @@ async fn claim(conn: &mut super::Conn, mut keys: Vec<i64>) -> Result<()> {
 
 /// Claims per statement: under PostgreSQL's 65,535 bound values.
 const MERGED_CLAIMS: usize = 30_000;
-
-fn push_in<'a, T: 'a + Clone + sqlx::Encode<'a, Db> + sqlx::Type<Db> + Send>(
-    qb: &mut QueryBuilder<'a, Db>,
-    items: &[T],
-) {
-    qb.push("(");
-    let mut list = qb.separated(", ");
-    for item in items {
-        list.push_bind(item.clone());
-    }
-    list.push_unseparated(")");
-}
 
 impl Session {
     /// Writes the changes held back (numbered: `write::append_numbered_changes`), and commits.

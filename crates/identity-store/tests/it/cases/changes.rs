@@ -2,10 +2,29 @@ use std::collections::BTreeSet;
 
 use identity_core::change::ChangeKind;
 use identity_core::profile::Field;
-use identity_core::{Source, UserStatus};
-use identity_store::Store;
+use identity_core::{ProfileFields, ServiceName, Source, UserId, UserStatus};
+use identity_store::{ImportWrites, ImportedUser, Store};
 
 use super::{actor, sso_user};
+
+/// An import by `service` of new people, one per (id, external id), each with `first_name`.
+fn new_people(service: &str, first_name: &str, people: impl IntoIterator<Item = (UserId, String)>) -> ImportWrites {
+    ImportWrites {
+        service: ServiceName::new(service).unwrap(),
+        actor: "import:test".into(),
+        new_users: people
+            .into_iter()
+            .map(|(id, external_id)| ImportedUser {
+                id,
+                external_id,
+                import: ProfileFields { first_name: Some(first_name.into()), ..ProfileFields::default() },
+                registry: None,
+            })
+            .collect(),
+        trn_updates: vec![],
+        links: vec![],
+    }
+}
 
 pub async fn change_log_records_every_write(store: Store) {
     let u = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
@@ -58,24 +77,8 @@ pub async fn change_feed_has_no_gap_or_repeat_under_concurrent_writers(store: St
     let importer = {
         let store = store.clone();
         tokio::spawn(async move {
-            use identity_core::{ProfileFields, ServiceName, UserId};
-            use identity_store::{ImportWrites, ImportedUser};
             for chunk in 0..IMPORTS {
-                let new_users = (0..EACH)
-                    .map(|i| ImportedUser {
-                        id: UserId::random(),
-                        external_id: format!("c{chunk}-{i}"),
-                        import: ProfileFields { first_name: Some("Imp".into()), ..ProfileFields::default() },
-                        registry: None,
-                    })
-                    .collect();
-                let writes = ImportWrites {
-                    service: ServiceName::new("feed").unwrap(),
-                    actor: "import:test".into(),
-                    new_users,
-                    trn_updates: vec![],
-                    links: vec![],
-                };
+                let writes = new_people("feed", "Imp", (0..EACH).map(|i| (UserId::random(), format!("c{chunk}-{i}"))));
                 let mut session = store.import_session().await.unwrap();
                 session.apply(&writes).await.unwrap();
                 session.commit().await.unwrap();
@@ -133,8 +136,6 @@ pub async fn change_feed_has_no_gap_or_repeat_under_concurrent_writers(store: St
 /// An import row matched to an existing person links the service's id: no field changes, but
 /// the person's version moves and the feed says so, so consumers learn the new link.
 pub async fn a_new_link_is_a_change(store: Store) {
-    use identity_core::ServiceName;
-    use identity_store::ImportWrites;
     let u = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
     let before = store.person(u.id).await.unwrap().version;
     let writes = ImportWrites {
@@ -161,26 +162,11 @@ pub async fn a_new_link_is_a_change(store: Store) {
 /// More pending changes than the sequencer numbers in one transaction are all numbered, in
 /// order, by one call (a bulk import leaves tens of thousands).
 pub async fn sequencing_numbers_more_than_one_batch(store: Store) {
-    use identity_core::{ProfileFields, ServiceName, UserId};
-    use identity_store::{ImportWrites, ImportedUser};
     const USERS: usize = 10_050;
     let mut session = store.import_session().await.unwrap();
     for start in (0..USERS).step_by(1000) {
-        let new_users = (start..(start + 1000).min(USERS))
-            .map(|i| ImportedUser {
-                id: UserId::random(),
-                external_id: format!("bulk-{i}"),
-                import: ProfileFields { first_name: Some("Bulk".into()), ..ProfileFields::default() },
-                registry: None,
-            })
-            .collect();
-        let writes = ImportWrites {
-            service: ServiceName::new("bulk").unwrap(),
-            actor: "import:test".into(),
-            new_users,
-            trn_updates: vec![],
-            links: vec![],
-        };
+        let people = (start..(start + 1000).min(USERS)).map(|i| (UserId::random(), format!("bulk-{i}")));
+        let writes = new_people("bulk", "Bulk", people);
         session.apply(&writes).await.unwrap();
     }
     session.commit().await.unwrap();
@@ -208,24 +194,12 @@ pub async fn sequencing_numbers_more_than_one_batch(store: Store) {
 /// others commit; on SQLite the import session holds the one writer, so it commits first and
 /// the feed is in the order of the writes.
 pub async fn a_change_committed_late_is_numbered(store: Store) {
-    use identity_core::{ProfileFields, ServiceName, UserId};
-    use identity_store::{Backend, ImportWrites, ImportedUser};
+    use identity_store::Backend;
     let early = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
     assert_eq!(store.sequence_changes().await.unwrap(), 1);
 
     let imported = UserId::random();
-    let writes = ImportWrites {
-        service: ServiceName::new("late").unwrap(),
-        actor: "import:test".into(),
-        new_users: vec![ImportedUser {
-            id: imported,
-            external_id: "late-1".into(),
-            import: ProfileFields { first_name: Some("Late".into()), ..ProfileFields::default() },
-            registry: None,
-        }],
-        trn_updates: vec![],
-        links: vec![],
-    };
+    let writes = new_people("late", "Late", [(imported, "late-1".to_owned())]);
     let mut session = store.import_session().await.unwrap();
     session.apply(&writes).await.unwrap();
     let later = if store.backend() == Backend::Postgres {
