@@ -11,11 +11,21 @@ pub(crate) type Embedded = &'static [(i64, &'static str, &'static str)];
 pub(crate) const POSTGRES: Embedded = &[
     (1, "initial", include_str!("../../../migrations/postgres/0001_initial.sql")),
     (2, "change_log_horizon", include_str!("../../../migrations/postgres/0002_change_log_horizon.sql")),
+    (
+        3,
+        "user_references_checked_per_statement",
+        include_str!("../../../migrations/postgres/0003_user_references_checked_per_statement.sql"),
+    ),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
     (1, "initial", include_str!("../../../migrations/sqlite/0001_initial.sql")),
     (2, "change_log_horizon", include_str!("../../../migrations/sqlite/0002_change_log_horizon.sql")),
+    (
+        3,
+        "user_references_checked_per_statement",
+        include_str!("../../../migrations/sqlite/0003_user_references_checked_per_statement.sql"),
+    ),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

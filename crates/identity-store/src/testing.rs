@@ -63,6 +63,30 @@ impl TestDatabase {
         Some(Self { url, place: Place::Schema { admin_url, schema } })
     }
 
+    /// Runs SQL as it is, on a connection of its own: for a test of what the schema itself
+    /// refuses, whatever the store would send. The database's message if it fails.
+    pub async fn execute(&self, sql: &str) -> Result<(), String> {
+        let result = match &self.place {
+            Place::File(_) => match sqlx::SqliteConnection::connect(&self.url).await {
+                Ok(mut conn) => sqlx::raw_sql(sql).execute(&mut conn).await.map(drop),
+                Err(e) => Err(e),
+            },
+            Place::Schema { .. } => match sqlx::PgConnection::connect(&self.url).await {
+                Ok(mut conn) => sqlx::raw_sql(sql).execute(&mut conn).await.map(drop),
+                Err(e) => Err(e),
+            },
+        };
+        result.map_err(|e| e.to_string())
+    }
+
+    /// How `id` is written in this database's SQL.
+    pub fn uuid_literal(&self, id: uuid::Uuid) -> String {
+        match self.place {
+            Place::File(_) => format!("x'{}'", id.simple()),
+            Place::Schema { .. } => format!("'{id}'"),
+        }
+    }
+
     /// Removes the file or schema.
     pub async fn drop_now(self) {
         match self.place {

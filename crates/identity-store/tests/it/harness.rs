@@ -3,7 +3,7 @@ use identity_store::{PoolConfig, Store};
 
 pub struct TestDb {
     pub store: Store,
-    db: TestDatabase,
+    pub db: TestDatabase,
 }
 
 async fn open(db: TestDatabase) -> TestDb {

@@ -38,6 +38,34 @@ macro_rules! conformance {
     };
 }
 
+/// Declares a case that also needs the database itself (to send it SQL the store would not).
+macro_rules! schema_cases {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite_schema {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = crate::harness::TestDb::sqlite().await;
+                    crate::cases::$case(db.store.clone(), &db.db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+        mod postgres_schema {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(db) = crate::harness::TestDb::postgres().await else { return };
+                    crate::cases::$case(db.store.clone(), &db.db).await;
+                    db.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+schema_cases!(every_row_keeps_its_user);
+
 conformance!(
     migrations_apply_twice,
     sso_create_then_get,

@@ -2,6 +2,7 @@ mod changes;
 mod credentials;
 mod people;
 mod registry;
+mod schema;
 mod sso;
 mod sso_query;
 
@@ -9,6 +10,7 @@ pub use changes::*;
 pub use credentials::*;
 pub use people::*;
 pub use registry::*;
+pub use schema::*;
 pub use sso::*;
 pub use sso_query::*;
 
