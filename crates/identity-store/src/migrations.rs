@@ -16,6 +16,7 @@ pub(crate) const POSTGRES: Embedded = &[
         "user_references_checked_per_statement",
         include_str!("../../../migrations/postgres/0003_user_references_checked_per_statement.sql"),
     ),
+    (4, "sso_profiles_index", include_str!("../../../migrations/postgres/0004_sso_profiles_index.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -26,6 +27,7 @@ pub(crate) const SQLITE: Embedded = &[
         "user_references_checked_per_statement",
         include_str!("../../../migrations/sqlite/0003_user_references_checked_per_statement.sql"),
     ),
+    (4, "sso_profiles_index", include_str!("../../../migrations/sqlite/0004_sso_profiles_index.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {
