@@ -342,6 +342,14 @@ impl Store {
         }))
     }
 
+    /// Whether import sessions may be open side by side, one chunk decided while the one before
+    /// it is written: on PostgreSQL, where a session's claims make it wait for a session that
+    /// claimed the same identifiers (see [`ImportSession::facts`]); SQLite has one writing
+    /// transaction at a time.
+    pub fn import_sessions_overlap(&self) -> bool {
+        matches!(self.inner, Inner::Postgres(_))
+    }
+
     /// A writing transaction for a chunk of import rows. Its facts are claimed (see
     /// [`ImportSession::facts`]), so that two jobs cannot both add the same person.
     pub async fn import_session(&self) -> Result<ImportSession> {

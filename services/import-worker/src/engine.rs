@@ -128,6 +128,23 @@ impl<R: Registry> Engine<R> {
         rows: &[InputRow],
         checks: &Checks,
     ) -> Result<Vec<ResultRow>, EngineError> {
+        let decided = self.decide(session, to, rows, checks, &Linked::default()).await?;
+        decided.write(session).await
+    }
+
+    /// Reads the facts of `rows` (claiming what they are about, see `ImportSession::facts`) and
+    /// decides each row. `earlier` are the links of a chunk decided before this one whose writes
+    /// are not committed yet: its people, emails, TRNs and names are claimed, so this session's
+    /// claims wait for it to commit and then read them, but a service's IDs are not claimed.
+    /// What it returns is written by [`Decided::write`], in the same session.
+    pub async fn decide(
+        &self,
+        session: &mut ImportSession,
+        to: Target<'_>,
+        rows: &[InputRow],
+        checks: &Checks,
+        earlier: &Linked,
+    ) -> Result<Decided, EngineError> {
         let checked = &checks.0;
 
         let valid: Vec<&ValidRow> =
@@ -140,6 +157,11 @@ impl<R: Registry> Engine<R> {
             ids: unique(valid.iter().map(|v| v.id.clone()).collect()),
         };
         let mut facts = session.facts(to.service, &query).await?;
+        for id in &query.ids {
+            if let Some(user) = earlier.0.get(id) {
+                facts.links.insert(id.clone(), *user);
+            }
+        }
 
         let mut writes = ImportWrites {
             service: to.service.clone(),
@@ -229,8 +251,7 @@ impl<R: Registry> Engine<R> {
             };
             results.push(result(decision.outcome, decision.notes, user_id));
         }
-        session.apply(&writes).await?;
-        Ok(results)
+        Ok(Decided { writes, results, linked: Linked(facts.links) })
     }
 
     /// Field rules, with one registry round for the chunk's TRNs.
@@ -271,6 +292,31 @@ impl<R: Registry> Engine<R> {
                 })
                 .collect(),
         ))
+    }
+}
+
+/// A service's IDs and the people they are linked to, as a chunk leaves them.
+#[derive(Debug, Default)]
+pub struct Linked(HashMap<String, UserId>);
+
+/// A chunk decided, its writes still to make (see [`Engine::decide`]).
+#[derive(Debug)]
+pub struct Decided {
+    writes: ImportWrites,
+    results: Vec<ResultRow>,
+    linked: Linked,
+}
+
+impl Decided {
+    /// Makes the writes in the session the chunk was decided in; returns the rows' results.
+    pub async fn write(self, session: &mut ImportSession) -> Result<Vec<ResultRow>, EngineError> {
+        session.apply(&self.writes).await?;
+        Ok(self.results)
+    }
+
+    /// The chunk's links, for the chunk decided next while these are written.
+    pub fn take_linked(&mut self) -> Linked {
+        std::mem::take(&mut self.linked)
     }
 }
 

@@ -243,20 +243,19 @@ pub async fn a_job_survives_sessions_ended_by_postgres() {
     db.drop_now().await;
 }
 
-/// Two workers running two jobs at once, on PostgreSQL, whose rows are the same people under
-/// other emails and ids: each person is added once, by whichever job got there first, and the
-/// other job's row is the potential duplicate (or, for a TRN, the TRN already held).
-pub async fn two_workers_never_add_the_same_person_twice() {
-    let Some(db) = TestDatabase::postgres().await else { return };
-    const PEOPLE: usize = 1500;
-    const WITH_TRN: usize = 100;
+const PEOPLE: usize = 1500;
+const WITH_TRN: usize = 100;
+
+/// Loads the registry records of [`PEOPLE`] people, and returns the file of side "a" or "b":
+/// the same people under other emails and ids (side "b" gives the TRN rows another date of
+/// birth, so that the TRN rule decides them).
+async fn same_people(db: &TestDatabase) -> impl Fn(&str) -> String {
     let mut registry = "TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,DATE_OF_BIRTH\n".to_owned();
     for i in 0..WITH_TRN {
         registry.push_str(&format!("{},Reg{i},,Istry{i},01011980\n", 2_000_000 + i));
     }
-    load_registry(&db, &registry).await;
-    // Side "b" gives the TRN rows another date of birth, so that the TRN rule decides them.
-    let file = |side: &str| {
+    load_registry(db, &registry).await;
+    |side: &str| {
         let mut text = format!("{HEADER}\n");
         for i in 0..PEOPLE {
             let day = 1 + i % 28;
@@ -268,20 +267,13 @@ pub async fn two_workers_never_add_the_same_person_twice() {
             }
         }
         text
-    };
-    let settings = [("IDENTITY_IMPORT__CHUNK_ROWS", "25")];
-    let uploader = Importer::start(&db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
-    let a = uploader.upload("?service=side-a", file("a")).await.job_id();
-    let b = uploader.upload("?service=side-b", file("b")).await.job_id();
-    // Two workers started together, each takes one of the two queued jobs.
-    let env = [FAST, &settings].concat();
-    let (first, second) =
-        tokio::join!(Importer::again(&db, &env, &uploader.token), Importer::again(&db, &env, &uploader.token));
-    let (done_a, done_b) = (first.wait_done(&a).await, first.wait_done(&b).await);
-    let (lines_a, lines_b) = (parse_results(&first.results(&a).await), parse_results(&first.results(&b).await));
-    let both_ran = |w: &Importer| w.svc.logs().iter().any(|l| l.contains("processing import job"));
-    assert!(both_ran(&first) && both_ran(&second), "each worker ran a job");
+    }
+}
 
+/// Each person of [`same_people`] added by one side, and the other side's row the potential
+/// duplicate (or, for a TRN, the TRN already held).
+fn each_person_added_once(lines_a: &[ResultLine], lines_b: &[ResultLine]) {
+    assert_eq!((lines_a.len(), lines_b.len()), (PEOPLE, PEOPLE));
     for i in 0..PEOPLE {
         let (ra, rb) = (&lines_a[i], &lines_b[i]);
         let added = [ra, rb].iter().filter(|r| r.outcome == "UserAdded").count();
@@ -297,6 +289,54 @@ pub async fn two_workers_never_add_the_same_person_twice() {
         };
         assert!(notes.iter().any(|n| other.notes.starts_with(n)), "person {i}: {other:?}");
     }
+}
+
+/// Two command-line imports at once, on PostgreSQL, of the same people under other emails and
+/// ids, each with one chunk decided while the one before it is written: each person is added
+/// once, whichever import got there first.
+pub async fn two_cli_imports_never_add_the_same_person_twice() {
+    let Some(db) = TestDatabase::postgres().await else { return };
+    let file = same_people(&db).await;
+    let dir = scratch_dir();
+    let run = |side: &'static str| {
+        let (input, output) = (dir.join(format!("{side}.csv")), dir.join(format!("{side}.results.csv")));
+        std::fs::write(&input, file(side)).unwrap();
+        let url = db.url.clone();
+        async move {
+            let service = format!("side-{side}");
+            let args = ["import", input.to_str().unwrap(), "--service", &service, "--output", output.to_str().unwrap()];
+            let out = identity_testkit::cli_output(BIN, &url, &args, &[("IDENTITY_IMPORT__CHUNK_ROWS", "25")]).await;
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            parse_results(&std::fs::read_to_string(&output).unwrap())
+        }
+    };
+    let (lines_a, lines_b) = tokio::join!(run("a"), run("b"));
+    each_person_added_once(&lines_a, &lines_b);
+    assert_eq!(people_count(&db).await, PEOPLE);
+    let _ = std::fs::remove_dir_all(dir);
+    db.drop_now().await;
+}
+
+/// Two workers running two jobs at once, on PostgreSQL, whose rows are the same people under
+/// other emails and ids: each person is added once, by whichever job got there first, and the
+/// other job's row is the potential duplicate (or, for a TRN, the TRN already held).
+pub async fn two_workers_never_add_the_same_person_twice() {
+    let Some(db) = TestDatabase::postgres().await else { return };
+    let file = same_people(&db).await;
+    let settings = [("IDENTITY_IMPORT__CHUNK_ROWS", "25")];
+    let uploader = Importer::start(&db, &[("IDENTITY_IMPORT__WORKER", "false")]).await;
+    let a = uploader.upload("?service=side-a", file("a")).await.job_id();
+    let b = uploader.upload("?service=side-b", file("b")).await.job_id();
+    // Two workers started together, each takes one of the two queued jobs.
+    let env = [FAST, &settings].concat();
+    let (first, second) =
+        tokio::join!(Importer::again(&db, &env, &uploader.token), Importer::again(&db, &env, &uploader.token));
+    let (done_a, done_b) = (first.wait_done(&a).await, first.wait_done(&b).await);
+    let (lines_a, lines_b) = (parse_results(&first.results(&a).await), parse_results(&first.results(&b).await));
+    let both_ran = |w: &Importer| w.svc.logs().iter().any(|l| l.contains("processing import job"));
+    assert!(both_ran(&first) && both_ran(&second), "each worker ran a job");
+
+    each_person_added_once(&lines_a, &lines_b);
     assert_eq!(people_count(&db).await, PEOPLE);
     assert_eq!(job_counts(&done_a)[1] + job_counts(&done_b)[1], PEOPLE as i64);
     drop((uploader, first, second));

@@ -57,6 +57,11 @@ async fn two_workers_on_postgres_never_add_the_same_person_twice() {
 }
 
 #[tokio::test]
+async fn two_cli_imports_on_postgres_never_add_the_same_person_twice() {
+    crash::two_cli_imports_never_add_the_same_person_twice().await;
+}
+
+#[tokio::test]
 async fn a_job_survives_sessions_ended_by_postgres() {
     crash::a_job_survives_sessions_ended_by_postgres().await;
 }
