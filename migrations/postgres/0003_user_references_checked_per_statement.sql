@@ -8,7 +8,7 @@
 -- they are written. Users are never deleted and their ids never change (a merge archives, an
 -- erasure keeps the id: ../shared/DESIGN.md §7.9); users_kept makes that a rule of the database,
 -- so nothing can leave a row without its user.
-CREATE FUNCTION users_exist() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+CREATE FUNCTION users_exist() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM referencing r WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)) THEN
         RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
@@ -17,6 +17,9 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+-- It reads `users` of this schema, whatever the search path of the session that writes.
+DO $$ BEGIN EXECUTE format('ALTER FUNCTION users_exist() SET search_path = %I', current_schema()); END $$;
 
 CREATE FUNCTION users_kept() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -406,6 +406,10 @@ impl ClaimHold {
     }
 }
 
+/// Where an import session stands among sessions that must commit in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionOrder(i64);
+
 /// One transaction of an import worker: read the facts of a chunk, write its users, record its
 /// results, then commit (or roll back: a dry run). Dropping it rolls back.
 pub struct ImportSession(SessionInner);
@@ -452,6 +456,22 @@ impl ImportSession {
 
     pub async fn commit(self) -> Result<()> {
         session!(self.commit())
+    }
+
+    /// This session's place, for a later session to wait on ([`ImportSession::after`]).
+    pub fn order(&self) -> SessionOrder {
+        SessionOrder(match &self.0 {
+            SessionInner::Postgres(s) => s.order(),
+            SessionInner::Sqlite(s) => s.order(),
+        })
+    }
+
+    /// Waits until the session at `earlier` has committed or rolled back. The wait is the
+    /// server's (PostgreSQL), so a circle of waits through it is a deadlock the server ends
+    /// (`StoreError::Busy`) rather than a hang. Call it before committing a session that must
+    /// commit after another.
+    pub async fn after(&mut self, earlier: SessionOrder) -> Result<()> {
+        session!(&mut self.after(earlier.0))
     }
 
     pub async fn rollback(self) -> Result<()> {

@@ -171,6 +171,7 @@ impl<R: Registry> Engine<R> {
             links: Vec::new(),
         };
         let mut results = Vec::with_capacity(rows.len());
+        let mut moves_people = false;
         for (row, checked) in rows.iter().zip(checked.iter().cloned()) {
             let result = |outcome, notes, user_id| ResultRow {
                 row_number: u64::try_from(row.row_number).unwrap_or_default(),
@@ -232,12 +233,26 @@ impl<R: Registry> Engine<R> {
                     Some(id)
                 }
                 Action::UpdateTrn(user) => {
+                    moves_people = true;
                     flush_if_written(session, &mut writes, user).await?;
                     if let (Some(existing), Some(trn)) = (facts.by_email.get_mut(&email_key), &v.trn) {
                         existing.trn = Some(trn.clone());
                         facts.trn_holders.insert(trn.as_str().to_owned(), user);
                     }
                     facts.links.insert(v.id.clone(), user);
+                    // The person takes the registry's names and date of birth: later rows find
+                    // them under those, as they would once this chunk is committed, and no longer
+                    // under the ones they had.
+                    for found in facts.candidates.values_mut() {
+                        found.retain(|c| c.id != user);
+                    }
+                    for key in match_keys(&v) {
+                        facts
+                            .candidates
+                            .entry(key)
+                            .or_default()
+                            .push(Candidate { id: user, first_name: v.first_name().to_owned() });
+                    }
                     if let Some(registry) = v.registry.clone() {
                         writes.trn_updates.push(TrnUpdate {
                             user_id: user,
@@ -251,7 +266,7 @@ impl<R: Registry> Engine<R> {
             };
             results.push(result(decision.outcome, decision.notes, user_id));
         }
-        Ok(Decided { writes, results, linked: Linked(facts.links) })
+        Ok(Decided { writes, results, linked: Linked(facts.links), moves_people })
     }
 
     /// Field rules, with one registry round for the chunk's TRNs.
@@ -305,6 +320,7 @@ pub struct Decided {
     writes: ImportWrites,
     results: Vec<ResultRow>,
     linked: Linked,
+    moves_people: bool,
 }
 
 impl Decided {
@@ -317,6 +333,13 @@ impl Decided {
     /// The chunk's links, for the chunk decided next while these are written.
     pub fn take_linked(&mut self) -> Linked {
         std::mem::take(&mut self.linked)
+    }
+
+    /// Whether the writes give people who exist other names or another date of birth (a TRN
+    /// update takes the registry's): the keys they leave are not claimed, so a chunk decided
+    /// before these commit could still find the people under them.
+    pub const fn moves_people(&self) -> bool {
+        self.moves_people
     }
 }
 

@@ -4,14 +4,17 @@
 //! applies everything in one transaction that is rolled back at the end, and its result file
 //! leaves out the ids of the people it would have added (they will not exist).
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use identity_core::import::result::{ResultRow, RESULT_HEADER};
 use identity_core::ServiceName;
-use identity_store::{ImportSession, OutcomeCounts, Store};
+use identity_store::{ImportSession, OutcomeCounts, SessionOrder, Store, StoreError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::io::AsyncReadExt;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::engine::{Checks, Decided, Engine, EngineError, InputRow, Linked, Target, WouldBeAdded};
 use crate::reader::CsvInput;
@@ -133,8 +136,7 @@ impl FileImport<'_> {
                     would_be_added.hide(&mut rows);
                     out.write(&rows)?;
                 } else {
-                    let applied = pipeline.advance(target, Some(chunk)).await;
-                    out.write(&applied.map_err(|e| explain(e, out.summary.rows))?)?;
+                    pipeline.advance(target, Some(chunk), out).await?;
                 }
                 bar.set_message(format!("{} rows", out.summary.rows));
             }
@@ -145,8 +147,7 @@ impl FileImport<'_> {
         if let (Some(header), Some(out)) = (header, &mut results) {
             let target = Target { header: &header, service: &self.service, actor: &actor };
             while !pipeline.is_empty() {
-                let applied = pipeline.advance(target, None).await;
-                out.write(&applied.map_err(|e| explain(e, out.summary.rows))?)?;
+                pipeline.advance(target, None, out).await?;
             }
         }
         if let Some(session) = dry_session {
@@ -160,129 +161,181 @@ impl FileImport<'_> {
     }
 }
 
-/// The chunks of an import on their way to the database, each stage overlapping the one
-/// before: the newest chunk is checked (parsing, field rules, registry) while the database works
-/// on the one before. Where the store lets import sessions overlap (PostgreSQL), that work is
-/// itself two stages in two sessions: one chunk is decided (its facts claimed and read) while
-/// the chunk before it is written and committed, so both of the server's cores are busy. The
-/// chunk decided early cannot miss what the chunk before it writes: what they share (an email, a
-/// TRN, a name with a date of birth) it claimed, so it read the facts after that chunk committed,
-/// and the service IDs that chunk linked are handed over (`Linked`). Chunks commit in file order.
-/// On SQLite a chunk is decided and written in one go.
+/// The chunks of an import on their way to the database. The newest chunk is checked (parsing,
+/// field rules, registry) while the database works on the ones before it. Where the store lets
+/// import sessions overlap (PostgreSQL), two chunks are in the database at once, each in a
+/// session of its own, so that both of the server's cores work: one is decided (its facts claimed
+/// and read) and its writes begun while the chunk before it is still being written or committed.
+/// Writing and committing run as tasks, on the runtime's other thread, so that the next chunk's
+/// CPU work here never holds up their statements.
+///
+/// The chunk decided early cannot miss what the chunk before it writes: what they share (an
+/// email, a TRN, a name with a date of birth) it claimed, so it read it after that chunk
+/// committed; the service IDs that chunk linked, which are not claimed, are handed over
+/// (`Linked`); and after a chunk that gives existing people other names (`moves_people`), the
+/// next waits for its commit. Chunks commit in file order: each waits, before committing, for
+/// the session before it to end (`ImportSession::after`, a wait the server sees, so a circle of
+/// waits is a deadlock it breaks, not a hang) and commits only if that one did. A chunk that meets
+/// a concurrent write is redone, with every chunk after it, one at a time and with fresh facts.
+/// On SQLite (one writer) a chunk is decided and written in one go.
 struct Pipeline<'a, R> {
     store: &'a Store,
     engine: &'a Engine<R>,
     checked: Option<(Vec<InputRow>, Checks)>,
-    decided: Option<Decision>,
+    /// Chunks being written and committed, oldest first: at most two.
+    writing: VecDeque<Writing>,
 }
 
-/// A chunk decided in a session of its own, to be written and committed.
-struct Decision {
+/// A chunk whose writes and commit a task is making.
+struct Writing {
     rows: Vec<InputRow>,
     checks: Checks,
-    session: ImportSession,
-    decided: Decided,
+    /// Its service IDs' links, for the chunk decided while it is written.
+    linked: Linked,
+    moves_people: bool,
+    order: SessionOrder,
+    /// Whether it committed, for the task of the chunk after it.
+    committed: Option<oneshot::Receiver<bool>>,
+    task: JoinHandle<Result<Vec<ResultRow>, Unwritten>>,
+}
+
+/// Why a chunk's task committed nothing.
+#[derive(Debug)]
+enum Unwritten {
+    /// The chunk before it did not commit, so it may not either.
+    Earlier,
+    Failed(EngineError),
 }
 
 impl<'a, R: Registry> Pipeline<'a, R> {
     fn new(store: &'a Store, engine: &'a Engine<R>) -> Self {
-        Self { store, engine, checked: None, decided: None }
+        Self { store, engine, checked: None, writing: VecDeque::new() }
     }
 
     fn is_empty(&self) -> bool {
-        self.checked.is_none() && self.decided.is_none()
+        self.checked.is_none() && self.writing.is_empty()
     }
 
-    /// Takes the next chunk (`None` at the end of the file) and moves every chunk on a stage;
-    /// returns the results of the chunk committed meanwhile, if one was.
+    /// Takes the next chunk (`None` at the end of the file) and moves the others on a stage,
+    /// writing the results of every chunk committed meanwhile to `out`, in file order. On an
+    /// error, the chunks already in the database finish first, so that `out` (and the count
+    /// the error gives) holds every row applied.
     async fn advance(
         &mut self,
         to: Target<'_>,
         incoming: Option<Vec<InputRow>>,
-    ) -> Result<Vec<ResultRow>, EngineError> {
-        let (store, engine) = (self.store, self.engine);
+        out: &mut Results,
+    ) -> Result<(), String> {
+        let engine = self.engine;
         let check = async move {
             match incoming {
                 Some(rows) => engine.check(to.header, &rows).await.map(|checks| Some((rows, checks))),
                 None => Ok(None),
             }
         };
-        match (self.decided.take(), self.checked.take()) {
-            (None, None) => {
-                self.checked = check.await?;
-                Ok(Vec::new())
-            }
-            (None, Some((rows, checks))) if !store.import_sessions_overlap() => {
-                let (applied, next) = tokio::join!(apply_chunk(store, engine, to, &rows, &checks), check);
-                self.checked = next?;
-                applied
-            }
-            (None, Some((rows, checks))) => {
-                let none = Linked::default();
-                let (decided, next) = tokio::join!(decide(store, engine, to, &rows, &checks, &none), check);
-                self.checked = next?;
-                let (session, decided) = decided?;
-                self.decided = Some(Decision { rows, checks, session, decided });
-                Ok(Vec::new())
-            }
-            (Some(mut current), checked) => {
-                let earlier = current.decided.take_linked();
-                let following = async {
-                    match &checked {
-                        Some((rows, checks)) => Some(decide(store, engine, to, rows, checks, &earlier).await),
-                        None => None,
-                    }
-                };
-                let committing = committed(tokio::spawn(commit(current.session, current.decided)));
-                let (written, following, next) = tokio::join!(committing, following, check);
-                let next = next?;
-                let written = match written {
-                    Ok(results) => results,
-                    Err(EngineError::Conflict(_)) => {
-                        // Someone else wrote one of the same people meanwhile. The chunk after
-                        // it was decided from what this one was to write: it is decided again
-                        // once this one is, with fresh facts.
-                        if let Some(Ok((session, _))) = following {
-                            session.rollback().await?;
-                        }
-                        let results = apply_chunk(store, engine, to, &current.rows, &current.checks).await?;
-                        self.decided = self.decide_retrying(to, checked).await?;
-                        self.checked = next;
-                        return Ok(results);
-                    }
-                    Err(e) => return Err(e),
-                };
-                self.decided = match (following, checked) {
-                    (Some(Ok((session, decided))), Some((rows, checks))) => {
-                        Some(Decision { rows, checks, session, decided })
-                    }
-                    (Some(Err(EngineError::Conflict(_))), checked) => self.decide_retrying(to, checked).await?,
-                    (Some(Err(e)), _) => return Err(e),
-                    _ => None,
-                };
+        let checked = self.checked.take();
+        let (moved, next) = tokio::join!(self.move_on(to, checked, out), check);
+        moved?;
+        match next {
+            Ok(next) => {
                 self.checked = next;
-                Ok(written)
+                Ok(())
+            }
+            Err(e) => {
+                self.drain(to, out).await?;
+                Err(explain(e, out.summary.rows))
             }
         }
     }
 
-    /// Decides `checked` (after every chunk before it has committed), trying again while
-    /// concurrent writes conflict.
-    async fn decide_retrying(
-        &self,
+    /// Takes a checked chunk into the database (`None`: lets the chunks there finish).
+    async fn move_on(
+        &mut self,
         to: Target<'_>,
         checked: Option<(Vec<InputRow>, Checks)>,
-    ) -> Result<Option<Decision>, EngineError> {
-        let Some((rows, checks)) = checked else { return Ok(None) };
-        let mut attempt = 0;
-        loop {
-            match decide(self.store, self.engine, to, &rows, &checks, &Linked::default()).await {
-                Ok((session, decided)) => return Ok(Some(Decision { rows, checks, session, decided })),
-                Err(EngineError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
-                Err(e) => return Err(e),
-            }
+        out: &mut Results,
+    ) -> Result<(), String> {
+        let (store, engine) = (self.store, self.engine);
+        let Some((rows, checks)) = checked else { return self.drain(to, out).await };
+        if !store.import_sessions_overlap() {
+            let results = apply_chunk(store, engine, to, &rows, &checks).await;
+            return out.write(&results.map_err(|e| explain(e, out.summary.rows))?);
         }
+        while self.writing.len() >= 2 || self.writing.back().is_some_and(|w| w.moves_people) {
+            self.finish_oldest(to, out).await?;
+        }
+        let none = Linked::default();
+        let earlier = self.writing.back().map_or(&none, |w| &w.linked);
+        let (session, decided) = match decide(store, engine, to, &rows, &checks, earlier).await {
+            Ok(decided) => decided,
+            Err(e) => {
+                self.drain(to, out).await?;
+                if !retryable(&e) {
+                    return Err(explain(e, out.summary.rows));
+                }
+                match decide_retrying(store, engine, to, &rows, &checks).await {
+                    Ok(decided) => decided,
+                    Err(e) => return Err(explain(e, out.summary.rows)),
+                }
+            }
+        };
+        self.spawn(rows, checks, session, decided);
+        while self.writing.front().is_some_and(|w| w.task.is_finished()) {
+            self.finish_oldest(to, out).await?;
+        }
+        Ok(())
     }
+
+    /// Starts the task that writes and commits a decided chunk, after the chunk before it.
+    fn spawn(&mut self, rows: Vec<InputRow>, checks: Checks, session: ImportSession, mut decided: Decided) {
+        let (tell, committed) = oneshot::channel();
+        let before = self.writing.back_mut().and_then(|w| w.committed.take().map(|c| (w.order, c)));
+        let (linked, moves_people, order) = (decided.take_linked(), decided.moves_people(), session.order());
+        let task = tokio::spawn(write_and_commit(session, decided, before, tell));
+        self.writing.push_back(Writing { rows, checks, linked, moves_people, order, committed: Some(committed), task });
+    }
+
+    /// Waits for the oldest chunk in the database and writes its results. If it met a
+    /// concurrent write, it and every chunk after it (which then commit nothing) are redone in
+    /// turn.
+    async fn finish_oldest(&mut self, to: Target<'_>, out: &mut Results) -> Result<(), String> {
+        let Some(oldest) = self.writing.pop_front() else { return Ok(()) };
+        let failure = match joined(oldest.task).await {
+            Ok(results) => return out.write(&results),
+            Err(Unwritten::Earlier) => None,
+            Err(Unwritten::Failed(e)) if retryable(&e) => None,
+            Err(Unwritten::Failed(e)) => Some(e),
+        };
+        let later: Vec<Writing> = self.writing.drain(..).collect();
+        let mut redo = vec![(oldest.rows, oldest.checks)];
+        for w in later {
+            // It waits for the oldest, which did not commit, so it rolls back.
+            let _ = joined(w.task).await;
+            redo.push((w.rows, w.checks));
+        }
+        if let Some(e) = failure {
+            return Err(explain(e, out.summary.rows));
+        }
+        for (rows, checks) in redo {
+            let results = apply_chunk(self.store, self.engine, to, &rows, &checks).await;
+            out.write(&results.map_err(|e| explain(e, out.summary.rows))?)?;
+        }
+        Ok(())
+    }
+
+    /// Lets every chunk in the database finish, writing their results.
+    async fn drain(&mut self, to: Target<'_>, out: &mut Results) -> Result<(), String> {
+        while !self.writing.is_empty() {
+            self.finish_oldest(to, out).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Worth trying again: someone else wrote one of the same people meanwhile, or the server broke a
+/// deadlock or ran out of lock space.
+fn retryable(e: &EngineError) -> bool {
+    matches!(e, EngineError::Conflict(_) | EngineError::Store(StoreError::Busy(_)))
 }
 
 /// Decides a chunk in a new session, left open for its writes; rolled back if it fails.
@@ -298,35 +351,72 @@ async fn decide<R: Registry>(
     match engine.decide(&mut session, to, rows, checks, earlier).await {
         Ok(decided) => Ok((session, decided)),
         Err(e) => {
-            session.rollback().await?;
+            roll_back(session).await;
             Err(e)
         }
     }
 }
 
-/// The answer of a chunk's commit, run as a task of its own: on the runtime's other thread, so
-/// that the next chunk's checks and decisions (CPU work on this task) never hold up its
-/// statements.
-async fn committed(
-    task: tokio::task::JoinHandle<Result<Vec<ResultRow>, EngineError>>,
-) -> Result<Vec<ResultRow>, EngineError> {
+/// [`decide`] with nothing else in the database, trying again while concurrent writes conflict.
+async fn decide_retrying<R: Registry>(
+    store: &Store,
+    engine: &Engine<R>,
+    to: Target<'_>,
+    rows: &[InputRow],
+    checks: &Checks,
+) -> Result<(ImportSession, Decided), EngineError> {
+    let mut attempt = 0;
+    loop {
+        match decide(store, engine, to, rows, checks, &Linked::default()).await {
+            Err(e) if retryable(&e) && attempt < CONFLICT_RETRIES => attempt += 1,
+            decided => return decided,
+        }
+    }
+}
+
+/// A chunk's task: writes it, waits for the session before it to end, and commits if that one
+/// committed (telling the next chunk's task whether this one did).
+async fn write_and_commit(
+    mut session: ImportSession,
+    decided: Decided,
+    before: Option<(SessionOrder, oneshot::Receiver<bool>)>,
+    tell: oneshot::Sender<bool>,
+) -> Result<Vec<ResultRow>, Unwritten> {
+    let written = async {
+        let results = decided.write(&mut session).await.map_err(Unwritten::Failed)?;
+        if let Some((order, committed)) = before {
+            session.after(order).await.map_err(|e| Unwritten::Failed(e.into()))?;
+            if committed.await != Ok(true) {
+                return Err(Unwritten::Earlier);
+            }
+        }
+        Ok(results)
+    }
+    .await;
+    let answer = match written {
+        Ok(results) => session.commit().await.map(|()| results).map_err(|e| Unwritten::Failed(e.into())),
+        Err(e) => {
+            roll_back(session).await;
+            Err(e)
+        }
+    };
+    let _ = tell.send(answer.is_ok());
+    answer
+}
+
+/// Rolls a session back after a failure, which stays the error to report.
+async fn roll_back(session: ImportSession) {
+    if let Err(e) = session.rollback().await {
+        tracing::warn!(error = %e, "rolling back an import chunk failed; the server rolls it back when the connection closes");
+    }
+}
+
+/// A chunk task's answer; its panic goes on here (tasks are never cancelled).
+async fn joined<T>(task: JoinHandle<T>) -> T {
     match task.await {
         Ok(answer) => answer,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
-
-/// Writes a decided chunk and commits; rolled back if a write fails.
-async fn commit(mut session: ImportSession, decided: Decided) -> Result<Vec<ResultRow>, EngineError> {
-    match decided.write(&mut session).await {
-        Ok(results) => {
-            session.commit().await?;
-            Ok(results)
-        }
-        Err(e) => {
-            session.rollback().await?;
-            Err(e)
-        }
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => unreachable!("import chunk tasks are never cancelled: {e}"),
     }
 }
 

@@ -288,7 +288,14 @@ impl Backend {
     /// A transaction for applying rows. Commit it, or drop it to roll back (a dry run).
     pub(crate) async fn import_session(&self, claims: Claims) -> Result<Session> {
         let horizon = self.horizon.load(std::sync::atomic::Ordering::Relaxed);
-        Ok(Session { tx: self.begin_write().await?, claims, changes: Vec::new(), horizon })
+        let mut tx = self.begin_write().await?;
+        // The session's own key, held until it ends, that a later session waits on before it
+        // commits (`Session::after`).
+        let order = i64::from_ne_bytes(Uuid::new_v4().as_u64_pair().0.to_ne_bytes());
+        if claims == Claims::Take && DIALECT.locks_rows_apart() {
+            claim(&mut tx, vec![order]).await?;
+        }
+        Ok(Session { tx, claims, changes: Vec::new(), horizon, order })
     }
 }
 
@@ -362,6 +369,8 @@ pub(crate) struct Session {
     changes: Vec<(NewChange, DateTime<Utc>)>,
     /// The change log's horizon when the session began (`Dialect::sequencer`).
     horizon: i64,
+    /// The key this session holds until it ends (see `Backend::import_session`).
+    order: i64,
 }
 
 /// The key of a claim on an identifier: a 64-bit FNV-1a hash of its kind and value, the same in
@@ -400,6 +409,20 @@ impl Session {
 
     pub(crate) async fn rollback(self) -> Result<()> {
         Ok(self.tx.rollback().await?)
+    }
+
+    pub(crate) fn order(&self) -> i64 {
+        self.order
+    }
+
+    /// Waits until the session that holds `order` has ended (committed or rolled back); on the
+    /// server, so that a wait in a circle is a deadlock it detects and ends. Only where sessions
+    /// may overlap (`Store::import_sessions_overlap`).
+    pub(crate) async fn after(&mut self, order: i64) -> Result<()> {
+        if self.claims == Claims::Take && DIALECT.locks_rows_apart() {
+            claim(&mut self.tx, vec![order]).await?;
+        }
+        Ok(())
     }
 
     /// The facts of the flowchart for a chunk, as this transaction sees them (a dry run's own

@@ -83,6 +83,49 @@ pub async fn cli_import_gives_the_example_results_and_a_rerun_changes_nothing(db
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Rows that depend on the row just before them, each in a chunk of its own (on PostgreSQL each
+/// decided while the one before is still being written): the same results as in one chunk. A
+/// repeated ID is already linked (whatever the row's email), a repeated email links to its
+/// person, and after a TRN update
+/// gives a person the registry's surname, a row with the old surname and date of birth no longer
+/// finds them.
+pub async fn rows_see_the_chunk_just_before_them(db: &TestDatabase) {
+    let rows = [
+        "p1,p1@example.org,,Pat,,One,,01011990",
+        "p1,p1@example.org,,Pat,,One,,01011990",
+        "p2,p1@example.org,,Pat,,One,,01011990",
+        "p4,p4@example.org,,Sam,,Old,,02021990",
+        "p5,p4@example.org,2000001,,,,,02021990",
+        "p6,p6@example.org,,Sam,,Old,,02021990",
+        "p6,p6b@example.org,,Sam,,Other,,03031990",
+    ];
+    let dir = scratch_dir();
+    let input = dir.join("rows.csv");
+    std::fs::write(&input, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
+    for chunk_rows in ["1", "1000"] {
+        let fresh = another_database(db).await;
+        load_registry(&fresh, "TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,DATE_OF_BIRTH\n2000001,Sam,,New,02021990\n").await;
+        let output = dir.join(format!("results-{chunk_rows}.csv"));
+        let args = ["import", input.to_str().unwrap(), "--service", "npq", "--output", output.to_str().unwrap()];
+        let out = cli_output(BIN, &fresh.url, &args, &[("IDENTITY_IMPORT__CHUNK_ROWS", chunk_rows)]).await;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let lines = parse_results(&std::fs::read_to_string(&output).unwrap());
+        let outcomes: Vec<&str> = lines.iter().map(|l| l.outcome.as_str()).collect();
+        assert_eq!(
+            outcomes,
+            ["UserAdded", "None", "None", "UserAdded", "UserUpdated", "UserAdded", "None"],
+            "chunks of {chunk_rows}: {lines:?}"
+        );
+        let user = |i: usize| lines[i].user_id.as_str();
+        assert_eq!((user(1), user(2)), (user(0), user(0)), "chunks of {chunk_rows}: rows 2 and 3 are row 1's person");
+        assert_eq!(user(4), user(3), "chunks of {chunk_rows}");
+        assert_ne!(user(5), user(3), "chunks of {chunk_rows}: row 6 is someone new");
+        assert_eq!(user(6), user(5), "chunks of {chunk_rows}: row 7's ID is row 6's, whatever its email");
+        fresh.drop_now().await;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// `--dry-run` writes the result file the real import would, without the ids of the people it
 /// would add (nobody holds them), and changes nothing: a real import afterwards still adds the
 /// same people.

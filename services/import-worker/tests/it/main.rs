@@ -24,6 +24,7 @@ mod cases {
 identity_testkit::both_backends!(crate::cases:
     cli_import_gives_the_example_results_and_a_rerun_changes_nothing,
     cli_dry_run_writes_the_results_and_changes_nothing,
+    rows_see_the_chunk_just_before_them,
     registry_load_refuses_bad_records_and_loads_the_rest,
     http_import_gives_the_example_results,
     the_openapi_document_describes_the_routes,

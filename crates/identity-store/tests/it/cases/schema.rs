@@ -25,11 +25,20 @@ pub async fn every_row_keeps_its_user(store: Store, db: &TestDatabase) {
         format!("UPDATE links SET user_id = {nobody} WHERE user_id = {id}"),
         format!("UPDATE source_profiles SET user_id = {nobody} WHERE user_id = {id}"),
         format!("UPDATE combined_profiles SET user_id = {nobody} WHERE user_id = {id}"),
+        format!(
+            "INSERT INTO links (source, external_key, external_id, user_id, created_at) \
+             VALUES ('sso', 'ann', 'ann', {id}, '2026-01-01T00:00:00Z') \
+             ON CONFLICT (source, external_key) DO UPDATE SET user_id = {nobody}"
+        ),
         format!("DELETE FROM users WHERE id = {id}"),
+        "DELETE FROM users".to_owned(),
         format!("UPDATE users SET id = {nobody} WHERE id = {id}"),
     ];
     for sql in &refused {
         assert!(db.execute(sql).await.is_err(), "refused: {sql}");
+    }
+    if db.url.starts_with("postgres") {
+        assert!(db.execute("TRUNCATE users CASCADE").await.is_err(), "users are never truncated");
     }
     // One good row among them fails the statement, and nothing of it stays.
     let mixed = format!(
