@@ -4,6 +4,7 @@ pub mod change;
 pub mod combined;
 pub mod import;
 pub mod link;
+pub mod matcher;
 pub mod nicknames;
 pub mod normalize;
 pub mod profile;
