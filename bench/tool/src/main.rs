@@ -2,6 +2,8 @@
 //! and lists what it made (ids, user names, emails) for the load generator to pick from at
 //! random.
 
+mod quality;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,6 +67,14 @@ enum Command {
         load_registry: bool,
         #[command(flatten)]
         mix: Mix,
+    },
+    /// The matcher's precision and recall over labelled people (no database): some recorded
+    /// twice with the differences real records have, some with a namesake; prints Markdown.
+    MatchQuality {
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
     },
 }
 
@@ -208,6 +218,10 @@ async fn seed_people(store: &Store, count: usize) -> Result<Vec<UserId>, String>
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::MatchQuality { people, seed } = cli.command {
+        print!("{}", quality::run(people, seed).text);
+        return Ok(());
+    }
     let url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set".to_owned())?;
     let store = Store::connect(&url, &PoolConfig { max_connections: Some(8), ..PoolConfig::default() })
         .map_err(|e| e.to_string())?;
@@ -305,6 +319,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             write_lines(&out.join("emails.txt"), (0..count).map(|i| person(i).2)).map_err(|e| e.to_string())?;
             eprintln!("seeded {count} people -> {}", out.display());
         }
+        Command::MatchQuality { .. } => unreachable!("answered before the database is opened"),
         Command::ImportFile { existing, rows, out, load_registry, mix } => {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| e.to_string())?);
             writeln!(f, "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH")

@@ -284,7 +284,8 @@ pub fn compare(a: &Person, b: &Person, nicknames: &Nicknames) -> Match {
 /// comparisons score is caught by some key: the names' sounds (in either order) with the date of
 /// birth (typos, swapped names), the last name's sound with the date of birth (nicknames), the
 /// first name with the date of birth (a changed last name), the names' sounds with the year of
-/// birth (a date with day and month swapped or a digit off), the email and the TRN.
+/// birth (a date with day and month swapped or a digit off in the day or month) and with the
+/// day and month (a digit off in the year), the email and the TRN.
 pub fn blocking_keys(p: &Person) -> Vec<String> {
     let mut keys = Vec::new();
     let (first, last) = (soundex(&p.first_name), soundex(&p.last_name));
@@ -293,6 +294,7 @@ pub fn blocking_keys(p: &Person) -> Vec<String> {
             let (x, y) = if f <= l { (f, l) } else { (l, f) };
             keys.push(format!("names+dob:{x}:{y}:{dob}"));
             keys.push(format!("names+year:{x}:{y}:{}", dob.year()));
+            keys.push(format!("names+birthday:{x}:{y}:{}", dob.format("%m-%d")));
         }
         if let Some(l) = &last {
             keys.push(format!("last+dob:{l}:{dob}"));

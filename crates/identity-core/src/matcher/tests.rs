@@ -58,6 +58,7 @@ fn each_kind_of_difference_has_its_rule_and_stays_a_candidate() {
         (person("Alexander", "Robert", dob()), Rule::FirstAndLastSwapped, MatchField::Name),
         (person("Robert", "Alexander", date(1990, 2, 3)), Rule::DayAndMonthSwapped, MatchField::DateOfBirth),
         (person("Robert", "Alexander", date(1990, 3, 12)), Rule::OneDigitOff, MatchField::DateOfBirth),
+        (person("Robert", "Alexander", date(1980, 3, 2)), Rule::OneDigitOff, MatchField::DateOfBirth),
     ];
     for (b, rule, field) in cases {
         let m = compared(&a, &b);
