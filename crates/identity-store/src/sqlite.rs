@@ -55,12 +55,53 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         // memory, not in temporary files.
         .pragma("temp_store", "memory");
     let conns = Conns::new(options.clone(), config.max_connections.unwrap_or(4), config.acquire_timeout);
+    // The write that fills the WAL past SQLite's 1,000 pages copies them into the database
+    // before its commit returns: an import chunk's commit took 2.7 ms at the median and up to
+    // 398 ms with one (BENCHMARKS.md). A task checkpoints instead, on its own connection beside
+    // the writer; the writer checkpoints only past 64 MiB, should the task fall behind.
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let writer_options =
+        if runtime.is_some() { options.clone().pragma("wal_autocheckpoint", "16384") } else { options.clone() };
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
         .test_before_acquire(false)
         .after_connect(|conn, _| Box::pin(sql::set_up(conn)))
-        .connect_lazy_with(options);
+        .connect_lazy_with(writer_options);
+    if let Some(runtime) = runtime {
+        runtime.spawn(checkpoint_beside(options, writer.clone()));
+    }
     Ok(Backend::new(conns, writer))
+}
+
+/// How often the WAL is checkpointed beside the writer.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies the WAL's committed pages into the database every [`CHECKPOINT_EVERY`], without
+/// waiting for readers or the writer (`PASSIVE`: what a reader still needs stays in the WAL for
+/// the next round), until the store is closed. Failures (another process checkpointing, say)
+/// wait for the next round.
+async fn checkpoint_beside(options: SqliteConnectOptions, writer: sqlx::Pool<Db>) {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let mut conn: Option<sqlx::SqliteConnection> = None;
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if writer.is_closed() {
+            if let Some(c) = conn.take() {
+                let _ = c.close().await;
+            }
+            return;
+        }
+        if conn.is_none() {
+            conn = options.connect().await.ok();
+        }
+        let Some(c) = conn.as_mut() else { continue };
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *c).await {
+            tracing::debug!(error = %e, "a WAL checkpoint did not run; trying again");
+            if let Some(c) = conn.take() {
+                let _ = c.close().await;
+            }
+        }
+    }
 }

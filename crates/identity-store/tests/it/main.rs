@@ -94,3 +94,35 @@ conformance!(
     credentials_lifecycle,
     registry_records,
 );
+
+/// SQLite: what is committed reaches the database file within moments, copied from the WAL by
+/// the store's checkpointer beside the writer, though the WAL holds far fewer pages than would
+/// make a commit copy them (SQLite's 1,000). A copy of the database file alone, without its WAL,
+/// has the user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_beside_the_writer() {
+    use sqlx::{Connection as _, Row as _};
+    let db = harness::TestDb::sqlite().await;
+    let user =
+        db.store.sso_create(&cases::sso_user("ann", "Ann", "Lee", "ann@example.com"), &cases::actor()).await.unwrap();
+    let path = db.db.url.trim_start_matches("sqlite://").to_owned();
+    let copy = format!("{path}.copy");
+    let mut found = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        std::fs::copy(&path, &copy).unwrap();
+        let Ok(mut conn) = sqlx::SqliteConnection::connect(&format!("sqlite://{copy}")).await else { continue };
+        found = sqlx::query("SELECT count(*) AS n FROM users WHERE id = ?")
+            .bind(*user.id.as_uuid())
+            .fetch_one(&mut conn)
+            .await
+            .map_or(0, |r| r.get::<i64, _>("n"));
+        let _ = conn.close().await;
+        let _ = std::fs::remove_file(&copy);
+        if found == 1 {
+            break;
+        }
+    }
+    assert_eq!(found, 1, "the user reached the database file");
+    db.cleanup().await;
+}
