@@ -69,10 +69,15 @@ impl WouldBeAdded {
                 row.user_id = None;
             }
             for note in &mut row.notes {
-                if let Some(by) = note.strip_prefix("Existing user ID ").and_then(|id| id.parse::<UserId>().ok()) {
-                    if let Some(added_by) = self.0.get(&by) {
-                        *note = format!("Existing user: the person row {added_by} would add");
-                    }
+                // `Existing user ID <id>`, with the rule that fired after a colon for a potential
+                // duplicate.
+                let Some(named) = note.strip_prefix("Existing user ID ") else { continue };
+                let (id, rule) = named.split_once(':').map_or((named, ""), |(id, rest)| (id, rest));
+                if let Some(added_by) = id.parse::<UserId>().ok().and_then(|by| self.0.get(&by)) {
+                    *note = format!(
+                        "Existing user: the person row {added_by} would add{}",
+                        if rule.is_empty() { String::new() } else { format!(":{rule}") }
+                    );
                 }
             }
         }

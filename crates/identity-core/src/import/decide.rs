@@ -105,10 +105,27 @@ fn invalid(note: &str, user: UserId) -> Decision {
     }
 }
 
-/// The first candidate (in the caller's order) whose first name is the row's or a synonym.
-pub fn potential_duplicate(row: &ValidRow, candidates: &[Candidate], nicknames: &Nicknames) -> Option<UserId> {
+/// The candidates (in the caller's order) whose first name is the row's or a synonym of it, each
+/// with the note that names them and the rule that fired: `Existing user ID <id>: the same first
+/// name, last name and date of birth`, or `…: a nickname of the first name, the same last name and
+/// date of birth`. The candidate's own values are not written: the result file goes to the
+/// importing service, and the person is someone else's record.
+pub fn potential_duplicates(row: &ValidRow, candidates: &[Candidate], nicknames: &Nicknames) -> Vec<(UserId, String)> {
     let first = name_key(row.first_name());
-    candidates.iter().find(|c| nicknames.are_synonym_keys(&first, &name_key(&c.first_name))).map(|c| c.id)
+    candidates
+        .iter()
+        .filter_map(|c| {
+            let theirs = name_key(&c.first_name);
+            let rule = if theirs == first {
+                "the same first name, last name and date of birth"
+            } else if nicknames.are_synonym_keys(&first, &theirs) {
+                "a nickname of the first name, the same last name and date of birth"
+            } else {
+                return None;
+            };
+            Some((c.id, format!("{}: {rule}", existing_user_note(c.id))))
+        })
+        .collect()
 }
 
 pub fn decide(row: &ValidRow, facts: Facts<'_>, nicknames: &Nicknames) -> Decision {
@@ -139,8 +156,11 @@ pub fn decide(row: &ValidRow, facts: Facts<'_>, nicknames: &Nicknames) -> Decisi
             (Some(_), Some(_)) => invalid(notes::EMAIL_EXISTS_DIFFERENT_TRN, existing.id),
         };
     }
-    if let Some(duplicate) = potential_duplicate(row, facts.candidates, nicknames) {
-        return invalid(notes::POTENTIAL_DUPLICATE, duplicate);
+    let duplicates = potential_duplicates(row, facts.candidates, nicknames);
+    if !duplicates.is_empty() {
+        let mut notes = vec![notes::POTENTIAL_DUPLICATE.to_owned()];
+        notes.extend(duplicates.into_iter().map(|(_, note)| note));
+        return Decision { outcome: Outcome::Invalid, notes, action: Action::Nothing };
     }
     if let Some(holder) = facts.trn_holder {
         return invalid(notes::TRN_EXISTS, holder);

@@ -189,7 +189,28 @@ fn every_branch_of_the_flowchart() {
     // No email match, a potential duplicate by synonym: Robert (registry) ~ Bob.
     let dup = [Candidate { id: someone, first_name: "Bob".into() }];
     let d = decide(&with_trn, facts(None, None, &dup), nick);
-    assert_eq!(d.notes, vec![notes::POTENTIAL_DUPLICATE.to_owned(), decide::existing_user_note(someone)]);
+    let nickname = "a nickname of the first name, the same last name and date of birth";
+    assert_eq!(
+        d.notes,
+        vec![notes::POTENTIAL_DUPLICATE.to_owned(), format!("{}: {nickname}", decide::existing_user_note(someone))]
+    );
+    // Every candidate the rule fires on is named, in order, with how its first name matched;
+    // one whose first name is no synonym is left out.
+    let (second, third) = (UserId::random(), UserId::random());
+    let several = [
+        Candidate { id: someone, first_name: "Robert".into() },
+        Candidate { id: second, first_name: "Zoe".into() },
+        Candidate { id: third, first_name: "Bobby".into() },
+    ];
+    let d = decide(&with_trn, facts(None, None, &several), nick);
+    assert_eq!(
+        d.notes,
+        vec![
+            notes::POTENTIAL_DUPLICATE.to_owned(),
+            format!("{}: the same first name, last name and date of birth", decide::existing_user_note(someone)),
+            format!("{}: {nickname}", decide::existing_user_note(third)),
+        ]
+    );
     let d = decide(&no_trn, facts(None, None, &[Candidate { id: someone, first_name: "BOB".into() }]), nick);
     assert_eq!(d.outcome, Outcome::Invalid);
 
