@@ -135,21 +135,6 @@ impl Mix {
     }
 }
 
-/// A nickname of some of `FIRST`, as the shipped nickname table has them.
-fn nickname(first: &str) -> &str {
-    match first {
-        "Robert" => "Bob",
-        "William" => "Bill",
-        "Margaret" => "Peggy",
-        "James" => "Jim",
-        "Thomas" => "Tom",
-        "David" => "Dave",
-        "Daniel" => "Dan",
-        "Samuel" => "Sam",
-        other => other,
-    }
-}
-
 const FIRST: [&str; 16] = [
     "Robert", "Ann", "William", "Margaret", "James", "Priya", "Mohammed", "Olivia", "Thomas", "Aisha", "David",
     "Chloe", "Daniel", "Zoe", "Samuel", "Grace",
@@ -339,7 +324,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     RowKind::NearDuplicate => {
                         let i = (r * 104_729) % existing;
                         let (first, last, _) = person(i);
-                        let first = nickname(&first);
+                        let first = quality::nickname(&first).unwrap_or(&first);
                         format!("b-{r},other{r}@bench.example,,{first},,{last},,{}", dob(i).date().format("%d%m%Y"))
                     }
                     RowKind::Invalid => format!("b-{r},not-an-email,,Ann,,Lee,,00011900"),

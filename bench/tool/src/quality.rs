@@ -65,8 +65,9 @@ const FIRST: [&str; 40] = [
     "Leo",
 ];
 
-/// Nicknames the shipped table has for some of `FIRST`.
-fn nickname(first: &str) -> Option<&'static str> {
+/// A nickname the shipped table has for some common first names (this file's `FIRST` and the
+/// import files').
+pub fn nickname(first: &str) -> Option<&'static str> {
     Some(match first {
         "Robert" => "Bob",
         "William" => "Bill",
