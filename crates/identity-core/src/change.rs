@@ -24,6 +24,10 @@ pub enum ChangeKind {
     Archived,
     /// A source linked one of its ids to the user; no profile field changed.
     Linked,
+    /// The user was merged into another (`survivor`), and is archived.
+    Merged,
+    /// A merge of the user into another (`survivor`) was undone: the user is back as it was.
+    Unmerged,
 }
 
 impl ChangeKind {
@@ -34,6 +38,8 @@ impl ChangeKind {
             Self::StatusChanged => "status_changed",
             Self::Archived => "archived",
             Self::Linked => "linked",
+            Self::Merged => "merged",
+            Self::Unmerged => "unmerged",
         }
     }
 }
@@ -52,10 +58,39 @@ impl FromStr for ChangeKind {
     type Err = UnknownChangeKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Created, Self::ProfileUpdated, Self::StatusChanged, Self::Archived, Self::Linked]
+        [Self::Created, Self::ProfileUpdated, Self::StatusChanged, Self::Archived, Self::Linked, Self::Merged, Self::Unmerged]
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| UnknownChangeKind(s.to_owned()))
+    }
+}
+
+/// What made a change: a source writing its profile of the user, or a reviewer merging people
+/// (or undoing a merge), which writes no source's profile. Stored as the source's name, or
+/// `review`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Source(Source),
+    Review,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Source(source) => source.fmt(f),
+            Self::Review => f.write_str("review"),
+        }
+    }
+}
+
+impl FromStr for Origin {
+    type Err = crate::source::SourceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "review" => Ok(Self::Review),
+            _ => s.parse().map(Self::Source),
+        }
     }
 }
 
@@ -63,7 +98,7 @@ impl FromStr for ChangeKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewChange {
     pub user_id: UserId,
-    pub source: Source,
+    pub source: Origin,
     /// Who made the write: a SCIM token's name, `import:<job id>`, an operator.
     pub actor: String,
     pub kind: ChangeKind,
@@ -78,11 +113,13 @@ pub struct Change {
     /// Position in the feed: strictly increasing in the order changes became visible.
     pub seq: i64,
     pub user_id: UserId,
-    pub source: Source,
+    pub source: Origin,
     pub actor: String,
     pub kind: ChangeKind,
     pub fields: Vec<Field>,
     pub status: UserStatus,
+    /// For `merged` and `unmerged`: the person the user was merged into.
+    pub survivor: Option<UserId>,
     pub at: DateTime<Utc>,
 }
 
@@ -98,9 +135,19 @@ mod tests {
             ChangeKind::StatusChanged,
             ChangeKind::Archived,
             ChangeKind::Linked,
+            ChangeKind::Merged,
+            ChangeKind::Unmerged,
         ] {
             assert_eq!(k.as_str().parse::<ChangeKind>(), Ok(k));
         }
         assert!("deleted".parse::<ChangeKind>().is_err());
+    }
+
+    #[test]
+    fn origins_round_trip_through_text() {
+        for text in ["sso", "registry", "import:npq", "review"] {
+            assert_eq!(text.parse::<Origin>().map(|o| o.to_string()).as_deref(), Ok(text));
+        }
+        assert!("admin".parse::<Origin>().is_err());
     }
 }

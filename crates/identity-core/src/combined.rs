@@ -99,6 +99,11 @@ impl CombinedProfile {
             Field::Trn => text(&self.trn),
         }
     }
+
+    /// The fields whose value or source differs in `other`.
+    pub fn changed_fields(&self, other: &Self) -> Vec<Field> {
+        Field::ALL.into_iter().filter(|f| self.get(*f) != other.get(*f)).collect()
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod combined;
 pub mod import;
 pub mod link;
 pub mod matcher;
+pub mod merge;
 pub mod nicknames;
 pub mod normalize;
 pub mod profile;

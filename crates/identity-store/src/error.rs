@@ -56,6 +56,9 @@ pub enum StoreError {
     /// this store, or by an older version with looser rules.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// A merge or its undo that the rules refuse (see `identity_core::merge`).
+    #[error("{0}")]
+    Refused(identity_core::merge::Refusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -159,9 +159,27 @@ impl Store {
         dispatch!(self.sso_list(query))
     }
 
-    /// Records that `loser` was merged into `survivor` (archived, pointing at the survivor).
-    pub async fn merge_into(&self, loser: UserId, survivor: UserId, actor: &Actor) -> Result<()> {
-        dispatch!(self.merge_into(loser, survivor, actor))
+    // --- Merges (admin) ---
+
+    /// Merges `new.merged` into `new.survivor` (see `identity_core::merge`); `Refused` when the
+    /// rules forbid it, `NotFound` when either person does not exist.
+    pub async fn merge(&self, new: &NewMerge, actor: &Actor) -> Result<identity_core::merge::Merge> {
+        dispatch!(self.merge(new, actor))
+    }
+
+    /// Puts both people of a merge back exactly as they were before it, or `Refused` with the
+    /// reason it no longer can.
+    pub async fn undo_merge(&self, id: Uuid, actor: &Actor) -> Result<identity_core::merge::Merge> {
+        dispatch!(self.undo_merge(id, actor))
+    }
+
+    pub async fn merge_get(&self, id: Uuid) -> Result<identity_core::merge::Merge> {
+        dispatch!(self.merge_get(id))
+    }
+
+    /// The merges a person took part in, on either side, newest first.
+    pub async fn merges_of(&self, person: UserId) -> Result<Vec<identity_core::merge::Merge>> {
+        dispatch!(self.merges_of(person))
     }
 
     // --- People (the api) ---

@@ -17,6 +17,7 @@ pub(crate) const POSTGRES: Embedded = &[
         include_str!("../../../migrations/postgres/0003_user_references_checked_per_statement.sql"),
     ),
     (4, "sso_profiles_index", include_str!("../../../migrations/postgres/0004_sso_profiles_index.sql")),
+    (5, "merges", include_str!("../../../migrations/postgres/0005_merges.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -28,6 +29,7 @@ pub(crate) const SQLITE: Embedded = &[
         include_str!("../../../migrations/sqlite/0003_user_references_checked_per_statement.sql"),
     ),
     (4, "sso_profiles_index", include_str!("../../../migrations/sqlite/0004_sso_profiles_index.sql")),
+    (5, "merges", include_str!("../../../migrations/sqlite/0005_merges.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

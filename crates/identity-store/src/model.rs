@@ -21,6 +21,14 @@ pub struct SsoUser {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A merge to make: `merged` into `survivor`, and why (shown in the person's history).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMerge {
+    pub survivor: UserId,
+    pub merged: UserId,
+    pub reason: String,
+}
+
 /// What SCIM writes for a user: the `sso` profile's fields, its document, and the status.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsoUserWrite {

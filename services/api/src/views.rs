@@ -171,17 +171,23 @@ pub struct ChangeView {
     /// Position in the feed; resume after the last one seen.
     pub seq: i64,
     pub user_id: Uuid,
+    /// The source whose write it was (`sso`, `registry`, `import:<service>`), or `review` for a
+    /// merge and its undo.
     pub source: String,
-    /// Who wrote it: the credential's name (`scim:<token name>`), or the import job
-    /// (`import:<job id>`; `import-cli` for the command line).
+    /// Who wrote it: the credential's name (`scim:<token name>`), the import job
+    /// (`import:<job id>`; `import-cli` for the command line), or the reviewer.
     pub actor: String,
-    /// `created`, `profile_updated`, `status_changed`, `archived` or `linked` (a source linked one
-    /// of its ids; no field changed).
+    /// `created`, `profile_updated`, `status_changed`, `archived`, `linked` (a source linked one
+    /// of its ids; no field changed), `merged` (the person was merged into `survivor`, and is
+    /// archived) or `unmerged` (that merge was undone).
     pub kind: String,
     /// The profile fields the write changed.
     pub fields: Vec<String>,
     /// The user's status after the change.
     pub status: String,
+    /// For `merged` and `unmerged`: the person merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub survivor: Option<Uuid>,
     pub at: DateTime<Utc>,
 }
 
@@ -195,6 +201,7 @@ impl ChangeView {
             kind: c.kind.to_string(),
             fields: c.fields.iter().map(ToString::to_string).collect(),
             status: c.status.to_string(),
+            survivor: c.survivor.map(|s| *s.as_uuid()),
             at: c.at,
         }
     }

@@ -14,7 +14,7 @@ fn change(row: &Row) -> Result<Change> {
     Ok(Change {
         seq: row.try_get("seq")?,
         user_id: rows::user_id(row, "user_id")?,
-        source: rows::source(row, "source")?,
+        source: row.try_get::<String, _>("source")?.parse().map_err(|e| corrupt("changes.source", e))?,
         actor: row.try_get("actor")?,
         kind: row.try_get::<String, _>("kind")?.parse().map_err(|e| corrupt("changes.kind", e))?,
         fields: fields
@@ -26,6 +26,7 @@ fn change(row: &Row) -> Result<Change> {
             })
             .collect::<Result<_>>()?,
         status: rows::status(row, "status")?,
+        survivor: row.try_get::<Option<uuid::Uuid>, _>("survivor")?.map(identity_core::UserId::from_uuid),
         at: rows::time(row, "at")?,
     })
 }
@@ -69,7 +70,7 @@ impl Backend {
     /// read replica can serve it.
     pub(crate) async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<Change>> {
         let query = sqlx::query(
-            "SELECT seq, user_id, source, actor, kind, fields, status, at FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT seq, user_id, source, actor, kind, fields, status, survivor, at FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after)
         .bind(i64::from(limit));

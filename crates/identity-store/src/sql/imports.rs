@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use identity_core::change::{ChangeKind, NewChange};
+use identity_core::change::{ChangeKind, NewChange, Origin};
 use identity_core::import::{Candidate, ExistingUser, Outcome};
 use identity_core::{ProfileFields, ServiceName, Source, UserId, UserStatus};
 use serde_json::Value;
@@ -499,10 +499,7 @@ impl Session {
         if statuses.len() != touched.len() || statuses.values().any(|s| *s == UserStatus::Archived) {
             return Err(StoreError::AlreadyExists(crate::error::Uniqueness::Id));
         }
-        let mut existing: HashMap<UserId, Vec<crate::model::StoredProfile>> = HashMap::new();
-        for (id, profile) in write::load_profiles_of(conn, &updated).await? {
-            existing.entry(id).or_default().push(profile);
-        }
+        let existing = write::load_profiles_of(conn, &updated).await?;
 
         // New users, each with its import profile and, with a TRN, the registry's.
         let users: Vec<(UserId, UserStatus)> = w.new_users.iter().map(|u| (u.id, UserStatus::Active)).collect();
@@ -523,6 +520,7 @@ impl Session {
                 is_new: true,
                 status_changed: false,
                 existing: &[],
+                absorbed: &[],
                 put,
             });
         }
@@ -535,7 +533,8 @@ impl Session {
                 status: statuses.get(&u.user_id).copied().unwrap_or(UserStatus::Active),
                 is_new: false,
                 status_changed: false,
-                existing: existing.get(&u.user_id).map_or(&[], Vec::as_slice),
+                existing: existing.get(&u.user_id).map_or(&[], |p| p.own.as_slice()),
+                absorbed: existing.get(&u.user_id).map_or(&[], |p| p.absorbed.as_slice()),
                 put: vec![
                     (&source, Some(u.external_id.as_str()), &u.import, &empty),
                     (&Source::Registry, Some(u.registry.trn.as_str()), registry, &empty),
@@ -567,7 +566,7 @@ impl Session {
             .iter()
             .map(|id| NewChange {
                 user_id: *id,
-                source: source.clone(),
+                source: Origin::Source(source.clone()),
                 actor: w.actor.clone(),
                 kind: ChangeKind::Linked,
                 fields: Vec::new(),

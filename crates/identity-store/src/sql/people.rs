@@ -13,7 +13,7 @@ use super::{write, Backend, Db, Row, DIALECT};
 use crate::error::{Result, StoreError};
 use crate::model::{Page, PeopleQuery, Person, StoredProfile};
 
-static SELECT: LazyLock<String> = LazyLock::new(|| {
+pub(super) static SELECT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT u.id, u.status, u.merged_into, u.created_at, u.updated_at, \
          c.first_name, c.first_name_source, c.middle_name, c.middle_name_source, c.last_name, c.last_name_source, \
@@ -40,7 +40,7 @@ fn sourced<T>(
     }
 }
 
-fn person(row: &Row) -> Result<Person> {
+pub(super) fn person(row: &Row) -> Result<Person> {
     let id = rows::user_id(row, "id")?;
     let text = |s: String| Ok(s);
     let dob_value: Option<chrono::NaiveDate> = row.try_get("date_of_birth")?;
@@ -140,7 +140,7 @@ impl Backend {
         if conn.finish(exists)?.is_none() {
             return Err(StoreError::NotFound);
         }
-        let profiles = write::load_profiles(conn.start(), id).await;
+        let profiles = write::load_profiles(conn.start(), id).await.map(|p| p.own);
         conn.finish(profiles)
     }
 }

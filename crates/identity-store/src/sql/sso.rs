@@ -11,7 +11,7 @@ use sqlx::{Connection as _, QueryBuilder, Row as _};
 
 use super::filter::{push_filter, push_order};
 use super::rows::{self, now};
-use super::write::{self, Batch, Claim, OnLinked, UserWrite};
+use super::write::{self, Batch, Claim, OnLinked, Profiles, UserWrite};
 use super::{Backend, Conn, Db, Row, DIALECT};
 use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::{Actor, SsoList, SsoPage, SsoQuery, SsoUser, SsoUserWrite, StoredProfile};
@@ -33,7 +33,7 @@ fn sso_user(row: &Row) -> Result<SsoUser> {
 
 /// Locks a live user with an `sso` profile for the rest of the transaction and loads its
 /// profiles; a missing or archived user, or one SSO does not know, is not found.
-async fn lock_sso_user(conn: &mut Conn, id: UserId) -> Result<(UserStatus, Vec<StoredProfile>, StoredProfile)> {
+async fn lock_sso_user(conn: &mut Conn, id: UserId) -> Result<(UserStatus, Profiles, StoredProfile)> {
     let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
     let row = sqlx::query(&sql).bind(id.as_uuid()).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
     let status = rows::status(&row, "status")?;
@@ -41,7 +41,7 @@ async fn lock_sso_user(conn: &mut Conn, id: UserId) -> Result<(UserStatus, Vec<S
         return Err(StoreError::NotFound);
     }
     let profiles = write::load_profiles(conn, id).await?;
-    let sso = profiles.iter().find(|p| p.source == Source::Sso).cloned().ok_or(StoreError::NotFound)?;
+    let sso = profiles.own.iter().find(|p| p.source == Source::Sso).cloned().ok_or(StoreError::NotFound)?;
     Ok((status, profiles, sso))
 }
 
@@ -142,7 +142,7 @@ async fn attach_in(tx: &mut Conn, key: &str, w: &SsoUserWrite, actor: &Actor) ->
     let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
     let old_status = rows::status(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?, "status")?;
     let profiles = write::load_profiles(tx, id).await?;
-    if old_status == UserStatus::Archived || profiles.iter().any(|p| p.source == Source::Sso) {
+    if old_status == UserStatus::Archived || profiles.own.iter().any(|p| p.source == Source::Sso) {
         return Err(taken());
     }
     let at = now();
@@ -163,14 +163,14 @@ async fn attach_in(tx: &mut Conn, key: &str, w: &SsoUserWrite, actor: &Actor) ->
 }
 
 /// Puts `w` as the SSO profile of an existing user (whose status was `old_status` and whose
-/// profiles are `existing`) with the status `w` asks for. Returns that status, and what was
+/// profiles are `profiles`) with the status `w` asks for. Returns that status, and what was
 /// written if anything changed.
 async fn put_sso_profile(
     batch: &mut Batch<'_>,
     id: UserId,
     w: &SsoUserWrite,
     old_status: UserStatus,
-    existing: &[StoredProfile],
+    profiles: &Profiles,
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<(UserStatus, Option<write::Written>)> {
@@ -179,7 +179,15 @@ async fn put_sso_profile(
         write::set_status(batch, id, status, at).await?;
     }
     let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
-    let user = UserWrite { user_id: id, status, is_new: false, status_changed: status != old_status, existing, put };
+    let user = UserWrite {
+        user_id: id,
+        status,
+        is_new: false,
+        status_changed: status != old_status,
+        existing: &profiles.own,
+        absorbed: &profiles.absorbed,
+        put,
+    };
     let written = write::write_users(batch, &[user], &actor.0, at).await?;
     Ok((status, written.into_iter().next()))
 }
@@ -211,7 +219,15 @@ pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Acto
     // Changes name their actor: write the users of each actor together.
     for ((w, actor), (id, status)) in writes.iter().zip(&users) {
         let put = vec![(&Source::Sso, Some(w.user_name.as_str()), &w.fields, &w.attributes)];
-        let user = UserWrite { user_id: *id, status: *status, is_new: true, status_changed: false, existing: &[], put };
+        let user = UserWrite {
+            user_id: *id,
+            status: *status,
+            is_new: true,
+            status_changed: false,
+            existing: &[],
+            absorbed: &[],
+            put,
+        };
         written.push((user, &actor.0));
     }
     let mut out = Vec::with_capacity(writes.len());
@@ -288,7 +304,8 @@ async fn archive(conn: &mut Conn, id: UserId, if_version: Option<i64>, actor: &A
         status: UserStatus::Archived,
         is_new: false,
         status_changed: true,
-        existing: &profiles,
+        existing: &profiles.own,
+        absorbed: &profiles.absorbed,
         put,
     };
     write::write_users(&mut batch, &[user], &actor.0, at).await?;
@@ -390,64 +407,5 @@ impl Backend {
             u64::try_from(n).unwrap_or(0)
         };
         Ok(SsoList { total, users, next_cursor })
-    }
-
-    /// Records that `loser` is the same person as `survivor`: the loser is archived, releases
-    /// its identifiers and points readers at the survivor. (Moving the loser's profiles and
-    /// links to the survivor is the merge operation's job, which is not built yet.)
-    pub(crate) async fn merge_into(&self, loser: UserId, survivor: UserId, actor: &Actor) -> Result<()> {
-        let at = now();
-        let mut tx = self.begin_write().await?;
-        let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
-        let row =
-            sqlx::query(&sql).bind(survivor.as_uuid()).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
-        // The survivor must be live: merging into an archived or merged person would lose both.
-        if rows::status(&row, "status")? == UserStatus::Archived {
-            return Err(StoreError::NotFound);
-        }
-        let merged = sqlx::query(
-            "UPDATE users SET status = 'archived', merged_into = $2, updated_at = $3 \
-             WHERE id = $1 AND id <> $2 AND status <> 'archived'",
-        )
-        .bind(loser.as_uuid())
-        .bind(survivor.as_uuid())
-        .bind(at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if merged == 0 {
-            return Err(StoreError::NotFound);
-        }
-        let profiles = write::load_profiles(&mut tx, loser).await?;
-        let mut batch = Batch::new(&mut tx);
-        write::remove_links(&mut batch, loser, None).await?;
-        let sources: Vec<identity_core::SourceProfile> = profiles
-            .iter()
-            .map(|p| identity_core::SourceProfile {
-                source: p.source.clone(),
-                fields: p.fields.clone(),
-                updated_at: p.updated_at,
-            })
-            .collect();
-        let combined = identity_core::CombinedProfile::derive(&sources);
-        write::save_combined(
-            &mut batch,
-            &[write::CombinedRow { user_id: loser, status: UserStatus::Archived, combined }],
-            write::Stored::Maybe,
-            at,
-        )
-        .await?;
-        let change = identity_core::change::NewChange {
-            user_id: loser,
-            source: Source::Sso,
-            actor: actor.0.clone(),
-            kind: identity_core::change::ChangeKind::Archived,
-            fields: Vec::new(),
-            status: UserStatus::Archived,
-        };
-        write::append_changes(&mut batch, &[change], at).await?;
-        batch.finish().await?;
-        tx.commit().await?;
-        Ok(())
     }
 }

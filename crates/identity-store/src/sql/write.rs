@@ -8,8 +8,10 @@
 //! checked at the statement's end, after every part has run), so a SCIM create is one round trip
 //! instead of seven. On SQLite, where a statement costs no round trip, each runs as it is added.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use identity_core::change::{ChangeKind, NewChange};
+use identity_core::change::{ChangeKind, NewChange, Origin};
 use identity_core::link::link_key;
 use identity_core::normalize::name_key;
 use identity_core::profile::Field;
@@ -288,20 +290,38 @@ pub(super) fn stored_profile(row: &super::Row) -> Result<StoredProfile> {
     })
 }
 
-pub(super) async fn load_profiles(conn: &mut Conn, user_id: UserId) -> Result<Vec<StoredProfile>> {
-    let sql = format!("SELECT {PROFILE_COLUMNS} FROM source_profiles WHERE user_id = $1 ORDER BY source");
-    let found = sqlx::query(&sql).bind(user_id.as_uuid()).fetch_all(&mut *conn).await?;
-    found.iter().map(stored_profile).collect()
+/// A person's source profiles: its own, and those of the people merged into it, which stay with
+/// them and count in its combined profile.
+#[derive(Debug, Default)]
+pub(super) struct Profiles {
+    pub own: Vec<StoredProfile>,
+    pub absorbed: Vec<StoredProfile>,
 }
 
-/// The profiles of many users, by user.
-pub(super) async fn load_profiles_of(conn: &mut Conn, users: &[UserId]) -> Result<Vec<(UserId, StoredProfile)>> {
-    let mut out = Vec::new();
+pub(super) async fn load_profiles(conn: &mut Conn, user_id: UserId) -> Result<Profiles> {
+    Ok(load_profiles_of(conn, &[user_id]).await?.remove(&user_id).unwrap_or_default())
+}
+
+/// The profiles of many users, by user; one statement per [`BATCH`] users.
+pub(super) async fn load_profiles_of(conn: &mut Conn, users: &[UserId]) -> Result<HashMap<UserId, Profiles>> {
+    let mut out: HashMap<UserId, Profiles> = HashMap::new();
     for chunk in users.chunks(BATCH) {
-        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {PROFILE_COLUMNS} FROM source_profiles WHERE "));
-        super::push_in(&mut qb, "user_id", Column::Uuid(chunk.iter().map(|id| *id.as_uuid()).collect()));
+        let ids = || Column::Uuid(chunk.iter().map(|id| *id.as_uuid()).collect());
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {PROFILE_COLUMNS}, user_id AS owner, 0 AS absorbed FROM source_profiles WHERE "
+        ));
+        super::push_in(&mut qb, "user_id", ids());
+        qb.push(format!(
+            " UNION ALL SELECT {PROFILE_COLUMNS}, \
+             (SELECT merged_into FROM users WHERE users.id = source_profiles.user_id) AS owner, 1 AS absorbed \
+             FROM source_profiles WHERE user_id IN (SELECT id FROM users WHERE "
+        ));
+        super::push_in(&mut qb, "merged_into", ids());
+        qb.push(") ORDER BY source");
         for row in qb.build().fetch_all(&mut *conn).await? {
-            out.push((rows::user_id(&row, "user_id")?, stored_profile(&row)?));
+            let profiles = out.entry(rows::user_id(&row, "owner")?).or_default();
+            let list = if row.try_get::<i32, _>("absorbed")? == 0 { &mut profiles.own } else { &mut profiles.absorbed };
+            list.push(stored_profile(&row)?);
         }
     }
     Ok(out)
@@ -624,6 +644,9 @@ pub(super) struct UserWrite<'a> {
     pub status_changed: bool,
     /// The profiles stored before this write (empty for a new user).
     pub existing: &'a [StoredProfile],
+    /// The profiles of the people merged into this one: never written here, but part of its
+    /// combined profile.
+    pub absorbed: &'a [StoredProfile],
     /// The profiles this write puts, with their external ids and documents.
     pub put: Vec<(&'a Source, Option<&'a str>, &'a ProfileFields, &'a Value)>,
 }
@@ -674,7 +697,7 @@ pub(super) async fn write_users(
             if let Some(kind) = change_kind(w.is_new && i == 0, w, &changed) {
                 changes.push(NewChange {
                     user_id: w.user_id,
-                    source: (*source).clone(),
+                    source: Origin::Source((*source).clone()),
                     actor: actor.to_owned(),
                     kind,
                     fields: changed,
@@ -686,6 +709,7 @@ pub(super) async fn write_users(
             .existing
             .iter()
             .filter(|p| !w.put.iter().any(|(s, ..)| *s == &p.source))
+            .chain(w.absorbed)
             .map(|p| SourceProfile { source: p.source.clone(), fields: p.fields.clone(), updated_at: p.updated_at })
             .collect();
         sources.extend(w.put.iter().map(|(source, _, fields, _)| SourceProfile {

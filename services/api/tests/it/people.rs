@@ -64,7 +64,8 @@ pub async fn archived_merged_and_missing_people(db: &TestDatabase) {
 
     let loser = api.sso_user("dup", "Ann", "Lee", "dup@example.com").await;
     let survivor = api.sso_user("ann", "Ann", "Lee", "ann@example.com").await;
-    api.store.merge_into(loser, survivor, &Actor::new("scim:test")).await.unwrap();
+    let merge = identity_store::NewMerge { survivor, merged: loser, reason: "the same person".into() };
+    api.store.merge(&merge, &Actor::new("reviewer")).await.unwrap();
     let r = api.get(&format!("/api/v1/people/{loser}")).await;
     assert_eq!(r.status, 308);
     assert_eq!(r.headers["location"].to_str().unwrap(), format!("/api/v1/people/{survivor}"));

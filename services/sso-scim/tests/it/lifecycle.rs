@@ -66,7 +66,7 @@ pub async fn create_read_replace_delete(db: &TestDatabase) {
         .await
         .unwrap()
         .iter()
-        .all(|c| c.source == Source::Sso && c.actor == "scim:test-idp"));
+        .all(|c| c.source == identity_core::change::Origin::Source(Source::Sso) && c.actor == "scim:test-idp"));
     // The same person can be provisioned again.
     scim.create(&user("bjensen", "Barbara", "Jensen", "bjensen@example.com")).await;
     store.close().await;

@@ -1,5 +1,6 @@
 mod changes;
 mod credentials;
+mod merges;
 mod people;
 mod registry;
 mod schema;
@@ -8,6 +9,7 @@ mod sso_query;
 
 pub use changes::*;
 pub use credentials::*;
+pub use merges::*;
 pub use people::*;
 pub use registry::*;
 pub use schema::*;

@@ -68,24 +68,3 @@ pub async fn people_listing_and_lookups(store: Store) {
     let archived = list(None, 10, Some(UserStatus::Archived), None).await;
     assert_eq!(archived.items.iter().map(|p| p.user.id).collect::<Vec<_>>(), ids[..1]);
 }
-
-pub async fn merged_users_point_at_the_survivor(store: Store) {
-    let loser = store.sso_create(&sso_user("dup", "Ann", "Lee", "dup@example.com"), &actor()).await.unwrap();
-    let survivor = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
-    store.merge_into(loser.id, survivor.id, &actor()).await.unwrap();
-    let p = store.person(loser.id).await.unwrap();
-    assert_eq!((p.user.status, p.user.merged_into), (UserStatus::Archived, Some(survivor.id)));
-    assert!(p.links.is_empty());
-    assert!(store.person_by_email("dup@example.com").await.unwrap().is_none(), "the loser's address is released");
-    assert!(matches!(store.merge_into(loser.id, loser.id, &actor()).await, Err(identity_store::StoreError::NotFound)));
-    // Neither an archived person nor one already merged takes part in another merge.
-    let other = store.sso_create(&sso_user("other", "O", "T", "other@example.com"), &actor()).await.unwrap();
-    assert!(matches!(store.merge_into(other.id, loser.id, &actor()).await, Err(identity_store::StoreError::NotFound)));
-    assert!(matches!(store.merge_into(loser.id, other.id, &actor()).await, Err(identity_store::StoreError::NotFound)));
-    assert_eq!(store.person(loser.id).await.unwrap().user.merged_into, Some(survivor.id), "still merged once");
-    assert_eq!(store.person(other.id).await.unwrap().user.status, UserStatus::Active);
-    assert!(matches!(
-        store.merge_into(loser.id, identity_core::UserId::random(), &actor()).await,
-        Err(identity_store::StoreError::NotFound)
-    ));
-}
