@@ -16,3 +16,6 @@ CREATE INDEX merges_merged ON merges (merged);
 CREATE INDEX users_merged_into ON users (merged_into) WHERE merged_into IS NOT NULL;
 
 ALTER TABLE changes ADD COLUMN survivor BLOB;
+
+-- A person's history (admin), newest first.
+CREATE INDEX IF NOT EXISTS changes_user ON changes (user_id, seq);

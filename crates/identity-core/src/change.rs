@@ -58,10 +58,18 @@ impl FromStr for ChangeKind {
     type Err = UnknownChangeKind;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Created, Self::ProfileUpdated, Self::StatusChanged, Self::Archived, Self::Linked, Self::Merged, Self::Unmerged]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownChangeKind(s.to_owned()))
+        [
+            Self::Created,
+            Self::ProfileUpdated,
+            Self::StatusChanged,
+            Self::Archived,
+            Self::Linked,
+            Self::Merged,
+            Self::Unmerged,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| UnknownChangeKind(s.to_owned()))
     }
 }
 

@@ -96,7 +96,12 @@ pub struct Undone {
 }
 
 /// Whether a recorded merge may be undone, given both people's combined-profile versions now.
-pub fn check_undo(merge: &Merge, record: &MergeRecord, survivor_version: i64, merged_version: i64) -> Result<(), Refusal> {
+pub fn check_undo(
+    merge: &Merge,
+    record: &MergeRecord,
+    survivor_version: i64,
+    merged_version: i64,
+) -> Result<(), Refusal> {
     if merge.undone.is_some() {
         return Err(Refusal::AlreadyUndone);
     }

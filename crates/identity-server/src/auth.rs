@@ -28,6 +28,7 @@ fn prefix(kind: CredentialKind) -> &'static str {
         CredentialKind::ScimToken => "idt_scim",
         CredentialKind::ApiKey => "idt_api",
         CredentialKind::ImportToken => "idt_import",
+        CredentialKind::AdminToken => "idt_admin",
     }
 }
 

@@ -217,6 +217,11 @@ impl Store {
         dispatch!(self.changes_after(after, limit))
     }
 
+    /// One person's changes numbered before `before` (all, without it), newest first.
+    pub async fn changes_of(&self, user: UserId, before: Option<i64>, limit: u32) -> Result<Vec<Change>> {
+        dispatch!(self.changes_of(user, before, limit))
+    }
+
     /// Numbers newly visible changes. The writers (sso-scim, import-worker) run it in the
     /// background every few hundred milliseconds; the change feed shows what it has numbered.
     pub async fn sequence_changes(&self) -> Result<u64> {

@@ -81,6 +81,8 @@ pub enum CredentialKind {
     ApiKey,
     /// A bearer token for import-worker's upload routes.
     ImportToken,
+    /// A bearer token for admin's JSON API, with one role as its scope.
+    AdminToken,
 }
 
 impl CredentialKind {
@@ -89,11 +91,12 @@ impl CredentialKind {
             Self::ScimToken => "scim_token",
             Self::ApiKey => "api_key",
             Self::ImportToken => "import_token",
+            Self::AdminToken => "admin_token",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::ScimToken, Self::ApiKey, Self::ImportToken].into_iter().find(|k| k.as_str() == text)
+        [Self::ScimToken, Self::ApiKey, Self::ImportToken, Self::AdminToken].into_iter().find(|k| k.as_str() == text)
     }
 }
 

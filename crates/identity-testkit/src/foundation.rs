@@ -219,7 +219,7 @@ fn uuid_like() -> String {
     )
 }
 
-/// A binary serves its own routes and answers 404 to every route of the other two.
+/// A binary serves its own routes and answers 404 to every route of the others.
 pub async fn serves_only_its_own_routes(binary: &str, own: &[&str], others: &[&str]) {
     let db = crate::database(crate::Backend::Sqlite).await.unwrap();
     let svc = Service::start(binary, &db.url, &[]).await;
@@ -257,6 +257,13 @@ pub const IMPORT_WORKER_ROUTES: &[&str] = &[
     "/imports/00000000-0000-4000-8000-000000000000",
     "/imports/00000000-0000-4000-8000-000000000000/results",
     "/imports/openapi.json",
+];
+
+pub const ADMIN_ROUTES: &[&str] = &[
+    "/admin/v1/merges",
+    "/admin/v1/merges/00000000-0000-4000-8000-000000000000",
+    "/admin/v1/merges/00000000-0000-4000-8000-000000000000/undo",
+    "/admin/v1/people/00000000-0000-4000-8000-000000000000/history",
 ];
 
 /// The network profile is enforced inside the binary: a client outside the allowed networks gets

@@ -1,5 +1,6 @@
-//! `cargo run -p identity-dev`: builds sso-scim, api and import-worker, starts them on one local
-//! SQLite file, makes a SCIM token, an API key and an import token, loads the example registry,
+//! `cargo run -p identity-dev`: builds sso-scim, api, import-worker and admin, starts them on one
+//! local SQLite file, makes a SCIM token, an API key, an import token and an admin token, loads the
+//! example registry,
 //! imports `examples/users.csv` through the import routes, and prints where to look next.
 //! `--once` does the same, checks the services answer, stops them and exits (CI runs this).
 
@@ -11,7 +12,7 @@ use clap::Parser;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-/// Start identity locally: three services, one SQLite file, an example import.
+/// Start identity locally: four services, one SQLite file, an example import.
 #[derive(Parser)]
 #[command(name = "identity-dev", version)]
 struct Args {
@@ -24,12 +25,12 @@ struct Args {
     /// Start, import, check, stop: no waiting for Ctrl-C.
     #[arg(long)]
     once: bool,
-    /// sso-scim listens on this port, api on the next, import-worker on the one after.
+    /// sso-scim listens on this port, then api, import-worker and admin on the ports after it.
     #[arg(long, default_value_t = 8081)]
     port: u16,
 }
 
-const BINARIES: [&str; 3] = ["sso-scim", "api", "import-worker"];
+const BINARIES: [&str; 4] = ["sso-scim", "api", "import-worker", "admin"];
 
 fn repo_root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -113,10 +114,10 @@ async fn stop(children: &mut [(String, Child)]) {
 
 async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), String> {
     let root = repo_root();
-    step("building sso-scim, api and import-worker");
+    step("building sso-scim, api, import-worker and admin");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let built = Command::new(cargo)
-        .args(["build", "-p", "sso-scim", "-p", "api", "-p", "import-worker"])
+        .args(["build", "-p", "sso-scim", "-p", "api", "-p", "import-worker", "-p", "admin"])
         .current_dir(&root)
         .kill_on_drop(true)
         .status()
@@ -143,9 +144,13 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     let scim_token = credential(&bin("sso-scim"), &db, "tokens", &[]).await?;
     let api_key = credential(&bin("api"), &db, "keys", &["--scope", "people:read,profiles:read,changes:read"]).await?;
     let import_token = credential(&bin("import-worker"), &db, "tokens", &["--all-services"]).await?;
+    let admin_token = credential(&bin("admin"), &db, "tokens", &["--role", "admin"]).await?;
     let credentials = dir.join("credentials.env");
-    std::fs::write(&credentials, format!("SCIM_TOKEN={scim_token}\nAPI_KEY={api_key}\nIMPORT_TOKEN={import_token}\n"))
-        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        &credentials,
+        format!("SCIM_TOKEN={scim_token}\nAPI_KEY={api_key}\nIMPORT_TOKEN={import_token}\nADMIN_TOKEN={admin_token}\n"),
+    )
+    .map_err(|e| e.to_string())?;
     let registry = root.join("examples/registry.csv");
     eprintln!("    {}", cli(&bin("import-worker"), &db, &["registry", "load", &registry.display().to_string()]).await?);
 
@@ -170,7 +175,7 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
         wait_ready(&http, base, name, child).await?;
         eprintln!("    {name:<14} {base}");
     }
-    let (scim, api, import) = (&bases[0], &bases[1], &bases[2]);
+    let (scim, api, import, admin) = (&bases[0], &bases[1], &bases[2], &bases[3]);
 
     step("importing examples/users.csv through the import-worker");
     let file = std::fs::read(root.join("examples/users.csv")).map_err(|e| e.to_string())?;
@@ -254,6 +259,11 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
         ));
     }
 
+    step("merging two records of one person through admin");
+    let merge = merge_example(&http, scim, &scim_token, api, &api_key, admin, &admin_token).await?;
+    eprintln!("    {}", merge.said);
+    let (survivor, merge_id) = merge.ids.unwrap_or_else(|| ("<id>".into(), "<merge id>".into()));
+
     println!(
         r#"
 identity {state} on one SQLite file: {db}
@@ -275,6 +285,11 @@ Try:
   # the OpenAPI documents of the API and of the import routes
   curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/openapi.json"
   curl -H "Authorization: Bearer {import_token}" "{import}/imports/openapi.json"
+  # a person's history (changes and merges), a merge, its undo (admin; token roles: viewer, reviewer, admin)
+  curl -H "Authorization: Bearer {admin_token}" "{admin}/admin/v1/people/{survivor}/history"
+  curl -H "Authorization: Bearer {admin_token}" -H "Content-Type: application/json" \
+       -d '{{"survivor":"<id>","merged":"<id>","reason":"the same person"}}' "{admin}/admin/v1/merges"
+  curl -X POST -H "Authorization: Bearer {admin_token}" "{admin}/admin/v1/merges/{merge_id}/undo"
 "#,
         dir = dir.display(),
         credentials = credentials.display(),
@@ -289,6 +304,69 @@ Try:
     // Until `main` sees Ctrl-C or SIGTERM.
     std::future::pending::<()>().await;
     Ok(())
+}
+
+/// What the merge example did: a line to show, and the survivor's and the merge's ids.
+struct MergeExample {
+    said: String,
+    ids: Option<(String, String)>,
+}
+
+/// Staff SSO signs in Alice Walker, whom the example import brought in with another address:
+/// admin merges the imported record into SSO's, and api then sends readers of the imported one to
+/// the survivor. Once per database: on a later run SSO already knows her.
+async fn merge_example(
+    http: &reqwest::Client,
+    scim: &str,
+    scim_token: &str,
+    api: &str,
+    api_key: &str,
+    admin: &str,
+    admin_token: &str,
+) -> Result<MergeExample, String> {
+    let send = |r: reqwest::RequestBuilder| async move { r.send().await.map_err(|e| e.to_string()) };
+    let body = |r: reqwest::Response| async move { r.json::<Value>().await.map_err(|e| e.to_string()) };
+    let found =
+        body(send(http.get(format!("{api}/api/v1/people?email=alice.walker@example.org")).bearer_auth(api_key)).await?)
+            .await?;
+    let Some(imported) = found["people"][0]["id"].as_str().map(str::to_owned) else {
+        return Ok(MergeExample { said: "Alice Walker is merged already (an earlier run)".into(), ids: None });
+    };
+    let user = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "alice.walker",
+        "name": {"givenName": "Alice", "familyName": "Walker"},
+        "emails": [{"value": "awalker@staff.example.org", "primary": true}],
+    });
+    let created = send(
+        http.post(format!("{scim}/scim/v2/Users"))
+            .bearer_auth(scim_token)
+            .header("content-type", "application/scim+json")
+            .body(user.to_string()),
+    )
+    .await?;
+    if created.status().as_u16() == 409 {
+        return Ok(MergeExample { said: "Staff SSO knows Alice Walker already (an earlier run)".into(), ids: None });
+    }
+    let survivor = body(created).await?["id"].as_str().map(str::to_owned).ok_or("SCIM created no user")?;
+    let merge =
+        serde_json::json!({"survivor": survivor, "merged": imported, "reason": "Staff SSO and the example import"});
+    let merged = send(
+        http.post(format!("{admin}/admin/v1/merges"))
+            .bearer_auth(admin_token)
+            .header("content-type", "application/json")
+            .body(merge.to_string()),
+    )
+    .await?;
+    if merged.status().as_u16() != 201 {
+        return Err(format!("admin refused the merge: {}", merged.text().await.unwrap_or_default()));
+    }
+    let merge_id = body(merged).await?["id"].as_str().unwrap_or_default().to_owned();
+    let said = format!(
+        "Alice Walker: the imported {imported} merged into SSO's {survivor} (merge {merge_id});\n    \
+         {api}/api/v1/people/{imported} now answers 308 to the survivor"
+    );
+    Ok(MergeExample { said, ids: Some((survivor, merge_id)) })
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM (`kill`, a supervisor): either stops the services,

@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use identity_core::change::Change;
+use identity_core::UserId;
 use sqlx::Row as _;
 
 use super::rows::{self, corrupt};
@@ -26,7 +27,7 @@ fn change(row: &Row) -> Result<Change> {
             })
             .collect::<Result<_>>()?,
         status: rows::status(row, "status")?,
-        survivor: row.try_get::<Option<uuid::Uuid>, _>("survivor")?.map(identity_core::UserId::from_uuid),
+        survivor: row.try_get::<Option<uuid::Uuid>, _>("survivor")?.map(UserId::from_uuid),
         at: rows::time(row, "at")?,
     })
 }
@@ -73,6 +74,19 @@ impl Backend {
             "SELECT seq, user_id, source, actor, kind, fields, status, survivor, at FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(after)
+        .bind(i64::from(limit));
+        let found = self.conns.fetch_all(query).await?;
+        found.iter().map(change).collect()
+    }
+
+    /// One person's numbered changes with `seq < before`, newest first.
+    pub(crate) async fn changes_of(&self, user: UserId, before: Option<i64>, limit: u32) -> Result<Vec<Change>> {
+        let query = sqlx::query(
+            "SELECT seq, user_id, source, actor, kind, fields, status, survivor, at FROM changes \
+             WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(user.as_uuid())
+        .bind(before.unwrap_or(i64::MAX))
         .bind(i64::from(limit));
         let found = self.conns.fetch_all(query).await?;
         found.iter().map(change).collect()

@@ -144,7 +144,8 @@ impl Backend {
         // The merged person's combined profile stays as it was, archived: it releases the email
         // address, which the survivor may take next (so in a statement of its own).
         let mut batch = Batch::new(&mut tx);
-        let row = CombinedRow { user_id: merged.user.id, status: UserStatus::Archived, combined: merged.combined.clone() };
+        let row =
+            CombinedRow { user_id: merged.user.id, status: UserStatus::Archived, combined: merged.combined.clone() };
         write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
         batch.finish().await?;
 

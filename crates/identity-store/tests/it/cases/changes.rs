@@ -46,7 +46,9 @@ pub async fn change_log_records_every_write(store: Store) {
         kinds,
         [ChangeKind::Created, ChangeKind::ProfileUpdated, ChangeKind::StatusChanged, ChangeKind::Archived]
     );
-    assert!(log.iter().all(|c| c.user_id == u.id && c.source == identity_core::change::Origin::Source(Source::Sso) && c.actor == "test"));
+    assert!(log.iter().all(|c| c.user_id == u.id
+        && c.source == identity_core::change::Origin::Source(Source::Sso)
+        && c.actor == "test"));
     assert_eq!(log[1].fields, [Field::FirstName, Field::DisplayName]);
     assert_eq!(log[2].status, UserStatus::Inactive);
     assert_eq!(log[3].status, UserStatus::Archived);

@@ -131,7 +131,10 @@ pub async fn an_undo_is_refused_when_the_address_was_taken(store: Store) {
     assert_eq!(refused(store.undo_merge(done.id, &reviewer()).await), Refusal::EmailTaken(merged));
     let m = store.person(merged).await.unwrap();
     assert_eq!((m.user.status, m.user.merged_into), (UserStatus::Archived, Some(survivor)));
-    assert_eq!(store.person_by_link(&Source::Import(ServiceName::new("hr").unwrap()), "hr-1").await.unwrap().unwrap().user.id, survivor);
+    assert_eq!(
+        store.person_by_link(&Source::Import(ServiceName::new("hr").unwrap()), "hr-1").await.unwrap().unwrap().user.id,
+        survivor
+    );
     assert!(store.merge_get(done.id).await.unwrap().undone.is_none());
 }
 

@@ -1,0 +1,105 @@
+use std::process::ExitCode;
+
+use admin::config::Config;
+use admin::role::Role;
+use clap::{Parser, Subcommand};
+use identity_server::cli::{fail, KeyCommand, ServeArgs, ServerArgs, Serving};
+use identity_server::metrics::Metrics;
+use identity_server::runner;
+use identity_store::CredentialKind;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// identity's administration API: merge two records of one person, undo a merge, read a
+/// person's history. Callers present a token with a role (viewer, reviewer, admin).
+#[derive(Parser)]
+#[command(name = "admin", version)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the admin API (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage the tokens callers present, each with a role.
+    Tokens {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once. Only a hash is stored.
+    Create {
+        /// A name for the caller (recorded as who made each merge and decision).
+        #[arg(long)]
+        name: String,
+        /// viewer (reads), reviewer (also merges and decides), admin (also undoes merges).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Role::NAMES))]
+        role: String,
+    },
+    /// List tokens (never their secrets); the role is the scope.
+    List,
+    /// Revoke the live token with this name.
+    Revoke { name: String },
+}
+
+const BINARY: &str = "admin";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = match &cli.command {
+        None => Serving::Default,
+        Some(Command::Serve(args)) => Serving::Serve(args),
+        Some(_) => Serving::Other,
+    };
+    let config: Config = match runner::boot(BINARY, &cli.server, &cli.serve, serving) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = match runner::runtime(BINARY) {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = rt.block_on(async {
+        match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+            Command::Serve(_) => {
+                runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| {
+                    // Merges append changes: number them here too, as every writer does.
+                    let (store, shutdown, drained) =
+                        (running.store().clone(), running.shutdown.clone(), running.drained.clone());
+                    let sequencer = async move {
+                        runner::sequence_changes(store.clone(), shutdown).await;
+                        runner::sequence_last_changes(&store, drained).await;
+                    };
+                    (admin::routes(running), sequencer)
+                })
+                .await
+            }
+            Command::Migrate => runner::migrate(BINARY, &config.database).await,
+            Command::Tokens { command } => {
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                let command = match command {
+                    TokenCommand::Create { name, role } => KeyCommand::Create { name, scopes: vec![role] },
+                    TokenCommand::List => KeyCommand::List,
+                    TokenCommand::Revoke { name } => KeyCommand::Revoke { name },
+                };
+                identity_server::cli::run_credentials(&store, CredentialKind::AdminToken, command, &Role::NAMES).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(BINARY, e),
+    }
+}

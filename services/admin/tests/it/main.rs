@@ -1,0 +1,50 @@
+//! End-to-end tests of the admin binary: each starts the real binary on a throw-away SQLite file
+//! or PostgreSQL schema, writes people through the store the way SCIM and imports write them, and
+//! merges them over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod merges;
+mod support;
+
+mod cases {
+    pub use crate::merges::*;
+}
+
+identity_testkit::both_backends!(crate::cases:
+    a_reviewer_merges_and_an_admin_undoes,
+    roles_decide_who_may_do_what,
+    bad_requests_get_clear_errors,
+    concurrent_merges_of_one_person_one_wins,
+);
+
+#[tokio::test]
+async fn starts_without_configuration() {
+    identity_testkit::foundation::starts_without_configuration(env!("CARGO_BIN_EXE_admin")).await;
+}
+
+#[tokio::test]
+async fn serves_only_its_own_routes() {
+    use identity_testkit::foundation::*;
+    let others: Vec<&str> = [SSO_SCIM_ROUTES, API_ROUTES, IMPORT_WORKER_ROUTES].concat();
+    serves_only_its_own_routes(env!("CARGO_BIN_EXE_admin"), ADMIN_ROUTES, &others).await;
+}
+
+#[tokio::test]
+async fn network_profile_is_enforced() {
+    identity_testkit::foundation::network_profile_is_enforced(
+        env!("CARGO_BIN_EXE_admin"),
+        "/admin/v1/merges/00000000-0000-4000-8000-000000000000",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn readiness_follows_postgres() {
+    identity_testkit::foundation::readiness_follows_postgres(env!("CARGO_BIN_EXE_admin")).await;
+}
+
+#[test]
+fn deploy_files_agree() {
+    identity_testkit::foundation::deploy_files_agree::<admin::config::Config>("admin", |c| c.http.bind.port());
+}
