@@ -188,6 +188,7 @@ async fn seed_people(store: &Store, count: usize) -> Result<Vec<UserId>, String>
             new_users,
             trn_updates: vec![],
             links: vec![],
+            reviews: Vec::new(),
         };
         let mut session = store.import_session().await.map_err(|e| e.to_string())?;
         session.apply(&writes).await.map_err(|e| e.to_string())?;

@@ -11,6 +11,7 @@ pub mod normalize;
 pub mod profile;
 pub mod query;
 pub mod registry;
+pub mod review;
 pub mod source;
 pub mod user;
 

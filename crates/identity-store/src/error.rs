@@ -59,6 +59,9 @@ pub enum StoreError {
     /// A merge or its undo that the rules refuse (see `identity_core::merge`).
     #[error("{0}")]
     Refused(identity_core::merge::Refusal),
+    /// A review decision that does not fit its item, or an item decided already.
+    #[error("{0}")]
+    Undecidable(identity_core::review::DecisionError),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

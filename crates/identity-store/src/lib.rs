@@ -159,6 +159,35 @@ impl Store {
         dispatch!(self.sso_list(query))
     }
 
+    // --- The review queue (admin) ---
+
+    /// Queues the matcher's pairs, except those with an open item or decided different; returns
+    /// how many were queued.
+    pub async fn review_add_people(&self, pairs: &[NewPeopleReview]) -> Result<u64> {
+        dispatch!(self.review_add_people(pairs))
+    }
+
+    pub async fn review_get(&self, id: Uuid) -> Result<ReviewItem> {
+        dispatch!(self.review_get(id))
+    }
+
+    /// A page of the queue, oldest first.
+    pub async fn review_list(&self, query: &ReviewQuery) -> Result<Page<ReviewItem, Uuid>> {
+        dispatch!(self.review_list(query))
+    }
+
+    /// Decides an open item and carries the decision out (a merge, a link, a new person, a pair
+    /// remembered as different), all or nothing; `Undecidable` if it does not fit or the item
+    /// is decided already.
+    pub async fn review_decide(
+        &self,
+        id: Uuid,
+        decision: identity_core::review::Decision,
+        actor: &Actor,
+    ) -> Result<ReviewItem> {
+        dispatch!(self.review_decide(id, decision, actor))
+    }
+
     // --- Merges (admin) ---
 
     /// Merges `new.merged` into `new.survivor` (see `identity_core::merge`); `Refused` when the

@@ -18,6 +18,7 @@ pub(crate) const POSTGRES: Embedded = &[
     ),
     (4, "sso_profiles_index", include_str!("../../../migrations/postgres/0004_sso_profiles_index.sql")),
     (5, "merges", include_str!("../../../migrations/postgres/0005_merges.sql")),
+    (6, "reviews", include_str!("../../../migrations/postgres/0006_reviews.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -30,6 +31,7 @@ pub(crate) const SQLITE: Embedded = &[
     ),
     (4, "sso_profiles_index", include_str!("../../../migrations/sqlite/0004_sso_profiles_index.sql")),
     (5, "merges", include_str!("../../../migrations/sqlite/0005_merges.sql")),
+    (6, "reviews", include_str!("../../../migrations/sqlite/0006_reviews.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

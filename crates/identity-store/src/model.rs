@@ -316,7 +316,7 @@ pub struct TrnUpdate {
 
 /// Everything a chunk of rows writes. Each person appears at most once (a new user, or one TRN
 /// update): the batched upserts touch a row once per statement (PostgreSQL refuses more).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImportWrites {
     pub service: identity_core::ServiceName,
     /// For the change log: `import:<job id>` or `import-cli`.
@@ -325,6 +325,66 @@ pub struct ImportWrites {
     pub trn_updates: Vec<TrnUpdate>,
     /// (ID, user) links for rows that matched an existing user.
     pub links: Vec<(String, UserId)>,
+    /// Rows the seed's rules send to manual review, as review items (one open item per row).
+    pub reviews: Vec<NewImportReview>,
+}
+
+/// An import row for the review queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewImportReview {
+    pub external_id: String,
+    pub row: i64,
+    /// The upload's job; none for a command-line import.
+    pub job: Option<Uuid>,
+    /// The import profile the row would write.
+    pub fields: ProfileFields,
+    pub candidates: Vec<identity_core::review::ReviewCandidate>,
+}
+
+/// Two people the matcher found alike, for the review queue (stored lower id first).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPeopleReview {
+    pub a: UserId,
+    pub b: UserId,
+    pub score: f64,
+    pub reasons: Vec<identity_core::matcher::Reason>,
+}
+
+/// What a review item is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReviewSubject {
+    Person(UserId),
+    Import { subject: identity_core::review::ImportSubject, fields: Box<ProfileFields> },
+}
+
+/// A review item as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewItem {
+    pub id: Uuid,
+    pub kind: identity_core::review::Kind,
+    pub subject: ReviewSubject,
+    pub candidates: Vec<identity_core::review::ReviewCandidate>,
+    pub created_at: DateTime<Utc>,
+    /// None while the item is open.
+    pub decided: Option<ReviewDecided>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewDecided {
+    pub decision: identity_core::review::Decision,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A page of the queue: oldest first, after the cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewQuery {
+    /// Open (`false`: decided) items only.
+    pub open: bool,
+    pub kind: Option<identity_core::review::Kind>,
+    pub service: Option<identity_core::ServiceName>,
+    pub after: Option<Uuid>,
+    pub limit: u32,
 }
 
 /// A chunk's results and the job's new checkpoint.

@@ -3,10 +3,15 @@
 //! recorded with its name.
 //!
 //! - `role`: viewer, reviewer, admin, and what each may do.
-//! - `routes`: `/admin/v1/merges…` and `/admin/v1/people/{id}/history`.
+//! - `routes`: `/admin/v1/merges…`, `/admin/v1/reviews…` and `/admin/v1/people/{id}/history`.
+//! - `views`: review items as the routes and `admin reviews list` show them.
+//! - `scan`: `admin reviews scan`, the matcher over everyone; `cli`: the `reviews` commands.
 
+pub mod cli;
 pub mod config;
 pub mod role;
 mod routes;
+pub mod scan;
+pub mod views;
 
 pub use routes::routes;

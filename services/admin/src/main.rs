@@ -35,6 +35,29 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The review queue: run the matcher over everyone, or list items.
+    Reviews {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// Compare everyone who shares a blocking key and queue the pairs that score at least the
+    /// matcher's threshold. Safe to run again: queued and "different" pairs are not queued twice.
+    Scan,
+    /// List review items, oldest first.
+    List {
+        #[arg(long, default_value = "open", value_parser = ["open", "decided"])]
+        status: String,
+        /// Only items of this kind.
+        #[arg(long, value_parser = ["import_row", "people"])]
+        kind: Option<String>,
+        /// One JSON object a line, the shape the API answers.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -95,6 +118,15 @@ fn main() -> ExitCode {
                     TokenCommand::Revoke { name } => KeyCommand::Revoke { name },
                 };
                 identity_server::cli::run_credentials(&store, CredentialKind::AdminToken, command, &Role::NAMES).await
+            }
+            Command::Reviews { command } => {
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                match command {
+                    ReviewCommand::Scan => admin::cli::scan(&store).await,
+                    ReviewCommand::List { status, kind, json } => {
+                        admin::cli::list(&store, status == "open", kind.as_deref(), json).await
+                    }
+                }
             }
         }
     });

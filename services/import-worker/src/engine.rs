@@ -13,7 +13,9 @@ use identity_core::import::{check, decide, Action, Candidate, ExistingUser, Fact
 use identity_core::nicknames::Nicknames;
 use identity_core::normalize::name_key;
 use identity_core::{ProfileFields, ServiceName, Trn, UserId};
-use identity_store::{FactQuery, ImportSession, ImportWrites, ImportedUser, StoreError, TrnUpdate, Uniqueness};
+use identity_store::{
+    FactQuery, ImportSession, ImportWrites, ImportedUser, NewImportReview, StoreError, TrnUpdate, Uniqueness,
+};
 
 use crate::registry::{Registry, RegistryError};
 
@@ -91,6 +93,8 @@ pub struct Target<'a> {
     pub service: &'a ServiceName,
     /// Who writes, for the change log.
     pub actor: &'a str,
+    /// The upload's job, named by the review items of its rows; none for the command line.
+    pub job: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone)]
@@ -174,6 +178,7 @@ impl<R: Registry> Engine<R> {
             new_users: Vec::new(),
             trn_updates: Vec::new(),
             links: Vec::new(),
+            reviews: Vec::new(),
         };
         let mut results = Vec::with_capacity(rows.len());
         let mut moves_people = false;
@@ -269,6 +274,15 @@ impl<R: Registry> Engine<R> {
                     Some(user)
                 }
             };
+            if !decision.review.is_empty() {
+                writes.reviews.push(NewImportReview {
+                    external_id: v.id.clone(),
+                    row: row.row_number,
+                    job: to.job,
+                    fields: import_fields(&v),
+                    candidates: decision.review,
+                });
+            }
             results.push(result(decision.outcome, decision.notes, user_id));
         }
         Ok(Decided { writes, results, linked: Linked(facts.links), moves_people })

@@ -121,7 +121,7 @@ impl FileImport<'_> {
                 let take = pending.len().min(self.chunk_rows);
                 let chunk: Vec<InputRow> = pending.drain(..take).collect();
                 let Some(header) = csv.header().cloned() else { break };
-                let target = Target { header: &header, service: &self.service, actor: &actor };
+                let target = Target { header: &header, service: &self.service, actor: &actor, job: None };
                 let out = match &mut results {
                     Some(r) => r,
                     None => results.insert(Results::create(self.output)?),
@@ -145,7 +145,7 @@ impl FileImport<'_> {
             }
         };
         if let (Some(header), Some(out)) = (header, &mut results) {
-            let target = Target { header: &header, service: &self.service, actor: &actor };
+            let target = Target { header: &header, service: &self.service, actor: &actor, job: None };
             while !pipeline.is_empty() {
                 pipeline.advance(target, None, out).await?;
             }

@@ -167,7 +167,7 @@ impl<R: Registry> Worker<R> {
 
     async fn apply(&self, job: &ImportJob, header: &Header, shutdown: &watch::Receiver<bool>) -> Ended {
         let actor = format!("import:{}", job.id);
-        let target = Target { header, service: &job.service, actor: &actor };
+        let target = Target { header, service: &job.service, actor: &actor, job: Some(job.id) };
         let mut after = job.rows_done;
         loop {
             if *shutdown.borrow() {
@@ -291,7 +291,7 @@ impl<R: Registry> Worker<R> {
             |e: std::io::Error| ChunkError::Engine(EngineError::Store(StoreError::Corrupt(format!("spool file: {e}"))));
         let mut spool = std::io::BufWriter::new(std::fs::File::create(&spool_path).map_err(spool_error)?);
         let actor = format!("import:{}", job.id);
-        let target = Target { header, service: &job.service, actor: &actor };
+        let target = Target { header, service: &job.service, actor: &actor, job: Some(job.id) };
         // The transaction can outlast the lease (a big file, a slow registry): the claim is held
         // meanwhile, so no other worker takes the job and runs it a second time.
         let hold = claimed(self.store.import_claim_hold(job.id, &self.id, lease_until(self.config.lease())).await)?;

@@ -5,9 +5,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::import::rules::{notes, ValidRow};
+use crate::matcher::{self, Person};
 use crate::nicknames::Nicknames;
 use crate::normalize::name_key;
 use crate::profile::Trn;
+use crate::review::ReviewCandidate;
 use crate::user::UserId;
 
 /// A row's result, as the result file spells it.
@@ -85,11 +87,26 @@ pub enum Action {
     UpdateTrn(UserId),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub outcome: Outcome,
     pub notes: Vec<String>,
     pub action: Action,
+    /// For a row the seed sends to manual review: the people its rule fired on, each with the
+    /// matcher's score and reasons over what the rule compared. Empty otherwise.
+    pub review: Vec<ReviewCandidate>,
+}
+
+impl Decision {
+    fn of(outcome: Outcome, note: Option<&str>, action: Action) -> Self {
+        Self { outcome, notes: note.map(str::to_owned).into_iter().collect(), action, review: Vec::new() }
+    }
+}
+
+/// The matcher's view of what a rule compared: `a` and `b` as far as the rule saw them.
+fn reviewed(person: UserId, a: &Person, b: &Person, nicknames: &Nicknames) -> ReviewCandidate {
+    let m = matcher::compare(a, b, nicknames);
+    ReviewCandidate { person, score: m.score, reasons: m.reasons }
 }
 
 /// Names the user a rule fired on, so a reviewer can act on the row.
@@ -97,11 +114,12 @@ pub fn existing_user_note(id: UserId) -> String {
     format!("Existing user ID {id}")
 }
 
-fn invalid(note: &str, user: UserId) -> Decision {
+fn invalid(note: &str, candidate: ReviewCandidate) -> Decision {
     Decision {
         outcome: Outcome::Invalid,
-        notes: vec![note.to_owned(), existing_user_note(user)],
+        notes: vec![note.to_owned(), existing_user_note(candidate.person)],
         action: Action::Nothing,
+        review: vec![candidate],
     }
 }
 
@@ -131,39 +149,52 @@ pub fn potential_duplicates(row: &ValidRow, candidates: &[Candidate], nicknames:
 pub fn decide(row: &ValidRow, facts: Facts<'_>, nicknames: &Nicknames) -> Decision {
     if let Some(user) = facts.linked {
         // Re-running a file: the row was applied before; answer as then, change nothing.
-        return Decision { outcome: Outcome::None, notes: Vec::new(), action: Action::Link(user) };
+        return Decision::of(Outcome::None, None, Action::Link(user));
     }
+    // What the identifier rules compared: the TRN, or the email address and both TRNs.
+    let by_trn = |trn: &Trn| Person::default().with_trn(trn.as_str());
+    let by_email = |trn: &Trn| Person::default().with_email(row.email.as_str()).with_trn(trn.as_str());
     if let Some(existing) = facts.by_email {
         return match (&row.trn, &existing.trn) {
-            (None, _) => Decision {
-                outcome: Outcome::None,
-                notes: vec![notes::EMAIL_EXISTS.to_owned()],
-                action: Action::Link(existing.id),
+            (None, _) => Decision::of(Outcome::None, Some(notes::EMAIL_EXISTS), Action::Link(existing.id)),
+            (Some(row_trn), None) => match facts.trn_holder {
+                Some(holder) if holder != existing.id => invalid(
+                    notes::TRN_EXISTS_DIFFERENT_EMAIL,
+                    reviewed(holder, &by_trn(row_trn), &by_trn(row_trn), nicknames),
+                ),
+                _ => Decision::of(
+                    Outcome::UserUpdated,
+                    Some(notes::UPDATED_TRN_AND_NAME),
+                    Action::UpdateTrn(existing.id),
+                ),
             },
-            (Some(_), None) => match facts.trn_holder {
-                Some(holder) if holder != existing.id => invalid(notes::TRN_EXISTS_DIFFERENT_EMAIL, holder),
-                _ => Decision {
-                    outcome: Outcome::UserUpdated,
-                    notes: vec![notes::UPDATED_TRN_AND_NAME.to_owned()],
-                    action: Action::UpdateTrn(existing.id),
-                },
-            },
-            (Some(row_trn), Some(user_trn)) if row_trn == user_trn => Decision {
-                outcome: Outcome::None,
-                notes: vec![notes::EMAIL_EXISTS.to_owned()],
-                action: Action::Link(existing.id),
-            },
-            (Some(_), Some(_)) => invalid(notes::EMAIL_EXISTS_DIFFERENT_TRN, existing.id),
+            (Some(row_trn), Some(user_trn)) if row_trn == user_trn => {
+                Decision::of(Outcome::None, Some(notes::EMAIL_EXISTS), Action::Link(existing.id))
+            }
+            (Some(row_trn), Some(user_trn)) => invalid(
+                notes::EMAIL_EXISTS_DIFFERENT_TRN,
+                reviewed(existing.id, &by_email(row_trn), &by_email(user_trn), nicknames),
+            ),
         };
     }
     let duplicates = potential_duplicates(row, facts.candidates, nicknames);
     if !duplicates.is_empty() {
+        // The candidates share the row's last name and date of birth (that is how they were
+        // found); the rule compared first names.
+        let dob = Some(row.date_of_birth.date());
+        let theirs = |c: &Candidate| Person::new(&c.first_name, row.last_name(), dob);
+        let ours = Person::new(row.first_name(), row.last_name(), dob);
+        let review = duplicates
+            .iter()
+            .filter_map(|(id, _)| facts.candidates.iter().find(|c| c.id == *id))
+            .map(|c| reviewed(c.id, &ours, &theirs(c), nicknames))
+            .collect();
         let mut notes = vec![notes::POTENTIAL_DUPLICATE.to_owned()];
         notes.extend(duplicates.into_iter().map(|(_, note)| note));
-        return Decision { outcome: Outcome::Invalid, notes, action: Action::Nothing };
+        return Decision { outcome: Outcome::Invalid, notes, action: Action::Nothing, review };
     }
-    if let Some(holder) = facts.trn_holder {
-        return invalid(notes::TRN_EXISTS, holder);
+    if let (Some(holder), Some(trn)) = (facts.trn_holder, &row.trn) {
+        return invalid(notes::TRN_EXISTS, reviewed(holder, &by_trn(trn), &by_trn(trn), nicknames));
     }
-    Decision { outcome: Outcome::UserAdded, notes: Vec::new(), action: Action::AddUser }
+    Decision::of(Outcome::UserAdded, None, Action::AddUser)
 }

@@ -576,6 +576,7 @@ impl Session {
         write::append_changes(&mut batch, &changes, at).await?;
         let held = batch.finish_holding_changes().await?;
         self.changes.extend(held);
+        super::reviews::add_import_reviews(conn, &w.service, &w.reviews, at).await?;
         Ok(())
     }
 

@@ -112,104 +112,105 @@ async fn move_links(conn: &mut Conn, links: &[(Source, String)], from: UserId, t
     Ok(moved)
 }
 
-impl Backend {
-    pub(crate) async fn merge(&self, new: &NewMerge, actor: &Actor) -> Result<Merge> {
-        let at = now();
-        let mut tx = self.begin_write().await?;
-        let (survivor, merged) = lock_pair(&mut tx, new.survivor, new.merged).await?;
-        merge::check(&survivor.user, &merged.user).map_err(StoreError::Refused)?;
+/// Merges in the caller's transaction (a review decision merges as part of its own).
+pub(super) async fn merge_in(
+    conn: &mut Conn,
+    new: &NewMerge,
+    actor: &Actor,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Merge> {
+    let (survivor, merged) = lock_pair(conn, new.survivor, new.merged).await?;
+    merge::check(&survivor.user, &merged.user).map_err(StoreError::Refused)?;
 
-        let repointed: Vec<UserId> = sqlx::query("SELECT id FROM users WHERE merged_into = $1 ORDER BY id")
-            .bind(merged.user.id.as_uuid())
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| rows::user_id(r, "id"))
-            .collect::<Result<_>>()?;
-        sqlx::query("UPDATE users SET merged_into = $1 WHERE merged_into = $2")
-            .bind(survivor.user.id.as_uuid())
-            .bind(merged.user.id.as_uuid())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE users SET status = 'archived', merged_into = $2, updated_at = $3 WHERE id = $1")
-            .bind(merged.user.id.as_uuid())
-            .bind(survivor.user.id.as_uuid())
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        let moved_links: Vec<(Source, String)> =
-            merged.links.iter().map(|l| (l.source.clone(), l.external_id.clone())).collect();
-        move_links(&mut tx, &moved_links, merged.user.id, survivor.user.id).await?;
+    let repointed: Vec<UserId> = sqlx::query("SELECT id FROM users WHERE merged_into = $1 ORDER BY id")
+        .bind(merged.user.id.as_uuid())
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| rows::user_id(r, "id"))
+        .collect::<Result<_>>()?;
+    sqlx::query("UPDATE users SET merged_into = $1 WHERE merged_into = $2")
+        .bind(survivor.user.id.as_uuid())
+        .bind(merged.user.id.as_uuid())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE users SET status = 'archived', merged_into = $2, updated_at = $3 WHERE id = $1")
+        .bind(merged.user.id.as_uuid())
+        .bind(survivor.user.id.as_uuid())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    let moved_links: Vec<(Source, String)> =
+        merged.links.iter().map(|l| (l.source.clone(), l.external_id.clone())).collect();
+    move_links(conn, &moved_links, merged.user.id, survivor.user.id).await?;
 
-        // The merged person's combined profile stays as it was, archived: it releases the email
-        // address, which the survivor may take next (so in a statement of its own).
-        let mut batch = Batch::new(&mut tx);
-        let row =
-            CombinedRow { user_id: merged.user.id, status: UserStatus::Archived, combined: merged.combined.clone() };
-        write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
-        batch.finish().await?;
+    // The merged person's combined profile stays as it was, archived: it releases the email
+    // address, which the survivor may take next (so in a statement of its own).
+    let mut batch = Batch::new(conn);
+    let row = CombinedRow { user_id: merged.user.id, status: UserStatus::Archived, combined: merged.combined.clone() };
+    write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
+    batch.finish().await?;
 
-        // Every profile of both people, and of the people merged into either before, now counts
-        // for the survivor: each of the survivor's profiles and absorbed ones now includes the
-        // merged person's.
-        let profiles = write::load_profiles(&mut tx, survivor.user.id).await?;
-        let sources: Vec<SourceProfile> = profiles
-            .own
-            .iter()
-            .chain(&profiles.absorbed)
-            .map(|p| SourceProfile { source: p.source.clone(), fields: p.fields.clone(), updated_at: p.updated_at })
-            .collect();
-        let combined = CombinedProfile::derive(&sources);
-        let changed = survivor.combined.changed_fields(&combined);
-        let mut batch = Batch::new(&mut tx);
-        let row = CombinedRow { user_id: survivor.user.id, status: survivor.user.status, combined };
-        write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
-        write::append_changes(&mut batch, &[survivor_change(&survivor, changed, &actor.0)], at).await?;
-        batch.finish().await?;
-        append_merge_change(
-            &mut tx,
-            ChangeKind::Merged,
-            merged.user.id,
-            survivor.user.id,
-            UserStatus::Archived,
-            &actor.0,
-            at,
-        )
+    // Every profile of both people, and of the people merged into either before, now counts
+    // for the survivor: each of the survivor's profiles and absorbed ones now includes the
+    // merged person's.
+    let profiles = write::load_profiles(conn, survivor.user.id).await?;
+    let sources: Vec<SourceProfile> = profiles
+        .own
+        .iter()
+        .chain(&profiles.absorbed)
+        .map(|p| SourceProfile { source: p.source.clone(), fields: p.fields.clone(), updated_at: p.updated_at })
+        .collect();
+    let combined = CombinedProfile::derive(&sources);
+    let changed = survivor.combined.changed_fields(&combined);
+    let mut batch = Batch::new(conn);
+    let row = CombinedRow { user_id: survivor.user.id, status: survivor.user.status, combined };
+    write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
+    write::append_changes(&mut batch, &[survivor_change(&survivor, changed, &actor.0)], at).await?;
+    batch.finish().await?;
+    append_merge_change(conn, ChangeKind::Merged, merged.user.id, survivor.user.id, UserStatus::Archived, &actor.0, at)
         .await?;
 
-        let record = MergeRecord {
-            survivor: Before {
-                status: survivor.user.status,
-                combined: survivor.combined.clone(),
-                version_after: combined_version(&mut tx, survivor.user.id).await?,
-            },
-            merged: Before {
-                status: merged.user.status,
-                combined: merged.combined.clone(),
-                version_after: combined_version(&mut tx, merged.user.id).await?,
-            },
-            moved_links,
-            repointed,
-        };
-        let done = Merge {
-            id: Uuid::now_v7(),
-            survivor: survivor.user.id,
-            merged: merged.user.id,
-            reason: new.reason.clone(),
-            by: actor.0.clone(),
-            at,
-            undone: None,
-        };
-        sqlx::query(&format!("INSERT INTO merges ({MERGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)"))
-            .bind(done.id)
-            .bind(done.survivor.as_uuid())
-            .bind(done.merged.as_uuid())
-            .bind(&done.reason)
-            .bind(&done.by)
-            .bind(at)
-            .bind(Json(&record))
-            .execute(&mut *tx)
-            .await?;
+    let record = MergeRecord {
+        survivor: Before {
+            status: survivor.user.status,
+            combined: survivor.combined.clone(),
+            version_after: combined_version(conn, survivor.user.id).await?,
+        },
+        merged: Before {
+            status: merged.user.status,
+            combined: merged.combined.clone(),
+            version_after: combined_version(conn, merged.user.id).await?,
+        },
+        moved_links,
+        repointed,
+    };
+    let done = Merge {
+        id: Uuid::now_v7(),
+        survivor: survivor.user.id,
+        merged: merged.user.id,
+        reason: new.reason.clone(),
+        by: actor.0.clone(),
+        at,
+        undone: None,
+    };
+    sqlx::query(&format!("INSERT INTO merges ({MERGE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL)"))
+        .bind(done.id)
+        .bind(done.survivor.as_uuid())
+        .bind(done.merged.as_uuid())
+        .bind(&done.reason)
+        .bind(&done.by)
+        .bind(at)
+        .bind(Json(&record))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done)
+}
+
+impl Backend {
+    pub(crate) async fn merge(&self, new: &NewMerge, actor: &Actor) -> Result<Merge> {
+        let mut tx = self.begin_write().await?;
+        let done = merge_in(&mut tx, new, actor, now()).await?;
         tx.commit().await?;
         Ok(done)
     }

@@ -10,6 +10,7 @@ mod imports;
 mod merges;
 mod people;
 mod registry;
+mod reviews;
 mod rows;
 mod sso;
 mod write;

@@ -4,7 +4,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use identity_store::StoreError;
+use identity_core::review::DecisionError;
+use identity_store::{StoreError, Uniqueness};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -38,6 +39,18 @@ impl From<StoreError> for AdminError {
         match e {
             StoreError::NotFound => Self::not_found("person"),
             StoreError::Refused(why) => Self::new(StatusCode::CONFLICT, "conflict", why.to_string()),
+            StoreError::Undecidable(why @ DecisionError::Decided) => {
+                Self::new(StatusCode::CONFLICT, "conflict", why.to_string())
+            }
+            StoreError::Undecidable(why) => Self::bad_request(why.to_string()),
+            StoreError::AlreadyExists(Uniqueness::Email) => {
+                Self::new(StatusCode::CONFLICT, "conflict", "the email address is held by another person")
+            }
+            StoreError::AlreadyExists(Uniqueness::ExternalId) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the row's ID, or its TRN, is linked to another person already",
+            ),
             // Another write to one of the same people at the same moment.
             StoreError::AlreadyExists(_) | StoreError::VersionMismatch { .. } => Self::new(
                 StatusCode::CONFLICT,

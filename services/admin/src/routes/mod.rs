@@ -4,6 +4,7 @@
 mod error;
 mod merges;
 mod people;
+mod reviews;
 
 use std::sync::Arc;
 
@@ -48,6 +49,9 @@ pub fn routes(running: &Running) -> Router {
         .route("/admin/v1/merges/{id}", get(merges::get))
         .route("/admin/v1/merges/{id}/undo", post(merges::undo))
         .route("/admin/v1/people/{id}/history", get(people::history))
+        .route("/admin/v1/reviews", get(reviews::list))
+        .route("/admin/v1/reviews/{id}", get(reviews::get))
+        .route("/admin/v1/reviews/{id}/decision", post(reviews::decide))
         .route_layer(from_fn_with_state(state.clone(), authenticate))
         .fallback(not_found)
         .with_state(state)

@@ -5,10 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod merges;
+mod reviews;
 mod support;
 
 mod cases {
     pub use crate::merges::*;
+    pub use crate::reviews::*;
 }
 
 identity_testkit::both_backends!(crate::cases:
@@ -16,6 +18,8 @@ identity_testkit::both_backends!(crate::cases:
     roles_decide_who_may_do_what,
     bad_requests_get_clear_errors,
     concurrent_merges_of_one_person_one_wins,
+    a_reviewer_links_an_import_row,
+    a_scan_queues_alike_people_once,
 );
 
 #[tokio::test]

@@ -117,6 +117,7 @@ impl Admin {
             }],
             trn_updates: vec![],
             links: vec![],
+            reviews: Vec::new(),
         };
         let mut session = self.store.import_session().await.unwrap();
         session.apply(&writes).await.unwrap();

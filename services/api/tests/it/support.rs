@@ -121,6 +121,7 @@ impl Api {
             }],
             trn_updates: vec![],
             links: vec![],
+            reviews: Vec::new(),
         };
         let mut session = self.store.import_session().await.unwrap();
         session.apply(&writes).await.unwrap();

@@ -41,6 +41,9 @@ pub async fn cli_import_gives_the_example_results_and_a_rerun_changes_nothing(db
     assert_eq!(outcome_counts(&first), [2, 11, 3, 19], "the example's outcomes");
     let added = added_ids(&first);
     assert_eq!(people_count(db).await, added.len(), "one person per UserAdded row");
+    let queued = queued_rows(db).await;
+    assert_eq!(queued.iter().map(|(i, c, _)| (i.clone(), c.clone())).collect::<Vec<_>>(), rows_for_review(&first));
+    assert!(queued.iter().all(|(.., job)| job.is_none()), "a command-line import has no job");
     let before = people(db).await;
 
     let second_path = dir.join("second.csv");
@@ -61,6 +64,7 @@ pub async fn cli_import_gives_the_example_results_and_a_rerun_changes_nothing(db
     assert_eq!(outcome_counts(&second), [first.len() as i64 - invalid, 0, 0, invalid]);
     assert_eq!(stdout, summary(&second, &second_path, ""));
     assert_eq!(people(db).await, before, "a re-run changes no person");
+    assert_eq!(queued_rows(db).await, queued, "a re-run queues no row twice");
 
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     files.sort();
@@ -145,6 +149,7 @@ pub async fn cli_dry_run_writes_the_results_and_changes_nothing(db: &TestDatabas
     assert_eq!(assert_dry_run_ids_are_held(db, &dry, "dry run on an empty database").await, 0);
     assert_eq!(stdout, summary(&parse_results(&dry), &dry_path, " (dry run: nothing was changed)"));
     assert_eq!(people_count(db).await, 0, "a dry run adds nobody");
+    assert!(queued_rows(db).await.is_empty(), "a dry run queues nothing for review");
 
     let real_path = dir.join("real.csv");
     let (_, real) = import(db, &real_path, false).await;

@@ -34,6 +34,7 @@ pub async fn http_import_gives_the_example_results(db: &TestDatabase) {
     assert_same_results(&dry_results, &as_a_dry_run(&expected), "dry run over HTTP");
     assert!(parse_results(&dry_results).iter().all(|l| l.user_id.is_empty()), "nobody exists yet:\n{dry_results}");
     assert_eq!(people_count(db).await, 0, "a dry run adds nobody");
+    assert!(queued_rows(db).await.is_empty(), "a dry run queues nothing for review");
 
     let real = imp.upload("?service=npq&dry_run=false", body).await;
     let id = assert_accepted(&real, false);
@@ -44,6 +45,13 @@ pub async fn http_import_gives_the_example_results(db: &TestDatabase) {
     let results = imp.results(&id).await;
     assert_same_results(&results, &expected, "import over HTTP");
     assert_eq!(people_count(db).await, added_ids(&parse_results(&results)).len());
+    // Each row the seed sends to manual review is queued, naming the people its notes name and
+    // the job.
+    let queued = queued_rows(db).await;
+    let wanted = rows_for_review(&parse_results(&results));
+    assert!(!wanted.is_empty());
+    assert_eq!(queued.iter().map(|(i, c, _)| (i.clone(), c.clone())).collect::<Vec<_>>(), wanted);
+    assert!(queued.iter().all(|(.., job)| job.map(|j| j.to_string()) == Some(id.clone())));
 
     let again = imp.post(&format!("/imports/{id}/resume")).await;
     assert!(again.assert_error(409, "not_failed").contains("done"), "{}", again.text);

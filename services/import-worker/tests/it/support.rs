@@ -286,6 +286,49 @@ pub async fn people_count(db: &TestDatabase) -> usize {
     people(db).await.len()
 }
 
+/// The rows a result file sends to manual review, by ID, each with the people its notes name:
+/// what the review queue must hold.
+pub fn rows_for_review(lines: &[ResultLine]) -> Vec<(String, Vec<String>)> {
+    let mut rows: Vec<(String, Vec<String>)> = lines
+        .iter()
+        .filter(|l| l.outcome == "Invalid" && l.notes.contains("Existing user ID "))
+        .map(|l| {
+            let named = l
+                .notes
+                .split("Existing user ID ")
+                .skip(1)
+                .map(|rest| rest.chars().take(36).collect::<String>())
+                .collect();
+            (l.id.clone(), named)
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The open import-row items of the review queue, as [`rows_for_review`] lists them, each with
+/// its job.
+pub async fn queued_rows(db: &TestDatabase) -> Vec<(String, Vec<String>, Option<uuid::Uuid>)> {
+    use identity_store::{ReviewQuery, ReviewSubject};
+    let store = store(db).await;
+    let query = ReviewQuery { open: true, kind: None, service: None, after: None, limit: 500 };
+    let mut rows: Vec<_> = store
+        .review_list(&query)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|item| match item.subject {
+            ReviewSubject::Import { subject, .. } => {
+                Some((subject.id, item.candidates.iter().map(|c| c.person.to_string()).collect(), subject.job))
+            }
+            ReviewSubject::Person(_) => None,
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
 /// The user ids a result file gave to new people.
 pub fn added_ids(lines: &[ResultLine]) -> Vec<String> {
     lines.iter().filter(|l| l.outcome == "UserAdded").map(|l| l.user_id.clone()).collect()

@@ -23,6 +23,7 @@ fn new_people(service: &str, first_name: &str, people: impl IntoIterator<Item = 
             .collect(),
         trn_updates: vec![],
         links: vec![],
+        reviews: Vec::new(),
     }
 }
 
@@ -146,6 +147,7 @@ pub async fn a_new_link_is_a_change(store: Store) {
         new_users: vec![],
         trn_updates: vec![],
         links: vec![("npq-7".to_owned(), u.id)],
+        reviews: Vec::new(),
     };
     let mut session = store.import_session().await.unwrap();
     session.apply(&writes).await.unwrap();

@@ -34,6 +34,7 @@ async fn imported(store: &Store, id: &str, first: &str, email: &str) -> UserId {
         new_users: vec![user.clone()],
         trn_updates: vec![],
         links: vec![],
+        reviews: Vec::new(),
     };
     let mut session = store.import_session().await.unwrap();
     session.apply(&writes).await.unwrap();

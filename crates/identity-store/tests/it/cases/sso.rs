@@ -168,6 +168,7 @@ async fn imported(store: &Store, external_id: &str, email: &str) -> identity_cor
         }],
         trn_updates: vec![],
         links: vec![],
+        reviews: Vec::new(),
     };
     let mut session = store.import_session().await.unwrap();
     session.apply(&writes).await.unwrap();
