@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::rows::{self, corrupt, now};
 use super::write::{self, Batch, Claim, OnLinked, UserWrite};
 use super::{Backend, Conn, Db, Row, DIALECT};
+use crate::columns::{Column, Columns};
 use crate::error::{Result, StoreError};
 use crate::model::{
     Actor, NewImportReview, NewMerge, NewPeopleReview, Page, ReviewDecided, ReviewItem, ReviewQuery, ReviewSubject,
@@ -63,30 +64,39 @@ fn item(row: &Row) -> Result<ReviewItem> {
     })
 }
 
-/// Adds import rows' items in the chunk's transaction; a row with an open item already (a re-run
-/// of the file) adds none.
+/// Adds import rows' items in the chunk's transaction, in one statement per [`write::BATCH`]; a
+/// row with an open item already (a re-run of the file) adds none.
 pub(super) async fn add_import_reviews(
     conn: &mut Conn,
     service: &ServiceName,
     items: &[NewImportReview],
     at: DateTime<Utc>,
 ) -> Result<()> {
-    for item in items {
-        sqlx::query(&format!(
-            "INSERT INTO review_items (status, {ITEM_COLUMNS}) \
-             VALUES ('open', $1, 'import_row', NULL, NULL, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, NULL, NULL) \
-             ON CONFLICT (import_service, import_id) WHERE kind = 'import_row' AND status = 'open' DO NOTHING"
-        ))
-        .bind(Uuid::now_v7())
-        .bind(service.as_str())
-        .bind(&item.external_id)
-        .bind(item.row)
-        .bind(item.job)
-        .bind(Json(&item.fields))
-        .bind(Json(&item.candidates))
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
+    let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|e| corrupt("review item", e));
+    for chunk in items.chunks(write::BATCH) {
+        let n = chunk.len();
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO review_items (status, kind, id, import_service, import_id, import_row, import_job, \
+             import_fields, candidates, created_at) SELECT 'open', 'import_row', v.* FROM (",
+        );
+        super::push_columns(
+            &mut qb,
+            Columns(vec![
+                Column::Uuid((0..n).map(|_| Uuid::now_v7()).collect()),
+                Column::Text(vec![Some(service.as_str().to_owned()); n]),
+                Column::Text(chunk.iter().map(|i| Some(i.external_id.clone())).collect()),
+                Column::Int(chunk.iter().map(|i| i.row).collect()),
+                Column::MaybeUuid(chunk.iter().map(|i| i.job).collect()),
+                Column::Json(chunk.iter().map(|i| json(serde_json::to_value(&i.fields))).collect::<Result<_>>()?),
+                Column::Json(chunk.iter().map(|i| json(serde_json::to_value(&i.candidates))).collect::<Result<_>>()?),
+                Column::Time(vec![at; n]),
+            ]),
+            "true",
+        );
+        qb.push(
+            ") AS v WHERE true ON CONFLICT (import_service, import_id) WHERE kind = 'import_row' AND status = 'open' DO NOTHING",
+        );
+        qb.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
