@@ -39,3 +39,20 @@ CREATE TABLE review_different (
     PRIMARY KEY (low, high),
     CHECK (low < high)
 );
+
+-- The matcher's blocking keys (identity_core::matcher::blocking_keys) of every live person, kept
+-- by the feed follower (admin), which looks up the people sharing a changed person's keys here.
+CREATE TABLE match_keys (
+    key     text NOT NULL,
+    user_id uuid NOT NULL REFERENCES users (id),
+    PRIMARY KEY (key, user_id)
+);
+CREATE INDEX match_keys_user ON match_keys (user_id);
+
+-- The feed follower's place in the change feed, and the replica holding its lease.
+CREATE TABLE matcher_state (
+    name        text PRIMARY KEY,
+    after_seq   bigint NOT NULL,
+    holder      text,
+    lease_until timestamptz
+);

@@ -33,3 +33,17 @@ CREATE TABLE review_different (
     PRIMARY KEY (low, high),
     CHECK (low < high)
 ) WITHOUT ROWID;
+
+CREATE TABLE match_keys (
+    key     TEXT NOT NULL,
+    user_id BLOB NOT NULL REFERENCES users (id),
+    PRIMARY KEY (key, user_id)
+) WITHOUT ROWID;
+CREATE INDEX match_keys_user ON match_keys (user_id);
+
+CREATE TABLE matcher_state (
+    name        TEXT PRIMARY KEY NOT NULL,
+    after_seq   INTEGER NOT NULL,
+    holder      TEXT,
+    lease_until TEXT
+);

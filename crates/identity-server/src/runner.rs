@@ -138,6 +138,19 @@ pub async fn store_for_command(binary: &str, database: &DatabaseConfig) -> Resul
     open_store_now(database, binary).await.map_err(|e| e.to_string())
 }
 
+/// Names this process among a binary's replicas, for leases (import jobs, the matcher's feed):
+/// the host (`fallback` without one), the process id and a random part, so a restarted
+/// process never takes up the lease its predecessor held.
+pub fn replica_id(fallback: &str) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| fallback.to_owned());
+    format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
 /// How often a writer numbers the change log's new rows: the change feed's lag behind writes.
 /// Short, because a run's cost grows with the rows waiting: under 8,000 SCIM creates a second,
 /// numbering every 200 ms stalled PostgreSQL long enough to lift the creates' p99 from 7 ms to

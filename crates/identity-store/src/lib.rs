@@ -188,6 +188,37 @@ impl Store {
         dispatch!(self.review_decide(id, decision, actor))
     }
 
+    // --- The matcher's feed follower (admin) ---
+
+    /// Takes or renews the follower's lease for `holder`; the feed position to go on from, or
+    /// `None` while another holder's lease runs.
+    pub async fn matcher_lease(&self, holder: &str, until: chrono::DateTime<chrono::Utc>) -> Result<Option<i64>> {
+        dispatch!(self.matcher_lease(holder, until))
+    }
+
+    /// Live people sharing any of `keys` (the matcher's blocking keys), but for `except`.
+    pub async fn match_candidates(&self, keys: &[String], except: &[UserId]) -> Result<Vec<Person>> {
+        dispatch!(self.match_candidates(keys, except))
+    }
+
+    /// These people as they are now, whatever their status.
+    pub async fn people_of(&self, ids: &[UserId]) -> Result<Vec<Person>> {
+        dispatch!(self.people_of(ids))
+    }
+
+    /// Moves the follower from `from` to `to` with the keys and pairs it found, all or nothing;
+    /// `NotFound` when `holder` lost the lease. Returns how many pairs were queued.
+    pub async fn matcher_advance(
+        &self,
+        holder: &str,
+        from: i64,
+        to: i64,
+        keys: &[(UserId, Vec<String>)],
+        pairs: &[NewPeopleReview],
+    ) -> Result<u64> {
+        dispatch!(self.matcher_advance(holder, from, to, keys, pairs))
+    }
+
     // --- Merges (admin) ---
 
     /// Merges `new.merged` into `new.survivor` (see `identity_core::merge`); `Refused` when the

@@ -16,10 +16,10 @@ pub async fn scan(store: &Store) -> Result<(), String> {
     println!(
         "{} people, {} pairs compared, {} new review items{}",
         done.people,
-        done.compared,
+        done.found.compared,
         done.queued,
-        if done.skipped_keys > 0 {
-            format!(" ({} keys too common to compare)", done.skipped_keys)
+        if done.found.skipped_keys > 0 {
+            format!(" ({} keys too common to compare)", done.found.skipped_keys)
         } else {
             String::new()
         }

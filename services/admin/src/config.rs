@@ -2,6 +2,8 @@ use identity_server::config::{DatabaseConfig, HttpConfig, LogConfig, NetworkConf
 use identity_server::runner::ServiceConfig;
 use serde::{Deserialize, Serialize};
 
+pub use crate::follower::MatcherConfig;
+
 /// The admin configuration; see `deploy/admin/config.toml` for every key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -10,6 +12,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub log: LogConfig,
     pub network: NetworkConfig,
+    pub matcher: MatcherConfig,
 }
 
 impl Default for Config {
@@ -19,6 +22,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             network: NetworkConfig::default(),
+            matcher: MatcherConfig::default(),
         }
     }
 }

@@ -5,10 +5,14 @@
 //! - `role`: viewer, reviewer, admin, and what each may do.
 //! - `routes`: `/admin/v1/merges…`, `/admin/v1/reviews…` and `/admin/v1/people/{id}/history`.
 //! - `views`: review items as the routes and `admin reviews list` show them.
-//! - `scan`: `admin reviews scan`, the matcher over everyone; `cli`: the `reviews` commands.
+//! - `matching`: pairs worth a review among people, by the matcher's blocking keys; `scan`
+//!   (`admin reviews scan`) runs it over everyone, `follower` over the people the change feed
+//!   says changed; `cli`: the `reviews` commands.
 
 pub mod cli;
 pub mod config;
+pub mod follower;
+mod matching;
 pub mod role;
 mod routes;
 pub mod scan;

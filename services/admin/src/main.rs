@@ -101,11 +101,23 @@ fn main() -> ExitCode {
                     // Merges append changes: number them here too, as every writer does.
                     let (store, shutdown, drained) =
                         (running.store().clone(), running.shutdown.clone(), running.drained.clone());
-                    let sequencer = async move {
-                        runner::sequence_changes(store.clone(), shutdown).await;
-                        runner::sequence_last_changes(&store, drained).await;
+                    let follower = config.matcher.follow.then(|| {
+                        let holder = runner::replica_id(BINARY);
+                        admin::follower::follow(store.clone(), config.matcher.clone(), holder, shutdown.clone())
+                    });
+                    let background = async move {
+                        let sequencer = async {
+                            runner::sequence_changes(store.clone(), shutdown).await;
+                            runner::sequence_last_changes(&store, drained).await;
+                        };
+                        match follower {
+                            Some(follower) => {
+                                tokio::join!(sequencer, follower);
+                            }
+                            None => sequencer.await,
+                        }
                     };
-                    (admin::routes(running), sequencer)
+                    (admin::routes(running), background)
                 })
                 .await
             }

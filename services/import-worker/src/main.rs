@@ -119,16 +119,6 @@ enum RegistryCommand {
 
 const BINARY: &str = "import-worker";
 
-fn worker_id() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "worker".to_owned());
-    format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8])
-}
-
 async fn serve(config: &Config) -> Result<(), String> {
     let mut metrics = Metrics::new(BINARY);
     let rows_processed = Counter::default();
@@ -161,7 +151,7 @@ async fn serve(config: &Config) -> Result<(), String> {
                 stale_upload_after,
                 engine: Engine::new(registry),
                 config: import,
-                id: worker_id(),
+                id: runner::replica_id("worker"),
                 wake,
                 rows_processed,
             };

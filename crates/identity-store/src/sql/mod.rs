@@ -7,6 +7,7 @@ mod conns;
 mod credentials;
 mod filter;
 mod imports;
+mod matcher;
 mod merges;
 mod people;
 mod registry;

@@ -101,37 +101,42 @@ pub(super) async fn add_import_reviews(
     Ok(())
 }
 
+/// Queues pairs in the caller's transaction (see [`Backend::review_add_people`]).
+pub(super) async fn add_people_reviews(conn: &mut Conn, pairs: &[NewPeopleReview]) -> Result<u64> {
+    let at = now();
+    let mut added = 0;
+    for pair in pairs {
+        let (low, high) = if pair.a < pair.b { (pair.a, pair.b) } else { (pair.b, pair.a) };
+        let candidates = [ReviewCandidate { person: high, score: pair.score, reasons: pair.reasons.clone() }];
+        added += sqlx::query(&format!(
+            "INSERT INTO review_items (status, {ITEM_COLUMNS}) \
+             SELECT 'open', $1, 'people', $2, $3, NULL, NULL, NULL, NULL, NULL, $4, $5, NULL, NULL, NULL, NULL \
+             WHERE NOT EXISTS (SELECT 1 FROM review_different WHERE low = $2 AND high = $3) \
+             AND (SELECT count(*) FROM users WHERE id IN ($2, $3) AND status <> 'archived') = 2 \
+             ON CONFLICT (subject_person, candidate_person) WHERE kind = 'people' AND status = 'open' DO NOTHING"
+        ))
+        .bind(Uuid::now_v7())
+        .bind(low.as_uuid())
+        .bind(high.as_uuid())
+        .bind(Json(&candidates[..]))
+        .bind(at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(added)
+}
+
 fn undecidable(error: DecisionError) -> StoreError {
     StoreError::Undecidable(error)
 }
 
 impl Backend {
     /// Adds the matcher's pairs; a pair with an open item, decided different, or with someone
-    /// archived (merged, say) adds none.
-    /// Returns how many were added.
+    /// archived (merged, say) adds none. Returns how many were added.
     pub(crate) async fn review_add_people(&self, pairs: &[NewPeopleReview]) -> Result<u64> {
-        let at = now();
-        let mut added = 0;
         let mut tx = self.begin_write().await?;
-        for pair in pairs {
-            let (low, high) = if pair.a < pair.b { (pair.a, pair.b) } else { (pair.b, pair.a) };
-            let candidates = [ReviewCandidate { person: high, score: pair.score, reasons: pair.reasons.clone() }];
-            added += sqlx::query(&format!(
-                "INSERT INTO review_items (status, {ITEM_COLUMNS}) \
-                 SELECT 'open', $1, 'people', $2, $3, NULL, NULL, NULL, NULL, NULL, $4, $5, NULL, NULL, NULL, NULL \
-                 WHERE NOT EXISTS (SELECT 1 FROM review_different WHERE low = $2 AND high = $3) \
-                 AND (SELECT count(*) FROM users WHERE id IN ($2, $3) AND status <> 'archived') = 2 \
-                 ON CONFLICT (subject_person, candidate_person) WHERE kind = 'people' AND status = 'open' DO NOTHING"
-            ))
-            .bind(Uuid::now_v7())
-            .bind(low.as_uuid())
-            .bind(high.as_uuid())
-            .bind(Json(&candidates[..]))
-            .bind(at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
+        let added = add_people_reviews(&mut tx, pairs).await?;
         tx.commit().await?;
         Ok(added)
     }

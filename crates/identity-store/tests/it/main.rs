@@ -95,6 +95,7 @@ conformance!(
     an_import_row_decided_different_becomes_a_new_person,
     people_pairs_are_queued_merged_or_remembered_as_different,
     concurrent_decisions_of_one_item_one_wins,
+    the_matchers_lease_and_position_move_together,
     change_log_records_every_write,
     a_new_link_is_a_change,
     sequencing_numbers_more_than_one_batch,

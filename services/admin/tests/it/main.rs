@@ -20,6 +20,7 @@ identity_testkit::both_backends!(crate::cases:
     concurrent_merges_of_one_person_one_wins,
     a_reviewer_links_an_import_row,
     a_scan_queues_alike_people_once,
+    the_matcher_follows_the_feed,
 );
 
 #[tokio::test]

@@ -131,3 +131,67 @@ pub async fn a_scan_queues_alike_people_once(db: &TestDatabase) {
     assert!(admin.svc.cli(&["reviews", "list", "--json"]).await.trim().is_empty());
     assert_eq!(admin.svc.cli(&["reviews", "list", "--status", "decided", "--json"]).await.lines().count(), 1);
 }
+
+/// Open `people` items, as the API lists them.
+async fn people_items(admin: &Admin, token: &str) -> Vec<serde_json::Value> {
+    admin.get("/admin/v1/reviews?kind=people", token).await.body["items"].as_array().unwrap().clone()
+}
+
+/// Waits for `n` open `people` items (the follower works in the background).
+async fn wait_for_people_items(admin: &Admin, token: &str, n: usize) -> Vec<serde_json::Value> {
+    for _ in 0..200 {
+        let items = people_items(admin, token).await;
+        if items.len() >= n {
+            return items;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the follower never queued {n} people items");
+}
+
+/// The matcher follows the change feed: a person created or renamed alike someone is queued,
+/// once, whoever restarts; a stranger is not.
+pub async fn the_matcher_follows_the_feed(db: &TestDatabase) {
+    let fast = [("IDENTITY_MATCHER__IDLE_MS", "50")];
+    let admin = Admin::start_with(db, &fast).await;
+    let viewer = admin.token("viewer").await;
+    let bill = admin.imported_user("hr-1", "Bill", "bill@hr.example.com").await;
+    let william = admin.imported_user("hr-2", "William", "william@hr.example.com").await;
+    let items = wait_for_people_items(&admin, &viewer, 1).await;
+    let pair = [items[0]["subject"]["person"].as_str().unwrap(), items[0]["candidates"][0]["person"].as_str().unwrap()];
+    assert!(pair.contains(&bill.to_string().as_str()) && pair.contains(&william.to_string().as_str()));
+
+    // A stranger is not queued; someone renamed to be alike is.
+    admin.imported_user("hr-3", "Zoe", "zoe@hr.example.com").await;
+    let zed = admin.sso_user("zed", "Xavier", "zed@example.com").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(people_items(&admin, &viewer).await.len(), 1);
+    let mut renamed = identity_store::SsoUserWrite {
+        user_name: "zed".into(),
+        fields: ProfileFields {
+            first_name: Some("Zoe".into()),
+            last_name: Some("Lee".into()),
+            email: Some(Email::parse("zed@example.com").unwrap()),
+            date_of_birth: Some(DateOfBirth::parse_ddmmyyyy("01021980").unwrap()),
+            ..ProfileFields::default()
+        },
+        attributes: json!({"userName": "zed"}),
+        active: true,
+    };
+    admin.store.sso_replace(zed, &renamed, None, &identity_store::Actor::new("scim:test")).await.unwrap();
+    let items = wait_for_people_items(&admin, &viewer, 2).await;
+    assert!(items.iter().any(|i| i.to_string().contains(&zed.to_string())), "{items:?}");
+
+    // Killed and started again, with a second replica beside it: nothing is queued twice, and
+    // what changes meanwhile is still found.
+    admin.svc.kill().await;
+    let first = Admin::start_with(db, &fast).await;
+    let second = Admin::start_with(db, &fast).await;
+    renamed.fields.first_name = Some("Zoey".into());
+    first.store.sso_replace(zed, &renamed, None, &identity_store::Actor::new("scim:test")).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let items = people_items(&first, &viewer).await;
+    assert_eq!(items.len(), 2, "the open pairs stay queued once: {items:?}");
+    let cli = second.svc.cli(&["reviews", "list", "--kind", "people", "--json"]).await;
+    assert_eq!(cli.lines().count(), 2, "{cli}");
+}

@@ -27,8 +27,9 @@ impl Reply {
 }
 
 impl Admin {
+    /// Without the feed follower, so that only a test's own actions queue items.
     pub async fn start(db: &TestDatabase) -> Self {
-        Self::start_with(db, &[]).await
+        Self::start_with(db, &[("IDENTITY_MATCHER__FOLLOW", "false")]).await
     }
 
     pub async fn start_with(db: &TestDatabase, env: &[(&str, &str)]) -> Self {

@@ -167,3 +167,32 @@ pub async fn concurrent_decisions_of_one_item_one_wins(store: Store) {
     let won = results.iter().find_map(|r| r.as_ref().ok()).unwrap().decided.as_ref().unwrap().decision;
     assert_eq!(linked.user.id == william.id, won == Decision::Link { person: william.id });
 }
+
+/// The follower's lease: one holder at a time until it runs out; a batch moves the position only
+/// from where its holder found it, with its keys and pairs, or not at all.
+pub async fn the_matchers_lease_and_position_move_together(store: Store) {
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(30);
+    assert_eq!(store.matcher_lease("a", soon).await.unwrap(), Some(0));
+    assert_eq!(store.matcher_lease("b", soon).await.unwrap(), None, "a holds it");
+    let ann = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap().id;
+    let anne = store.sso_create(&sso_user("anne", "Anne", "Lee", "anne@example.com"), &actor()).await.unwrap().id;
+    let keys = vec![(ann, vec!["k1".to_owned(), "k2".to_owned()])];
+    let pair = NewPeopleReview { a: ann, b: anne, score: 0.9, reasons: vec![] };
+    assert!(matches!(store.matcher_advance("b", 0, 5, &keys, &[]).await, Err(StoreError::NotFound)), "not b's");
+    assert!(matches!(store.matcher_advance("a", 3, 5, &keys, &[]).await, Err(StoreError::NotFound)), "not from 3");
+    assert_eq!(store.matcher_advance("a", 0, 5, &keys, std::slice::from_ref(&pair)).await.unwrap(), 1);
+    assert_eq!(store.matcher_lease("a", soon).await.unwrap(), Some(5));
+    let found = store.match_candidates(&["k2".to_owned(), "k9".to_owned()], &[anne]).await.unwrap();
+    assert_eq!(found.iter().map(|p| p.user.id).collect::<Vec<_>>(), [ann]);
+    assert!(store.match_candidates(&["k1".to_owned()], &[ann]).await.unwrap().is_empty(), "except ann");
+    // New keys replace a person's old ones; none (archived) removes them.
+    store.matcher_advance("a", 5, 6, &[(ann, vec!["k3".to_owned()])], &[]).await.unwrap();
+    assert!(store.match_candidates(&["k1".to_owned()], &[]).await.unwrap().is_empty());
+    assert_eq!(store.match_candidates(&["k3".to_owned()], &[]).await.unwrap().len(), 1);
+    store.matcher_advance("a", 6, 7, &[(ann, vec![])], &[]).await.unwrap();
+    assert!(store.match_candidates(&["k3".to_owned()], &[]).await.unwrap().is_empty());
+    // A lease run out is anyone's, from where it stopped.
+    assert_eq!(store.matcher_lease("a", chrono::Utc::now() - chrono::Duration::seconds(1)).await.unwrap(), Some(7));
+    assert_eq!(store.matcher_lease("b", soon).await.unwrap(), Some(7));
+    assert_eq!(store.people_of(&[ann, anne]).await.unwrap().len(), 2);
+}

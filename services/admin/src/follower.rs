@@ -1,0 +1,140 @@
+//! The matcher following the change feed: for each batch of changes, the people whose names,
+//! date of birth, email or TRN changed (or who were created, or un-merged) are compared with the
+//! people sharing their blocking keys, and the pairs worth a review are queued. The keys live in
+//! the store (`match_keys`), kept here, so a candidate is found by an index lookup, not a scan.
+//!
+//! Resumable and safe with several replicas: one holds the lease at a time, and a batch's keys,
+//! pairs and the new feed position are written in one transaction that checks the lease and the
+//! position, so a batch is applied once whoever crashes where.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use identity_core::change::{Change, ChangeKind};
+use identity_core::matcher::{self, Person};
+use identity_core::nicknames::Nicknames;
+use identity_core::profile::Field;
+use identity_core::{UserId, UserStatus};
+use identity_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::matching;
+
+/// `[matcher]` in admin's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatcherConfig {
+    /// Follow the change feed (one replica at a time does, whatever this says on the others).
+    pub follow: bool,
+    /// Changes read per batch.
+    pub batch: u32,
+    /// How long a replica's hold on the feed lasts without renewal; another takes over after it.
+    pub lease_ms: u64,
+    /// How long to wait when the feed has nothing new.
+    pub idle_ms: u64,
+}
+
+impl Default for MatcherConfig {
+    fn default() -> Self {
+        Self { follow: true, batch: 1000, lease_ms: 30_000, idle_ms: 1000 }
+    }
+}
+
+/// What one batch found.
+#[derive(Debug, Default, PartialEq)]
+pub struct Batch {
+    pub keys: Vec<(UserId, Vec<String>)>,
+    pub pairs: Vec<identity_store::NewPeopleReview>,
+}
+
+/// Whether a change can make its person someone else's duplicate.
+fn worth_comparing(c: &Change) -> bool {
+    const MATCHED: [Field; 5] = [Field::FirstName, Field::LastName, Field::DateOfBirth, Field::Email, Field::Trn];
+    match c.kind {
+        ChangeKind::Created | ChangeKind::Unmerged => true,
+        ChangeKind::ProfileUpdated => c.fields.iter().any(|f| MATCHED.contains(f)),
+        ChangeKind::StatusChanged | ChangeKind::Archived | ChangeKind::Linked | ChangeKind::Merged => false,
+    }
+}
+
+/// The keys and pairs of one batch of changes.
+pub async fn batch(store: &Store, nicknames: &Nicknames, changes: &[Change]) -> Result<Batch, StoreError> {
+    let touched: Vec<UserId> = changes.iter().map(|c| c.user_id).collect::<BTreeSet<_>>().into_iter().collect();
+    let subjects: BTreeSet<UserId> = changes.iter().filter(|c| worth_comparing(c)).map(|c| c.user_id).collect();
+    let now = store.people_of(&touched).await?;
+    let mut keys = Vec::with_capacity(now.len());
+    let mut people: Vec<(UserId, Person)> = Vec::new();
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    for p in &now {
+        if p.user.status == UserStatus::Archived {
+            keys.push((p.user.id, Vec::new()));
+            continue;
+        }
+        let person = Person::from_combined(&p.combined);
+        let own = matcher::blocking_keys(&person);
+        if subjects.contains(&p.user.id) {
+            wanted.extend(own.iter().cloned());
+            people.push((p.user.id, person));
+        }
+        keys.push((p.user.id, own));
+    }
+    let subject_count = people.len();
+    let wanted: Vec<String> = wanted.into_iter().collect();
+    let except: Vec<UserId> = people.iter().map(|(id, _)| *id).collect();
+    for found in store.match_candidates(&wanted, &except).await? {
+        people.push((found.user.id, Person::from_combined(&found.combined)));
+    }
+    let (pairs, _) = matching::pairs(&people, |i| i < subject_count, nicknames);
+    Ok(Batch { keys, pairs })
+}
+
+/// Follows the feed until `shutdown` turns true. Errors (the database away, say) are logged and
+/// the loop goes on after a pause: the position is only moved with a batch's results.
+pub async fn follow(store: Store, config: MatcherConfig, holder: String, mut shutdown: watch::Receiver<bool>) {
+    let nicknames = Nicknames::built_in();
+    let idle = Duration::from_millis(config.idle_ms);
+    let lease = chrono::Duration::milliseconds(i64::try_from(config.lease_ms).unwrap_or(i64::MAX));
+    while !*shutdown.borrow() {
+        let pause = match step(&store, nicknames, &config, &holder, lease).await {
+            Ok(true) => Duration::ZERO,
+            Ok(false) => idle,
+            Err(e) => {
+                tracing::warn!(error = %e, "the matcher could not follow the change feed; trying again");
+                idle
+            }
+        };
+        if !pause.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+/// One batch; `true` if there may be more right away.
+async fn step(
+    store: &Store,
+    nicknames: &Nicknames,
+    config: &MatcherConfig,
+    holder: &str,
+    lease: chrono::Duration,
+) -> Result<bool, StoreError> {
+    let Some(after) = store.matcher_lease(holder, Utc::now() + lease).await? else { return Ok(false) };
+    let changes = store.changes_after(after, config.batch).await?;
+    let Some(last) = changes.last().map(|c| c.seq) else { return Ok(false) };
+    let found = batch(store, nicknames, &changes).await?;
+    match store.matcher_advance(holder, after, last, &found.keys, &found.pairs).await {
+        Ok(queued) => {
+            if queued > 0 {
+                tracing::info!(queued, through = last, "the matcher queued pairs for review");
+            }
+            Ok(changes.len() == config.batch as usize)
+        }
+        // Another replica took the lease meanwhile: the batch is its to do.
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
