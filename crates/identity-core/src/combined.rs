@@ -50,9 +50,22 @@ pub const fn precedence(field: Field) -> &'static [SourceKind] {
 
 impl CombinedProfile {
     pub fn derive(profiles: &[SourceProfile]) -> Self {
-        let mut ordered: Vec<&SourceProfile> = profiles.iter().collect();
+        Self::derive_merged(profiles, &[])
+    }
+
+    /// The combined profile of a person with its own profiles and those of the people merged
+    /// into it (`absorbed`): a source kind's value comes from the person's own profiles when
+    /// they have it, and from the absorbed ones only when they do not, so a merge never puts the
+    /// merged person's name or address over the survivor's from the same kind of source.
+    pub fn derive_merged(own: &[SourceProfile], absorbed: &[SourceProfile]) -> Self {
         // Newest first within a kind; the kind order comes from `precedence`.
-        ordered.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.source.cmp(&b.source)));
+        fn newest_first(profiles: &[SourceProfile]) -> Vec<&SourceProfile> {
+            let mut ordered: Vec<&SourceProfile> = profiles.iter().collect();
+            ordered.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.source.cmp(&b.source)));
+            ordered
+        }
+        let mut ordered = newest_first(own);
+        ordered.extend(newest_first(absorbed));
 
         let pick = |field: Field, has: &dyn Fn(&ProfileFields) -> bool| -> Option<&SourceProfile> {
             precedence(field)
@@ -132,6 +145,32 @@ mod tests {
             last_name: Some(last.into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_survivors_own_profiles_beat_the_merged_persons_of_the_same_kind() {
+        let own = [profile(Source::Sso, 1, names("Ann", None, "Lee"))];
+        // Newer, and of the same kind: still only a fallback.
+        let absorbed = [
+            profile(Source::Sso, 5, names("Annie", None, "Lee")),
+            profile(
+                import("hr"),
+                5,
+                ProfileFields {
+                    date_of_birth: Some(DateOfBirth::parse_ddmmyyyy("01021980").unwrap()),
+                    ..Default::default()
+                },
+            ),
+        ];
+        let combined = CombinedProfile::derive_merged(&own, &absorbed);
+        assert_eq!(combined.first_name.unwrap().value, "Ann");
+        assert_eq!(
+            combined.date_of_birth.unwrap().source,
+            import("hr"),
+            "what the survivor lacks comes from the merged"
+        );
+        // Without the survivor's own, the merged person's names count.
+        assert_eq!(CombinedProfile::derive_merged(&[], &absorbed).first_name.unwrap().value, "Annie");
     }
 
     #[test]

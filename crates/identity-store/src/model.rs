@@ -60,6 +60,12 @@ pub struct Person {
     pub links: Vec<Link>,
 }
 
+impl From<&StoredProfile> for identity_core::SourceProfile {
+    fn from(p: &StoredProfile) -> Self {
+        Self { source: p.source.clone(), fields: p.fields.clone(), updated_at: p.updated_at }
+    }
+}
+
 /// One source's profile as stored: the "why this value" view.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredProfile {

@@ -155,13 +155,9 @@ pub(super) async fn merge_in(
     // for the survivor: each of the survivor's profiles and absorbed ones now includes the
     // merged person's.
     let profiles = write::load_profiles(conn, survivor.user.id).await?;
-    let sources: Vec<SourceProfile> = profiles
-        .own
-        .iter()
-        .chain(&profiles.absorbed)
-        .map(|p| SourceProfile { source: p.source.clone(), fields: p.fields.clone(), updated_at: p.updated_at })
-        .collect();
-    let combined = CombinedProfile::derive(&sources);
+    let own: Vec<SourceProfile> = profiles.own.iter().map(SourceProfile::from).collect();
+    let absorbed: Vec<SourceProfile> = profiles.absorbed.iter().map(SourceProfile::from).collect();
+    let combined = CombinedProfile::derive_merged(&own, &absorbed);
     let changed = survivor.combined.changed_fields(&combined);
     let mut batch = Batch::new(conn);
     let row = CombinedRow { user_id: survivor.user.id, status: survivor.user.status, combined };

@@ -709,16 +709,17 @@ pub(super) async fn write_users(
             .existing
             .iter()
             .filter(|p| !w.put.iter().any(|(s, ..)| *s == &p.source))
-            .chain(w.absorbed)
-            .map(|p| SourceProfile { source: p.source.clone(), fields: p.fields.clone(), updated_at: p.updated_at })
+            .map(SourceProfile::from)
             .collect();
         sources.extend(w.put.iter().map(|(source, _, fields, _)| SourceProfile {
             source: (*source).clone(),
             fields: (*fields).clone(),
             updated_at: now,
         }));
+        let absorbed: Vec<SourceProfile> = w.absorbed.iter().map(SourceProfile::from).collect();
+        let combined = CombinedProfile::derive_merged(&sources, &absorbed);
         let rows = if w.is_new { &mut combined_rows } else { &mut old_combined_rows };
-        rows.push(CombinedRow { user_id: w.user_id, status: w.status, combined: CombinedProfile::derive(&sources) });
+        rows.push(CombinedRow { user_id: w.user_id, status: w.status, combined });
         written.push(Written { versions, created_at });
     }
     put_profiles(batch, &profile_rows, Stored::Never, now).await?;

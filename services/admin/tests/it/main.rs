@@ -18,6 +18,7 @@ identity_testkit::both_backends!(crate::cases:
     roles_decide_who_may_do_what,
     bad_requests_get_clear_errors,
     concurrent_merges_of_one_person_one_wins,
+    a_merge_killed_midway_is_whole_or_absent,
     a_reviewer_links_an_import_row,
     a_scan_queues_alike_people_once,
     the_matcher_follows_the_feed,

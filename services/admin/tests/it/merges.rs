@@ -144,3 +144,72 @@ pub async fn concurrent_merges_of_one_person_one_wins(db: &TestDatabase) {
     let winner = if x.status == 201 { s1 } else { s2 };
     assert_eq!(admin.store.person(merged).await.unwrap().user.merged_into, Some(winner));
 }
+
+/// admin killed (SIGKILL) while merges are in flight: after a restart each person is merged
+/// fully (archived, pointing at the survivor, its links moved, the merge recorded) or not at
+/// all.
+pub async fn a_merge_killed_midway_is_whole_or_absent(db: &TestDatabase) {
+    let admin = Admin::start(db).await;
+    let reviewer = admin.token("reviewer").await;
+    let mut pairs = Vec::new();
+    for i in 0..40 {
+        let survivor = admin.sso_user(&format!("s{i}"), "Ann", &format!("s{i}@example.com")).await;
+        let merged = admin.imported_user(&format!("hr-{i}"), "Annie", &format!("m{i}@hr.example.com")).await;
+        pairs.push((survivor, merged));
+    }
+    let url = admin.svc.url("/admin/v1/merges");
+    let http = reqwest::Client::new();
+    let sent: Vec<_> = pairs
+        .iter()
+        .map(|(survivor, merged)| {
+            let req = http
+                .post(&url)
+                .bearer_auth(&reviewer)
+                .header("content-type", "application/json")
+                .body(json!({"survivor": survivor, "merged": merged, "reason": "same"}).to_string());
+            tokio::spawn(async move { req.send().await.map(|r| r.status().as_u16()).ok() })
+        })
+        .collect();
+    // Killed once the first merges have committed, with the rest in flight.
+    let store = admin.store.clone();
+    for _ in 0..1000 {
+        if !store.merges_of(pairs[0].1).await.unwrap().is_empty()
+            || !store.merges_of(pairs[1].1).await.unwrap().is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    admin.svc.kill().await;
+    let mut answered = 0;
+    for s in sent {
+        if s.await.unwrap() == Some(201) {
+            answered += 1;
+        }
+    }
+    let again = Admin::start(db).await;
+    let hr = identity_core::Source::Import(identity_core::ServiceName::new("hr").unwrap());
+    let (mut whole, mut left) = (0, Vec::new());
+    for (i, (survivor, merged)) in pairs.iter().enumerate() {
+        let m = store.person(*merged).await.unwrap();
+        let recorded = store.merges_of(*merged).await.unwrap();
+        let linked = store.person_by_link(&hr, &format!("hr-{i}")).await.unwrap().map(|p| p.user.id);
+        if m.user.merged_into == Some(*survivor) {
+            assert_eq!(m.user.status, UserStatus::Archived);
+            assert!(m.links.is_empty(), "a merged person's links moved");
+            assert_eq!(linked, Some(*survivor));
+            assert_eq!(recorded.len(), 1);
+            whole += 1;
+        } else {
+            assert_eq!((m.user.status, m.user.merged_into), (UserStatus::Active, None));
+            assert!(recorded.is_empty(), "no merge recorded for a person not merged");
+            assert_eq!(linked, Some(*merged), "its links stay");
+            left.push((*survivor, *merged));
+        }
+    }
+    assert!(whole >= answered, "every merge answered 201 is there: {whole} of {answered}");
+    // What did not happen can be done now.
+    if let Some((survivor, merged)) = left.first() {
+        assert_eq!(again.merge(&reviewer, *survivor, *merged).await.status, 201);
+    }
+}
