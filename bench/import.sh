@@ -9,8 +9,12 @@
 # file). Beside each PostgreSQL import, the floor: PostgreSQL's own COPY of the same file into a
 # table with the three lookup indexes (email, TRN, last name with date of birth), in the same
 # sitting. Then the peak memory of a 1,000,000-row file. Rows per second = rows / wall time.
+# FOLLOW=1 runs admin beside each import, its matcher following the change feed (#18) from the
+# seeded people's last change (as a deployment that has caught up), so the import shares the
+# database with the follower's key writes and candidate lookups; its queued pairs are reported.
 #   bench/import.sh
 #   BACKENDS=pg EXISTING=200000 SHAPES=new MEMORY_ROWS=0 bench/import.sh
+#   FOLLOW=1 BACKENDS=pg SHAPES=new MEMORY_ROWS=0 bench/import.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 BACKENDS="${BACKENDS:-pg sqlite}"
@@ -18,10 +22,13 @@ EXISTING="${EXISTING:-1000000}"
 ROWS="${ROWS:-100000}"
 SHAPES="${SHAPES:-existing new}"
 MEMORY_ROWS="${MEMORY_ROWS:-1000000}"
+FOLLOW="${FOLLOW:-0}"
+ADMIN_PORT="${ADMIN_PORT:-18485}"
 need /usr/bin/time time
+[ "$FOLLOW" = 1 ] && need sqlite3 sqlite3
 
 log "machine: $(machine)"
-build -p import-worker -p identity-bench
+build -p import-worker -p identity-bench -p admin
 BIN="$REPO/target/release/import-worker"
 TOOL="$REPO/target/release/identity-bench"
 
@@ -108,7 +115,22 @@ for b in $BACKENDS; do
   for shape in $SHAPES; do
     url=$(copy_of "$b" "$seed")
     settle "$b" "$url"
+    if [ "$FOLLOW" = 1 ]; then
+      DATABASE_URL="$url" "$REPO/target/release/admin" migrate 2> /dev/null
+      follow_from="INSERT INTO matcher_state (name, after_seq) SELECT 'feed', coalesce(max(seq), 0) FROM changes"
+      if [ "$b" = pg ]; then psql "$url" -q -c "$follow_from"; else sqlite3 "${url#sqlite://}" "$follow_from"; fi
+      start_server admin "$ADMIN_PORT" "$url" IDENTITY_MATCHER__IDLE_MS=100
+    fi
     read -r secs rss anon summary <<< "$(timed "$b-$shape" "$WORK/import-$shape.csv" "$url")"
+    if [ "$FOLLOW" = 1 ]; then
+      # The follower's lag at the import's end, then its queue once it has caught up.
+      behind="SELECT (SELECT max(seq) FROM changes) - after_seq FROM matcher_state"
+      query() { if [ "$b" = pg ]; then psql "$url" -tAc "$1"; else sqlite3 "${url#sqlite://}" "$1"; fi; }
+      lag=$(query "$behind")
+      for _ in $(seq 600); do [ "$(query "$behind")" = 0 ] && break; sleep 0.5; done
+      stop_server
+      summary="$summary; the follower was $lag changes behind at the end, and queued $(query "SELECT count(*) FROM review_items WHERE kind = 'people'") pairs"
+    fi
     rate=$(python3 -c "print(round($ROWS / $secs))")
     log "$b: $shape shape, $ROWS rows against $EXISTING people in ${secs}s = $rate rows/s, peak RSS ${rss} MiB (anonymous ${anon} MiB); $summary"
     floor="-"

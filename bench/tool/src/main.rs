@@ -37,6 +37,11 @@ enum Command {
         count: usize,
         #[arg(long)]
         out: PathBuf,
+        /// Names and birthdays as a department's (the match-quality generator's tables), so that
+        /// strangers share them only by chance; without it every last name is `Family<n>`, which
+        /// suits lookups but makes everyone alike to the matcher.
+        #[arg(long)]
+        varied: bool,
     },
     /// Reads random users from ids.txt through the store for a few seconds, with N concurrent
     /// tasks, and prints reads per second: the store's share of a GET, without HTTP.
@@ -160,13 +165,18 @@ fn person(i: usize) -> (String, String, String) {
     (FIRST[i % FIRST.len()].to_owned(), format!("Family{i}"), format!("person{i}@bench.example"))
 }
 
-async fn seed_people(store: &Store, count: usize) -> Result<Vec<UserId>, String> {
+async fn seed_people(store: &Store, count: usize, varied: bool) -> Result<Vec<UserId>, String> {
     let service = ServiceName::new("seed").map_err(|e| e.to_string())?;
     let mut ids = Vec::with_capacity(count);
     for start in (0..count).step_by(1000) {
         let mut new_users = Vec::new();
         for i in start..(start + 1000).min(count) {
-            let (first, last, email) = person(i);
+            let (mut first, mut last, email) = person(i);
+            let mut date_of_birth = dob(i);
+            if varied {
+                let (f, l, d) = quality::stranger(i);
+                (first, last, date_of_birth) = (f, l, DateOfBirth::new(d));
+            }
             let id = UserId::random();
             ids.push(id);
             new_users.push(ImportedUser {
@@ -176,7 +186,7 @@ async fn seed_people(store: &Store, count: usize) -> Result<Vec<UserId>, String>
                     first_name: Some(first),
                     last_name: Some(last),
                     email: Some(Email::parse(&email).map_err(|e| e.to_string())?),
-                    date_of_birth: Some(dob(i)),
+                    date_of_birth: Some(date_of_birth),
                     ..ProfileFields::default()
                 },
                 registry: None,
@@ -298,9 +308,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             println!("{} reads/s", total / seconds);
         }
-        Command::SeedPeople { count, out } => {
+        Command::SeedPeople { count, out, varied } => {
             std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-            let ids = seed_people(&store, count).await?;
+            let ids = seed_people(&store, count, varied).await?;
             write_lines(&out.join("ids.txt"), ids.iter().map(ToString::to_string)).map_err(|e| e.to_string())?;
             write_lines(&out.join("emails.txt"), (0..count).map(|i| person(i).2)).map_err(|e| e.to_string())?;
             eprintln!("seeded {count} people -> {}", out.display());

@@ -109,6 +109,17 @@ fn last_name(dice: &mut Dice) -> String {
     format!("{}{}{}", dice.pick(&LAST_STEMS), dice.pick(&LAST_MIDDLES), dice.pick(&LAST_ENDINGS))
 }
 
+/// The `n`th person of a population of distinct people: a first name and a last name from the
+/// generator's tables and a birthday within 50 years, drawn for `n` alone, so strangers share
+/// names and birthdays only by chance, as they do in a department.
+pub fn stranger(n: usize) -> (String, String, NaiveDate) {
+    let mut dice = Dice(0x5eed_0000 ^ (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let first = dice.pick(&FIRST).to_owned();
+    let last = last_name(&mut dice);
+    let day = NaiveDate::from_ymd_opt(1955, 1, 1).unwrap_or_default() + chrono::Days::new(dice.below(50 * 365) as u64);
+    (first, last, day)
+}
+
 /// A small, fixed pseudo-random sequence (splitmix64): the same people for the same seed.
 struct Dice(u64);
 

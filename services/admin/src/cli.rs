@@ -1,5 +1,7 @@
 //! `admin reviews scan|list`, printing to standard output (progress to standard error).
 
+use std::io::Write as _;
+
 use identity_core::nicknames::Nicknames;
 use identity_core::review::Kind;
 use identity_store::{ReviewQuery, Store};
@@ -27,32 +29,53 @@ pub async fn scan(store: &Store) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn list(store: &Store, open: bool, kind: Option<&str>, json: bool) -> Result<(), String> {
+/// Lists items, oldest first, up to `limit` of them. Stops quietly when the reader goes away
+/// (`admin reviews list | head`).
+pub async fn list(
+    store: &Store,
+    open: bool,
+    kind: Option<&str>,
+    json: bool,
+    limit: Option<usize>,
+) -> Result<(), String> {
     let kind = kind.and_then(Kind::parse);
+    let mut out = std::io::stdout().lock();
     let mut after = None;
-    if !json {
-        println!("{:<36}  {:<10}  {:<40}  CANDIDATES", "ID", "KIND", "SUBJECT");
+    let mut left = limit.unwrap_or(usize::MAX);
+    let mut print = |line: String| match writeln!(out, "{line}") {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e.to_string()),
+    };
+    if !json && !print(format!("{:<36}  {:<10}  {:<40}  CANDIDATES", "ID", "KIND", "SUBJECT"))? {
+        return Ok(());
     }
-    loop {
-        let query = ReviewQuery { open, kind, service: None, after, limit: 500 };
+    while left > 0 {
+        let page_size = u32::try_from(left.min(500)).unwrap_or(500);
+        let query = ReviewQuery { open, kind, service: None, after, limit: page_size };
         let page = store.review_list(&query).await.map_err(|e| e.to_string())?;
+        left = left.saturating_sub(page.items.len());
         for item in page.items {
             let view = ItemView::from(item);
-            if json {
-                println!("{}", serde_json::to_string(&view).map_err(|e| e.to_string())?);
-                continue;
-            }
-            let subject = match &view.subject {
-                SubjectView::Person(p) => p.to_string(),
-                SubjectView::Import(i) => format!("{} {} (row {})", i.service, i.id, i.row),
+            let line = if json {
+                serde_json::to_string(&view).map_err(|e| e.to_string())?
+            } else {
+                let subject = match &view.subject {
+                    SubjectView::Person(p) => p.to_string(),
+                    SubjectView::Import(i) => format!("{} {} (row {})", i.service, i.id, i.row),
+                };
+                let candidates: Vec<String> =
+                    view.candidates.iter().map(|c| format!("{} ({:.2})", c.person, c.score)).collect();
+                format!("{:<36}  {:<10}  {:<40}  {}", view.id, view.kind, subject, candidates.join(", "))
             };
-            let candidates: Vec<String> =
-                view.candidates.iter().map(|c| format!("{} ({:.2})", c.person, c.score)).collect();
-            println!("{:<36}  {:<10}  {:<40}  {}", view.id, view.kind, subject, candidates.join(", "));
+            if !print(line)? {
+                return Ok(());
+            }
         }
         match page.next {
             Some(next) => after = Some(next),
-            None => return Ok(()),
+            None => break,
         }
     }
+    Ok(())
 }

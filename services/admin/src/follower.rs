@@ -86,7 +86,8 @@ pub async fn batch(store: &Store, nicknames: &Nicknames, changes: &[Change]) -> 
     for found in store.match_candidates(&wanted, &except).await? {
         people.push((found.user.id, Person::from_combined(&found.combined)));
     }
-    let (pairs, _) = matching::pairs(&people, |i| i < subject_count, nicknames);
+    let (pairs, _) =
+        matching::pairs(people.len(), |i| people[i].0, |i| people[i].1.clone(), |i| i < subject_count, nicknames);
     Ok(Batch { keys, pairs })
 }
 

@@ -57,6 +57,9 @@ enum ReviewCommand {
         /// One JSON object a line, the shape the API answers.
         #[arg(long)]
         json: bool,
+        /// At most this many items.
+        #[arg(long)]
+        limit: Option<usize>,
     },
 }
 
@@ -135,8 +138,8 @@ fn main() -> ExitCode {
                 let store = runner::store_for_command(BINARY, &config.database).await?;
                 match command {
                     ReviewCommand::Scan => admin::cli::scan(&store).await,
-                    ReviewCommand::List { status, kind, json } => {
-                        admin::cli::list(&store, status == "open", kind.as_deref(), json).await
+                    ReviewCommand::List { status, kind, json, limit } => {
+                        admin::cli::list(&store, status == "open", kind.as_deref(), json, limit).await
                     }
                 }
             }
