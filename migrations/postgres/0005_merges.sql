@@ -22,6 +22,7 @@ CREATE INDEX users_merged_into ON users (merged_into) WHERE merged_into IS NOT N
 -- For `merged` and `unmerged` changes: the person merged into.
 ALTER TABLE changes ADD COLUMN survivor uuid;
 
--- A person's history (admin), newest first. On a large change log, build it first with
+-- A person's history (admin): by person only, so that numbering a change (its seq) leaves this
+-- index alone on SQLite. On a large change log, build it first with
 -- CREATE INDEX CONCURRENTLY (the same name): this then finds it built (deploy/README.md).
-CREATE INDEX IF NOT EXISTS changes_user ON changes (user_id, seq);
+CREATE INDEX IF NOT EXISTS changes_user ON changes (user_id);

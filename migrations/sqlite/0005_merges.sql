@@ -18,4 +18,4 @@ CREATE INDEX users_merged_into ON users (merged_into) WHERE merged_into IS NOT N
 ALTER TABLE changes ADD COLUMN survivor BLOB;
 
 -- A person's history (admin), newest first.
-CREATE INDEX IF NOT EXISTS changes_user ON changes (user_id, seq);
+CREATE INDEX IF NOT EXISTS changes_user ON changes (user_id);

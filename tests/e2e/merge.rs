@@ -3,6 +3,9 @@ use serde_json::json;
 
 use crate::support::Identity;
 
+const CSV: &str = "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH\n\
+                   hr-1,annie.lee@example.gov.uk,,Annie,,Lee,,01021980\n";
+
 /// Staff SSO pushes two records of one person; an import links a service's record to one of
 /// them by email; a reviewer merges the two; api sends readers of the merged one to the
 /// survivor, which holds every link, and the feed says so; the merge is undone and both people
@@ -11,12 +14,7 @@ pub async fn sso_an_import_a_merge_and_its_undo(db: &TestDatabase) {
     let id = Identity::start(db).await;
     let ann = id.scim_create("ann.lee", "Ann", "ann.lee@example.gov.uk").await;
     let annie = id.scim_create("a.lee", "Annie", "annie.lee@example.gov.uk").await;
-    let results = id
-        .import(
-            "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH\n\
-             hr-1,annie.lee@example.gov.uk,,Annie,,Lee,,01021980\n",
-        )
-        .await;
+    let results = id.import(CSV).await;
     assert!(
         results.contains(&format!("hr-1,{annie},None,A user already exists with the specified email address")),
         "{results}"
@@ -43,6 +41,9 @@ pub async fn sso_an_import_a_merge_and_its_undo(db: &TestDatabase) {
     assert_eq!(survivor["profile"]["email"]["value"], "ann.lee@example.gov.uk", "{survivor}");
     let found = id.api_get("/api/v1/people?source=import:hr&external_id=hr-1").await.body;
     assert_eq!(found["people"][0]["id"], ann.as_str(), "{found}");
+    // The service's file imported again links its row to the survivor.
+    let again = id.import(CSV).await;
+    assert!(again.contains(&format!("hr-1,{ann},None,")), "{again}");
     let feed = id.feed_with("merged", &annie).await;
     let merged = feed.iter().find(|c| c["kind"] == "merged" && c["user_id"] == annie.as_str()).unwrap();
     assert_eq!(merged["survivor"], ann.as_str());
