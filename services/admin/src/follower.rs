@@ -17,6 +17,8 @@ use identity_core::nicknames::Nicknames;
 use identity_core::profile::Field;
 use identity_core::{UserId, UserStatus};
 use identity_store::{Store, StoreError};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -91,14 +93,40 @@ pub async fn batch(store: &Store, nicknames: &Nicknames, changes: &[Change]) -> 
     Ok(Batch { keys, pairs })
 }
 
+/// What the follower shows on `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct FollowerMetrics {
+    /// Changes read and applied (by this replica).
+    pub changes: Counter,
+    /// Pairs queued for review.
+    pub queued: Counter,
+    /// The feed position this replica last moved to: behind the feed's newest `seq` by the
+    /// follower's lag.
+    pub position: Gauge,
+}
+
+impl FollowerMetrics {
+    pub fn register(&self, metrics: &mut identity_server::metrics::Metrics) {
+        metrics.register("matcher_changes_followed", "Changes the matcher has followed", self.changes.clone());
+        metrics.register("matcher_pairs_queued", "Pairs the matcher has queued for review", self.queued.clone());
+        metrics.register("matcher_feed_position", "The change feed seq the matcher has reached", self.position.clone());
+    }
+}
+
 /// Follows the feed until `shutdown` turns true. Errors (the database away, say) are logged and
 /// the loop goes on after a pause: the position is only moved with a batch's results.
-pub async fn follow(store: Store, config: MatcherConfig, holder: String, mut shutdown: watch::Receiver<bool>) {
+pub async fn follow(
+    store: Store,
+    config: MatcherConfig,
+    holder: String,
+    metrics: FollowerMetrics,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let nicknames = Nicknames::built_in();
     let idle = Duration::from_millis(config.idle_ms);
     let lease = chrono::Duration::milliseconds(i64::try_from(config.lease_ms).unwrap_or(i64::MAX));
     while !*shutdown.borrow() {
-        let pause = match step(&store, nicknames, &config, &holder, lease).await {
+        let pause = match step(&store, nicknames, &config, &holder, lease, &metrics).await {
             Ok(true) => Duration::ZERO,
             Ok(false) => idle,
             Err(e) => {
@@ -122,6 +150,7 @@ async fn step(
     config: &MatcherConfig,
     holder: &str,
     lease: chrono::Duration,
+    metrics: &FollowerMetrics,
 ) -> Result<bool, StoreError> {
     let Some(after) = store.matcher_lease(holder, Utc::now() + lease).await? else { return Ok(false) };
     let changes = store.changes_after(after, config.batch).await?;
@@ -129,6 +158,9 @@ async fn step(
     let found = batch(store, nicknames, &changes).await?;
     match store.matcher_advance(holder, after, last, &found.keys, &found.pairs).await {
         Ok(queued) => {
+            metrics.changes.inc_by(changes.len() as u64);
+            metrics.queued.inc_by(queued);
+            metrics.position.set(last);
             if queued > 0 {
                 tracing::info!(queued, through = last, "the matcher queued pairs for review");
             }

@@ -100,13 +100,17 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
             Command::Serve(_) => {
-                runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| {
+                let mut metrics = Metrics::new(BINARY);
+                let follower_metrics = admin::follower::FollowerMetrics::default();
+                follower_metrics.register(&mut metrics);
+                runner::serve_binary(BINARY, &config, metrics, |running| {
                     // Merges append changes: number them here too, as every writer does.
                     let (store, shutdown, drained) =
                         (running.store().clone(), running.shutdown.clone(), running.drained.clone());
                     let follower = config.matcher.follow.then(|| {
                         let holder = runner::replica_id(BINARY);
-                        admin::follower::follow(store.clone(), config.matcher.clone(), holder, shutdown.clone())
+                        let matcher = config.matcher.clone();
+                        admin::follower::follow(store.clone(), matcher, holder, follower_metrics, shutdown.clone())
                     });
                     let background = async move {
                         let sequencer = async {

@@ -161,6 +161,15 @@ pub async fn the_matcher_follows_the_feed(db: &TestDatabase) {
     let pair = [items[0]["subject"]["person"].as_str().unwrap(), items[0]["candidates"][0]["person"].as_str().unwrap()];
     assert!(pair.contains(&bill.to_string().as_str()) && pair.contains(&william.to_string().as_str()));
 
+    // /metrics shows what the follower did.
+    let metrics = reqwest::get(admin.svc.url("/metrics")).await.unwrap().text().await.unwrap();
+    let value = |name: &str| {
+        metrics.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+    };
+    assert!(value("identity_matcher_pairs_queued_total").is_some_and(|v| v >= 1.0), "{metrics}");
+    assert!(value("identity_matcher_changes_followed_total").is_some_and(|v| v >= 2.0), "{metrics}");
+    assert!(value("identity_matcher_feed_position").is_some_and(|v| v >= 2.0), "{metrics}");
+
     // A stranger is not queued; someone renamed to be alike is.
     admin.imported_user("hr-3", "Zoe", "zoe@hr.example.com").await;
     let zed = admin.sso_user("zed", "Xavier", "zed@example.com").await;
