@@ -58,13 +58,14 @@ pub fn pairs(
     }
     entries.sort_unstable();
     let mut found = Found::default();
+    // Keys too common to compare by: a pair is compared in the group of the smallest key it
+    // shares among the others, so skipping one never loses a pair another key would find.
+    let common: std::collections::HashSet<u64> =
+        entries.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > MAX_BLOCK).map(|g| g[0].0).collect();
+    found.skipped_keys = common.len();
     let mut pairs = Vec::new();
     for group in entries.chunk_by(|a, b| a.0 == b.0) {
-        if group.len() < 2 {
-            continue;
-        }
-        if group.len() > MAX_BLOCK {
-            found.skipped_keys += 1;
+        if group.len() < 2 || common.contains(&group[0].0) {
             continue;
         }
         let key = group[0].0;
@@ -82,7 +83,7 @@ pub fn pairs(
                     continue;
                 }
                 // Compared once: in the group of the smallest key the two share.
-                if ha.iter().find(|h| hb.binary_search(h).is_ok()) != Some(&key) {
+                if ha.iter().find(|h| !common.contains(h) && hb.binary_search(h).is_ok()) != Some(&key) {
                     continue;
                 }
                 found.compared += 1;
@@ -124,5 +125,21 @@ mod tests {
         let (bills, _) = run(&|i| i == 1);
         assert_eq!(bills.len(), 2, "only pairs with Bill");
         assert!(bills.iter().all(|p| p.a == people[1].0 || p.b == people[1].0));
+    }
+
+    #[test]
+    fn a_key_too_common_to_compare_by_loses_no_pair_another_key_finds() {
+        // More Jon Smiths born in 1980 than a key may hold share the names-and-year key; John
+        // and Jon Smith born on one day also share the names with the full date.
+        let day = |n: u32| chrono::NaiveDate::from_yo_opt(1980, n);
+        let mut people: Vec<(UserId, Person)> =
+            (2..=(MAX_BLOCK as u32 + 2)).map(|n| (UserId::random(), Person::new("Jon", "Smith", day(n)))).collect();
+        people.push((UserId::random(), Person::new("John", "Smith", day(1))));
+        people.push((UserId::random(), Person::new("Jon", "Smith", day(1))));
+        let (found, stats) =
+            pairs(people.len(), |i| people[i].0, |i| people[i].1.clone(), |_| true, Nicknames::built_in());
+        assert!(stats.skipped_keys > 0);
+        let (john, jon) = (people[people.len() - 2].0, people[people.len() - 1].0);
+        assert!(found.iter().any(|p| [p.a, p.b] == [john, jon] || [p.a, p.b] == [jon, john]), "{found:?}");
     }
 }

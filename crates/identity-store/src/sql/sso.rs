@@ -268,7 +268,7 @@ async fn replace(
     let mut batch = Batch::new(conn);
     batch.guard(&claims_of(w, Some(id))).await?;
     if link_key(&Source::Sso, &old_name) != link_key(&Source::Sso, &w.user_name) {
-        write::remove_links(&mut batch, id, Some(&Source::Sso)).await?;
+        write::remove_link(&mut batch, id, &Source::Sso, &old_name).await?;
         write::insert_links(&mut batch, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
     } else if old_name != w.user_name {
         write::respell_link(&mut batch, &Source::Sso, &w.user_name, id).await?;
@@ -297,7 +297,7 @@ async fn archive(conn: &mut Conn, id: UserId, if_version: Option<i64>, actor: &A
     write::set_status(&mut batch, id, UserStatus::Archived, at).await?;
     // SSO releases its own id (and, through the combined profile, the email address); the links
     // of other sources are theirs, and stay.
-    write::remove_links(&mut batch, id, Some(&Source::Sso)).await?;
+    write::remove_link(&mut batch, id, &Source::Sso, sso.external_id.as_deref().unwrap_or_default()).await?;
     let put = vec![(&Source::Sso, sso.external_id.as_deref(), &sso.fields, &sso.attributes)];
     let user = UserWrite {
         user_id: id,

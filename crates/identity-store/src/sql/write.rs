@@ -593,16 +593,21 @@ pub(super) async fn insert_links(
     Ok(())
 }
 
-/// Removes a user's links of one source, or of every source.
-pub(super) async fn remove_links(batch: &mut Batch<'_>, user_id: UserId, source: Option<&Source>) -> Result<()> {
+/// Removes a user's link of `source` with this external id. Only that one: a survivor of a merge
+/// also holds the links the merged person had, of the same source.
+pub(super) async fn remove_link(
+    batch: &mut Batch<'_>,
+    user_id: UserId,
+    source: &Source,
+    external_id: &str,
+) -> Result<()> {
     let guarded = batch.guarded();
     let qb = batch.begin();
     qb.push("DELETE FROM links WHERE user_id = ").push_bind(*user_id.as_uuid());
-    if let Some(source) = source {
-        qb.push(" AND source = ").push_bind(source.to_string());
-    }
+    qb.push(" AND source = ").push_bind(source.to_string());
+    qb.push(" AND external_key = ").push_bind(link_key(source, external_id));
     and_free(qb, guarded);
-    batch.end(2).await
+    batch.end(3).await
 }
 
 /// Marks users' combined profiles as changed (a new link shows in what consumers read).
@@ -630,8 +635,9 @@ pub(super) async fn respell_link(
     let qb = batch.begin();
     qb.push("UPDATE links SET external_id = ").push_bind(external_id.to_owned());
     qb.push(" WHERE source = ").push_bind(source.to_string()).push(" AND user_id = ").push_bind(*user_id.as_uuid());
+    qb.push(" AND external_key = ").push_bind(link_key(source, external_id));
     and_free(qb, guarded);
-    batch.end(3).await
+    batch.end(4).await
 }
 
 /// One user's new profiles from one write, with what the user already had.

@@ -91,6 +91,7 @@ conformance!(
     merges_the_rules_refuse,
     a_chain_of_merges_points_at_the_last_survivor,
     concurrent_merges_of_one_person_one_wins,
+    scim_writes_to_a_survivor_leave_the_merged_persons_link,
     import_rows_are_queued_once_and_linked_by_a_decision,
     an_import_row_decided_different_becomes_a_new_person,
     people_pairs_are_queued_merged_or_remembered_as_different,

@@ -207,3 +207,27 @@ pub async fn concurrent_merges_of_one_person_one_wins(store: Store) {
     assert!(results.iter().any(|r| matches!(r, Err(StoreError::Refused(Refusal::AlreadyUndone)))));
     assert_eq!(store.person(merged).await.unwrap().user.merged_into, None);
 }
+
+/// A survivor holds the merged person's SSO link beside its own: SCIM renaming or archiving the
+/// survivor touches only its own.
+pub async fn scim_writes_to_a_survivor_leave_the_merged_persons_link(store: Store) {
+    let survivor = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap().id;
+    let merged = store.sso_create(&sso_user("a.lee", "Annie", "Lee", "annie@example.com"), &actor()).await.unwrap().id;
+    store.merge(&merge_of(survivor, merged), &reviewer()).await.unwrap();
+    let holder = |name: &'static str| {
+        let store = store.clone();
+        async move { store.person_by_link(&Source::Sso, name).await.unwrap().map(|p| p.user.id) }
+    };
+    assert_eq!(holder("a.lee").await, Some(survivor));
+    // A change of case only respells the survivor's own link.
+    store.sso_replace(survivor, &sso_user("Ann", "Ann", "Lee", "ann@example.com"), None, &actor()).await.unwrap();
+    let links = store.person(survivor).await.unwrap().links;
+    let names: Vec<&str> = links.iter().map(|l| l.external_id.as_str()).collect();
+    assert!(names.contains(&"Ann") && names.contains(&"a.lee"), "{names:?}");
+    store.sso_replace(survivor, &sso_user("ann.lee", "Ann", "Lee", "ann@example.com"), None, &actor()).await.unwrap();
+    assert_eq!(holder("a.lee").await, Some(survivor), "a rename keeps the merged person's link");
+    assert_eq!(holder("ann").await, None);
+    store.sso_archive(survivor, None, &actor()).await.unwrap();
+    assert_eq!(holder("ann.lee").await, None);
+    assert_eq!(holder("a.lee").await, Some(survivor));
+}
