@@ -44,3 +44,23 @@ impl ServiceConfig for Config {
         &self.network
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use identity_server::config::load_from;
+
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        let env = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        load_from(None, env.into_iter()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_follower_that_could_never_move_is_refused_at_start() {
+        assert_eq!(load(&[("IDENTITY_MATCHER__BATCH", "50")]).unwrap().matcher.batch.get(), 50);
+        let err = load(&[("IDENTITY_MATCHER__BATCH", "0")]).unwrap_err();
+        assert!(err.contains("matcher.batch"), "{err}");
+        assert!(!load(&[("IDENTITY_MATCHER__FOLLOW", "false")]).unwrap().matcher.follow);
+    }
+}

@@ -8,6 +8,7 @@
 //! position, so a batch is applied once whoever crashes where.
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -30,8 +31,8 @@ use crate::matching;
 pub struct MatcherConfig {
     /// Follow the change feed (one replica at a time does, whatever this says on the others).
     pub follow: bool,
-    /// Changes read per batch.
-    pub batch: u32,
+    /// Changes read per batch (at least 1).
+    pub batch: NonZeroU32,
     /// How long a replica's hold on the feed lasts without renewal; another takes over after it.
     pub lease_ms: u64,
     /// How long to wait when the feed has nothing new.
@@ -40,7 +41,7 @@ pub struct MatcherConfig {
 
 impl Default for MatcherConfig {
     fn default() -> Self {
-        Self { follow: true, batch: 1000, lease_ms: 30_000, idle_ms: 1000 }
+        Self { follow: true, batch: NonZeroU32::MIN.saturating_add(999), lease_ms: 30_000, idle_ms: 1000 }
     }
 }
 
@@ -153,7 +154,7 @@ async fn step(
     metrics: &FollowerMetrics,
 ) -> Result<bool, StoreError> {
     let Some(after) = store.matcher_lease(holder, Utc::now() + lease).await? else { return Ok(false) };
-    let changes = store.changes_after(after, config.batch).await?;
+    let changes = store.changes_after(after, config.batch.get()).await?;
     let Some(last) = changes.last().map(|c| c.seq) else { return Ok(false) };
     let found = batch(store, nicknames, &changes).await?;
     match store.matcher_advance(holder, after, last, &found.keys, &found.pairs).await {
@@ -164,7 +165,7 @@ async fn step(
             if queued > 0 {
                 tracing::info!(queued, through = last, "the matcher queued pairs for review");
             }
-            Ok(changes.len() == config.batch as usize)
+            Ok(changes.len() == config.batch.get() as usize)
         }
         // Another replica took the lease meanwhile: the batch is its to do.
         Err(StoreError::NotFound) => Ok(false),

@@ -97,6 +97,25 @@ fn survivor_change(survivor: &Person, fields: Vec<identity_core::profile::Field>
     }
 }
 
+/// The claim on the address `combined` gives `person` (none when its status holds no identifiers).
+fn email_claim(combined: &CombinedProfile, status: UserStatus, person: UserId) -> Vec<Claim<'static>> {
+    combined
+        .email
+        .as_ref()
+        .filter(|_| status.holds_identifiers())
+        .map(|e| Claim::Email { key: e.value.key(), except: Some(person) })
+        .into_iter()
+        .collect()
+}
+
+/// Sends a guarded batch; an address found taken refuses the merge or undo, naming `whose`.
+async fn guarded(batch: Batch<'_>, whose: UserId) -> Result<()> {
+    match batch.finish_guarded().await {
+        Err(StoreError::AlreadyExists(_)) => Err(StoreError::Refused(Refusal::EmailTaken(whose))),
+        done => done,
+    }
+}
+
 async fn move_links(conn: &mut Conn, links: &[(Source, String)], from: UserId, to: UserId) -> Result<u64> {
     let mut moved = 0;
     for (source, external_id) in links {
@@ -160,10 +179,15 @@ pub(super) async fn merge_in(
     let combined = CombinedProfile::derive_merged(&own, &absorbed);
     let changed = survivor.combined.changed_fields(&combined);
     let mut batch = Batch::new(conn);
+    // The address the survivor ends with may be one someone else took since it was released (by a
+    // person merged into the merged one earlier): checked, so no unique constraint fails
+    // (PostgreSQL would log the address).
+    let claims = email_claim(&combined, survivor.user.status, survivor.user.id);
+    batch.guard(&claims).await?;
     let row = CombinedRow { user_id: survivor.user.id, status: survivor.user.status, combined };
     write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
     write::append_changes(&mut batch, &[survivor_change(&survivor, changed, &actor.0)], at).await?;
-    batch.finish().await?;
+    guarded(batch, merged.user.id).await?;
     append_merge_change(conn, ChangeKind::Merged, merged.user.id, survivor.user.id, UserStatus::Archived, &actor.0, at)
         .await?;
 
@@ -245,29 +269,24 @@ impl Backend {
         // The survivor first: it gives back the merged person's address, if it had taken it.
         let changed = survivor.combined.changed_fields(&record.survivor.combined);
         let mut batch = Batch::new(&mut tx);
+        // The survivor's address from before may be someone else's by now, as may the merged one's.
+        let claims = email_claim(&record.survivor.combined, survivor.user.status, survivor.user.id);
+        batch.guard(&claims).await?;
         let row =
             CombinedRow { user_id: survivor.user.id, status: survivor.user.status, combined: record.survivor.combined };
         write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
         write::append_changes(&mut batch, &[survivor_change(&survivor, changed, &actor.0)], at).await?;
-        batch.finish().await?;
+        guarded(batch, survivor.user.id).await?;
 
         // Someone else may hold the merged person's address by now: checked first, so that no
         // unique constraint fails (PostgreSQL would log the address).
         let mut batch = Batch::new(&mut tx);
-        let email = record.merged.combined.email.as_ref().map(|e| e.value.key());
-        let claims: Vec<Claim<'_>> = email
-            .into_iter()
-            .filter(|_| record.merged.status.holds_identifiers())
-            .map(|key| Claim::Email { key, except: Some(merged.user.id) })
-            .collect();
+        let claims = email_claim(&record.merged.combined, record.merged.status, merged.user.id);
         batch.guard(&claims).await?;
         let row =
             CombinedRow { user_id: merged.user.id, status: record.merged.status, combined: record.merged.combined };
         write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
-        match batch.finish_guarded().await {
-            Err(StoreError::AlreadyExists(_)) => return Err(StoreError::Refused(Refusal::EmailTaken(merged.user.id))),
-            done => done?,
-        }
+        guarded(batch, merged.user.id).await?;
         append_merge_change(
             &mut tx,
             ChangeKind::Unmerged,

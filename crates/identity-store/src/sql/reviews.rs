@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use identity_core::review::{self, Decision, DecisionError, ImportSubject, Kind, ReviewCandidate};
-use identity_core::{ProfileFields, ServiceName, Source, UserId, UserStatus};
+use identity_core::{CombinedProfile, ProfileFields, ServiceName, Source, SourceProfile, UserId, UserStatus};
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row as _};
 use uuid::Uuid;
@@ -127,6 +127,28 @@ pub(super) async fn add_people_reviews(conn: &mut Conn, pairs: &[NewPeopleReview
     Ok(added)
 }
 
+/// The two people of a `people` item, as they are now; refused if a merge made them one.
+fn pair_of(subject: Option<UserId>, candidates: &[ReviewCandidate]) -> Result<(UserId, UserId)> {
+    let (Some(subject), Some(other)) = (subject, candidates.first().map(|c| c.person)) else {
+        return Err(StoreError::NotFound);
+    };
+    if subject == other {
+        return Err(StoreError::Refused(identity_core::merge::Refusal::SamePerson));
+    }
+    Ok((subject, other))
+}
+
+/// The person each of `ids` was merged into, for those merged.
+async fn survivors_of(conn: &mut Conn, ids: &[UserId]) -> Result<std::collections::HashMap<UserId, UserId>> {
+    let mut qb = QueryBuilder::<Db>::new("SELECT id, merged_into FROM users WHERE merged_into IS NOT NULL AND ");
+    super::push_in(&mut qb, "id", Column::Uuid(ids.iter().map(|id| *id.as_uuid()).collect()));
+    let mut out = std::collections::HashMap::new();
+    for row in qb.build().fetch_all(&mut *conn).await? {
+        out.insert(rows::user_id(&row, "id")?, rows::user_id(&row, "merged_into")?);
+    }
+    Ok(out)
+}
+
 fn undecidable(error: DecisionError) -> StoreError {
     StoreError::Undecidable(error)
 }
@@ -182,26 +204,43 @@ impl Backend {
         if found.decided.is_some() {
             return Err(undecidable(DecisionError::Decided));
         }
+        // Someone merged since the item was queued is decided as the person they were merged into.
+        let mut named: Vec<UserId> = found.candidates.iter().map(|c| c.person).collect();
+        if let ReviewSubject::Person(p) = &found.subject {
+            named.push(*p);
+        }
+        if let Decision::Merge { survivor: p } | Decision::Link { person: p } = decision {
+            named.push(p);
+        }
+        let survivors = survivors_of(&mut tx, &named).await?;
+        let now = |p: UserId| survivors.get(&p).copied().unwrap_or(p);
+        let candidates: Vec<ReviewCandidate> =
+            found.candidates.iter().map(|c| ReviewCandidate { person: now(c.person), ..c.clone() }).collect();
+        let decision = match decision {
+            Decision::Merge { survivor } => Decision::Merge { survivor: now(survivor) },
+            Decision::Link { person } => Decision::Link { person: now(person) },
+            Decision::Different => Decision::Different,
+        };
         let subject = match &found.subject {
-            ReviewSubject::Person(p) => Some(*p),
+            ReviewSubject::Person(p) => Some(now(*p)),
             ReviewSubject::Import { .. } => None,
         };
-        review::check(found.kind, subject, &found.candidates, &decision).map_err(undecidable)?;
+        review::check(found.kind, subject, &candidates, &decision).map_err(undecidable)?;
         match (&found.subject, decision) {
-            (ReviewSubject::Person(subject), Decision::Merge { survivor }) => {
-                let other = found.candidates.first().map(|c| c.person).ok_or(StoreError::NotFound)?;
-                let merged = if survivor == *subject { other } else { *subject };
+            (ReviewSubject::Person(_), Decision::Merge { survivor }) => {
+                let (subject, other) = pair_of(subject, &candidates)?;
+                let merged = if survivor == subject { other } else { subject };
                 let merge = NewMerge { survivor, merged, reason: format!("review {id}") };
                 super::merges::merge_in(&mut tx, &merge, actor, at).await?;
             }
-            (ReviewSubject::Person(subject), Decision::Different) => {
-                let other = found.candidates.first().map(|c| c.person).ok_or(StoreError::NotFound)?;
+            (ReviewSubject::Person(_), Decision::Different) => {
+                let (subject, other) = pair_of(subject, &candidates)?;
                 sqlx::query(
                     "INSERT INTO review_different (low, high, decided_by, decided_at) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (low, high) DO NOTHING",
                 )
-                .bind(subject.min(&other).as_uuid())
-                .bind(subject.max(&other).as_uuid())
+                .bind(subject.min(other).as_uuid())
+                .bind(subject.max(other).as_uuid())
                 .bind(&actor.0)
                 .bind(at)
                 .execute(&mut *tx)
@@ -257,10 +296,15 @@ async fn link_row(
     let profiles = write::load_profiles(conn, person).await?;
     let source = Source::Import(subject.service.clone());
     let empty = serde_json::Value::Object(serde_json::Map::new());
+    // Only the address the person ends with must be free: the row's may be someone else's (the
+    // reason it was sent to review) and lose to the person's own by precedence.
+    let mut own: Vec<SourceProfile> = profiles.own.iter().filter(|p| p.source != source).map(From::from).collect();
+    own.push(SourceProfile { source: source.clone(), fields: fields.clone(), updated_at: at });
+    let absorbed: Vec<SourceProfile> = profiles.absorbed.iter().map(From::from).collect();
+    let email = CombinedProfile::derive_merged(&own, &absorbed).email.map(|e| e.value.key());
     let mut batch = Batch::new(conn);
-    let email = fields.email.as_ref().map(|e| e.key());
     let mut claims = vec![Claim::Link { source: &source, external_id: &subject.id, except: None }];
-    claims.extend(email.map(|key| Claim::Email { key, except: Some(person) }));
+    claims.extend(email.filter(|_| status.holds_identifiers()).map(|key| Claim::Email { key, except: Some(person) }));
     batch.guard(&claims).await?;
     write::insert_links(&mut batch, &[(&source, subject.id.as_str(), person)], OnLinked::Fail, at).await?;
     let put = vec![(&source, Some(subject.id.as_str()), fields, &empty)];

@@ -231,3 +231,18 @@ pub async fn scim_writes_to_a_survivor_leave_the_merged_persons_link(store: Stor
     assert_eq!(holder("ann.lee").await, None);
     assert_eq!(holder("a.lee").await, Some(survivor));
 }
+
+/// The survivor's own address, released when the merged person's SSO address won its combined
+/// profile and taken by someone new since: the undo is refused, whole, without a constraint
+/// failing.
+pub async fn an_undo_is_refused_when_the_survivors_address_was_taken(store: Store) {
+    let survivor = imported(&store, "hr-1", "Ann", "ann@hr.example.com").await;
+    let merged = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap().id;
+    let done = store.merge(&merge_of(survivor, merged), &reviewer()).await.unwrap();
+    let s = store.person(survivor).await.unwrap();
+    assert_eq!(s.combined.email.unwrap().value.as_str(), "ann@example.com", "SSO's address wins");
+    store.sso_create(&sso_user("newcomer", "New", "Comer", "ann@hr.example.com"), &actor()).await.unwrap();
+    assert_eq!(refused(store.undo_merge(done.id, &reviewer()).await), Refusal::EmailTaken(survivor));
+    assert_eq!(store.person(merged).await.unwrap().user.merged_into, Some(survivor));
+    assert!(store.merge_get(done.id).await.unwrap().undone.is_none());
+}

@@ -196,3 +196,32 @@ pub async fn the_matchers_lease_and_position_move_together(store: Store) {
     assert_eq!(store.matcher_lease("b", soon).await.unwrap(), Some(7));
     assert_eq!(store.people_of(&[ann, anne]).await.unwrap().len(), 2);
 }
+
+/// A row whose address someone else holds (why it was sent to review) still links to the person
+/// it is, who keeps their own address by precedence.
+pub async fn a_row_links_to_its_person_though_its_address_is_someone_elses(store: Store) {
+    store.sso_create(&sso_user("e", "Eve", "Lee", "bill@hr.example.com"), &actor()).await.unwrap();
+    let william =
+        store.sso_create(&sso_user("william", "William", "Lee", "william@example.com"), &actor()).await.unwrap();
+    review_row(&store, "hr-9", "bill@hr.example.com", william.id).await;
+    let id = store.review_list(&open(Kind::ImportRow)).await.unwrap().items[0].id;
+    store.review_decide(id, Decision::Link { person: william.id }, &reviewer()).await.unwrap();
+    let w = store.person(william.id).await.unwrap();
+    assert_eq!(w.combined.email.unwrap().value.as_str(), "william@example.com");
+    assert_eq!(store.person_by_link(&Source::Import(hr()), "hr-9").await.unwrap().unwrap().user.id, william.id);
+}
+
+/// A candidate merged since the item was queued: the item is decided as the person they were
+/// merged into, by either id.
+pub async fn a_candidate_merged_since_is_decided_as_their_survivor(store: Store) {
+    let william =
+        store.sso_create(&sso_user("william", "William", "Lee", "william@example.com"), &actor()).await.unwrap().id;
+    let will = store.sso_create(&sso_user("will", "Will", "Lee", "will@example.com"), &actor()).await.unwrap().id;
+    review_row(&store, "hr-9", "bill@hr.example.com", william).await;
+    let merge = identity_store::NewMerge { survivor: will, merged: william, reason: "same".into() };
+    store.merge(&merge, &reviewer()).await.unwrap();
+    let id = store.review_list(&open(Kind::ImportRow)).await.unwrap().items[0].id;
+    let decided = store.review_decide(id, Decision::Link { person: william }, &reviewer()).await.unwrap();
+    assert_eq!(decided.decided.unwrap().decision, Decision::Link { person: will });
+    assert_eq!(store.person_by_link(&Source::Import(hr()), "hr-9").await.unwrap().unwrap().user.id, will);
+}
