@@ -196,9 +196,10 @@ impl Store {
         dispatch!(self.matcher_lease(holder, until))
     }
 
-    /// Live people sharing any of `keys` (the matcher's blocking keys), but for `except`.
-    pub async fn match_candidates(&self, keys: &[String], except: &[UserId]) -> Result<Vec<Person>> {
-        dispatch!(self.match_candidates(keys, except))
+    /// Live people sharing any of `keys` (the matcher's blocking keys) that at most
+    /// `max_per_key` people hold, but for `except`.
+    pub async fn match_candidates(&self, keys: &[String], max_per_key: u32, except: &[UserId]) -> Result<Vec<Person>> {
+        dispatch!(self.match_candidates(keys, max_per_key, except))
     }
 
     /// These people as they are now, whatever their status.

@@ -86,7 +86,8 @@ pub async fn batch(store: &Store, nicknames: &Nicknames, changes: &[Change]) -> 
     let subject_count = people.len();
     let wanted: Vec<String> = wanted.into_iter().collect();
     let except: Vec<UserId> = people.iter().map(|(id, _)| *id).collect();
-    for found in store.match_candidates(&wanted, &except).await? {
+    let max_per_key = u32::try_from(matching::MAX_BLOCK).unwrap_or(u32::MAX);
+    for found in store.match_candidates(&wanted, max_per_key, &except).await? {
         people.push((found.user.id, Person::from_combined(&found.combined)));
     }
     let (pairs, _) =

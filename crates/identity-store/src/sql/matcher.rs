@@ -38,15 +38,23 @@ impl Backend {
         Ok(row.map(|r| r.try_get::<i64, _>("after_seq")).transpose()?)
     }
 
-    /// The people with any of `keys`, live, but for `except`.
-    pub(crate) async fn match_candidates(&self, keys: &[String], except: &[UserId]) -> Result<Vec<Person>> {
+    /// The people with any of `keys` held by at most `max_per_key` people (a commoner key says
+    /// nothing, and would load thousands), live, but for `except`.
+    pub(crate) async fn match_candidates(
+        &self,
+        keys: &[String],
+        max_per_key: u32,
+        except: &[UserId],
+    ) -> Result<Vec<Person>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        let keys = || Column::Text(keys.iter().map(|k| Some(k.clone())).collect());
         let mut qb = QueryBuilder::<Db>::new(format!("{} WHERE u.status <> 'archived' AND u.id IN (", *SELECT));
-        qb.push("SELECT user_id FROM match_keys WHERE ");
-        super::push_in(&mut qb, "key", Column::Text(keys.iter().map(|k| Some(k.clone())).collect()));
-        qb.push(")");
+        qb.push("SELECT user_id FROM match_keys WHERE key IN (SELECT key FROM match_keys WHERE ");
+        super::push_in(&mut qb, "key", keys());
+        qb.push(" GROUP BY key HAVING count(*) <= ").push_bind(i64::from(max_per_key));
+        qb.push("))");
         if !except.is_empty() {
             qb.push(" AND NOT ");
             super::push_in(&mut qb, "u.id", Column::Uuid(except.iter().map(|id| *id.as_uuid()).collect()));

@@ -182,15 +182,19 @@ pub async fn the_matchers_lease_and_position_move_together(store: Store) {
     assert!(matches!(store.matcher_advance("a", 3, 5, &keys, &[]).await, Err(StoreError::NotFound)), "not from 3");
     assert_eq!(store.matcher_advance("a", 0, 5, &keys, std::slice::from_ref(&pair)).await.unwrap(), 1);
     assert_eq!(store.matcher_lease("a", soon).await.unwrap(), Some(5));
-    let found = store.match_candidates(&["k2".to_owned(), "k9".to_owned()], &[anne]).await.unwrap();
+    let found = store.match_candidates(&["k2".to_owned(), "k9".to_owned()], 10, &[anne]).await.unwrap();
     assert_eq!(found.iter().map(|p| p.user.id).collect::<Vec<_>>(), [ann]);
-    assert!(store.match_candidates(&["k1".to_owned()], &[ann]).await.unwrap().is_empty(), "except ann");
+    assert!(store.match_candidates(&["k1".to_owned()], 10, &[ann]).await.unwrap().is_empty(), "except ann");
+    store.matcher_advance("a", 5, 5, &[(anne, vec!["k2".to_owned()])], &[]).await.unwrap();
+    assert_eq!(store.match_candidates(&["k2".to_owned()], 2, &[]).await.unwrap().len(), 2);
+    assert!(store.match_candidates(&["k2".to_owned()], 1, &[]).await.unwrap().is_empty(), "a key held by more");
+    store.matcher_advance("a", 5, 5, &[(anne, vec![])], &[]).await.unwrap();
     // New keys replace a person's old ones; none (archived) removes them.
     store.matcher_advance("a", 5, 6, &[(ann, vec!["k3".to_owned()])], &[]).await.unwrap();
-    assert!(store.match_candidates(&["k1".to_owned()], &[]).await.unwrap().is_empty());
-    assert_eq!(store.match_candidates(&["k3".to_owned()], &[]).await.unwrap().len(), 1);
+    assert!(store.match_candidates(&["k1".to_owned()], 10, &[]).await.unwrap().is_empty());
+    assert_eq!(store.match_candidates(&["k3".to_owned()], 10, &[]).await.unwrap().len(), 1);
     store.matcher_advance("a", 6, 7, &[(ann, vec![])], &[]).await.unwrap();
-    assert!(store.match_candidates(&["k3".to_owned()], &[]).await.unwrap().is_empty());
+    assert!(store.match_candidates(&["k3".to_owned()], 10, &[]).await.unwrap().is_empty());
     // A lease run out is anyone's, from where it stopped.
     assert_eq!(store.matcher_lease("a", chrono::Utc::now() - chrono::Duration::seconds(1)).await.unwrap(), Some(7));
     assert_eq!(store.matcher_lease("b", soon).await.unwrap(), Some(7));
