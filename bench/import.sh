@@ -47,14 +47,8 @@ timed() {
   local label=$1 file=$2 url=$3
   local out="$WORK/import-$label"
   DATABASE_URL="$url" RUST_LOG=warn /usr/bin/time -f '%e %M' -o "$out.time" "$BIN" import "$file" --service bench --output "$out.csv" > "$out.summary" &
-  local timer=$! anon=0 pid kib
-  sleep 0.05
-  pid=$(pgrep -P "$timer" -n || true)
-  while kill -0 "$timer" 2>/dev/null; do
-    kib=$(awk '/RssAnon/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-    [ "${kib:-0}" -gt "$anon" ] && anon=$kib
-    sleep 0.1
-  done
+  local timer=$! anon
+  anon=$(peak_anon "$timer")
   wait "$timer"
   read -r secs rss_kib < "$out.time"
   echo "$secs $((rss_kib / 1024)) $((anon / 1024)) $(cat "$out.summary")"

@@ -51,6 +51,21 @@ settle() {
   fi
 }
 
+# peak_anon TIMER_PID: waits for the process that /usr/bin/time (TIMER_PID) runs to end and prints
+# its peak anonymous memory in KiB (RssAnon, sampled every 100 ms): the process's own memory,
+# without the database pages SQLite maps into it.
+peak_anon() {
+  local timer=$1 anon=0 pid kib
+  sleep 0.05
+  pid=$(pgrep -P "$timer" -n || true)
+  while kill -0 "$timer" 2>/dev/null; do
+    kib=$(awk '/RssAnon/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    [ "${kib:-0}" -gt "$anon" ] && anon=$kib
+    sleep 0.1
+  done
+  echo "$anon"
+}
+
 SERVER_PID=""
 stop_server() { if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi; }
 

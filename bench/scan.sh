@@ -32,14 +32,8 @@ for b in $BACKENDS; do
   # page cache the kernel may drop); anonymous memory (RssAnon, sampled every 100 ms) is the
   # process's own.
   DATABASE_URL="$url" RUST_LOG=warn /usr/bin/time -f '%e %M' -o "$WORK/scan-$b.time" "$ADMIN" reviews scan > "$WORK/scan-$b.out" &
-  timer=$! anon=0
-  sleep 0.05
-  pid=$(pgrep -P "$timer" -n || true)
-  while kill -0 "$timer" 2>/dev/null; do
-    kib=$(awk '/RssAnon/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-    [ "${kib:-0}" -gt "$anon" ] && anon=$kib
-    sleep 0.1
-  done
+  timer=$!
+  anon=$(peak_anon "$timer")
   wait "$timer"
   read -r secs rss_kib < "$WORK/scan-$b.time"
   summary=$(cat "$WORK/scan-$b.out")

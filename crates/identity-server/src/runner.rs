@@ -30,6 +30,31 @@ pub trait ServiceConfig: DeserializeOwned + Serialize + Default {
     fn network(&self) -> &NetworkConfig;
 }
 
+/// Implements [`ServiceConfig`] for a binary's configuration struct with the fields `http`,
+/// `database`, `log` and `network` (every binary's sections besides its own).
+#[macro_export]
+macro_rules! service_config {
+    ($config:ty) => {
+        impl $crate::runner::ServiceConfig for $config {
+            fn http(&self) -> &$crate::config::HttpConfig {
+                &self.http
+            }
+            fn http_mut(&mut self) -> &mut $crate::config::HttpConfig {
+                &mut self.http
+            }
+            fn database(&self) -> &$crate::config::DatabaseConfig {
+                &self.database
+            }
+            fn log(&self) -> &$crate::config::LogConfig {
+                &self.log
+            }
+            fn network(&self) -> &$crate::config::NetworkConfig {
+                &self.network
+            }
+        }
+    };
+}
+
 /// Loads the configuration (with `--bind` applied) and starts logging; on a bad configuration
 /// prints one line naming the key and returns the exit status to end with.
 pub fn boot<C: ServiceConfig>(

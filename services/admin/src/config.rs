@@ -1,5 +1,4 @@
 use identity_server::config::{DatabaseConfig, HttpConfig, LogConfig, NetworkConfig};
-use identity_server::runner::ServiceConfig;
 use serde::{Deserialize, Serialize};
 
 pub use crate::follower::MatcherConfig;
@@ -27,23 +26,7 @@ impl Default for Config {
     }
 }
 
-impl ServiceConfig for Config {
-    fn http(&self) -> &HttpConfig {
-        &self.http
-    }
-    fn http_mut(&mut self) -> &mut HttpConfig {
-        &mut self.http
-    }
-    fn database(&self) -> &DatabaseConfig {
-        &self.database
-    }
-    fn log(&self) -> &LogConfig {
-        &self.log
-    }
-    fn network(&self) -> &NetworkConfig {
-        &self.network
-    }
-}
+identity_server::service_config!(Config);
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,6 @@
 use std::time::Duration;
 
 use identity_server::config::{DatabaseConfig, HttpConfig, LogConfig, NetworkConfig};
-use identity_server::runner::ServiceConfig;
 use serde::{Deserialize, Serialize};
 
 /// The import-worker configuration; see `deploy/import-worker/config.toml` for every key.
@@ -105,20 +104,4 @@ impl Default for Config {
     }
 }
 
-impl ServiceConfig for Config {
-    fn http(&self) -> &HttpConfig {
-        &self.http
-    }
-    fn http_mut(&mut self) -> &mut HttpConfig {
-        &mut self.http
-    }
-    fn database(&self) -> &DatabaseConfig {
-        &self.database
-    }
-    fn log(&self) -> &LogConfig {
-        &self.log
-    }
-    fn network(&self) -> &NetworkConfig {
-        &self.network
-    }
-}
+identity_server::service_config!(Config);

@@ -1,5 +1,4 @@
 use identity_server::config::{DatabaseConfig, HttpConfig, LogConfig, NetworkConfig};
-use identity_server::runner::ServiceConfig;
 use serde::{Deserialize, Serialize};
 
 /// The sso-scim configuration; see `deploy/sso-scim/config.toml` for every key.
@@ -44,20 +43,4 @@ impl Default for Config {
     }
 }
 
-impl ServiceConfig for Config {
-    fn http(&self) -> &HttpConfig {
-        &self.http
-    }
-    fn http_mut(&mut self) -> &mut HttpConfig {
-        &mut self.http
-    }
-    fn database(&self) -> &DatabaseConfig {
-        &self.database
-    }
-    fn log(&self) -> &LogConfig {
-        &self.log
-    }
-    fn network(&self) -> &NetworkConfig {
-        &self.network
-    }
-}
+identity_server::service_config!(Config);

@@ -32,6 +32,14 @@ impl AdminError {
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
     }
+
+    /// A store error of a route about `what` (a merge, a review item): its `NotFound` says so.
+    pub fn about(what: &'static str) -> impl Fn(StoreError) -> Self {
+        move |e| match e {
+            StoreError::NotFound => Self::not_found(what),
+            other => other.into(),
+        }
+    }
 }
 
 impl From<StoreError> for AdminError {

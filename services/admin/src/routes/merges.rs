@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use identity_core::UserId;
-use identity_store::{NewMerge, StoreError};
+use identity_store::NewMerge;
 use serde::Deserialize;
 
 use super::error::AdminError;
@@ -23,14 +23,6 @@ struct MergeRequest {
     survivor: UserId,
     merged: UserId,
     reason: String,
-}
-
-/// A merge not found is "no such merge", not "no such person".
-fn no_merge(e: StoreError) -> AdminError {
-    match e {
-        StoreError::NotFound => AdminError::not_found("merge"),
-        other => other.into(),
-    }
 }
 
 pub(super) async fn create(
@@ -58,7 +50,7 @@ pub(super) async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     caller.may(Role::Viewer)?;
-    let merge = s.store.merge_get(uuid_param(&id, "the merge id")?).await.map_err(no_merge)?;
+    let merge = s.store.merge_get(uuid_param(&id, "the merge id")?).await.map_err(AdminError::about("merge"))?;
     Ok(Json(merge).into_response())
 }
 
@@ -68,7 +60,11 @@ pub(super) async fn undo(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     caller.may(Role::Admin)?;
-    let undone = s.store.undo_merge(uuid_param(&id, "the merge id")?, &caller.actor()).await.map_err(no_merge)?;
+    let undone = s
+        .store
+        .undo_merge(uuid_param(&id, "the merge id")?, &caller.actor())
+        .await
+        .map_err(AdminError::about("merge"))?;
     tracing::info!(merge = %undone.id, by = %caller.name, "merge undone");
     Ok(Json(undone).into_response())
 }

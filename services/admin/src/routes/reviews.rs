@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use identity_core::review::{Decision, Kind};
 use identity_core::{ServiceName, UserId};
-use identity_store::{ReviewQuery, StoreError};
+use identity_store::ReviewQuery;
 use serde::{Deserialize, Serialize};
 
 use super::error::AdminError;
@@ -27,13 +27,6 @@ struct ItemsPage {
     /// Pass as `cursor` for the next page; absent on the last one.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<uuid::Uuid>,
-}
-
-fn no_item(e: StoreError) -> AdminError {
-    match e {
-        StoreError::NotFound => AdminError::not_found("review item"),
-        other => other.into(),
-    }
 }
 
 pub(super) async fn list(
@@ -82,7 +75,7 @@ pub(super) async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     caller.may(Role::Viewer)?;
-    let item = s.store.review_get(uuid_param(&id, "the item id")?).await.map_err(no_item)?;
+    let item = s.store.review_get(uuid_param(&id, "the item id")?).await.map_err(AdminError::about("review item"))?;
     Ok(Json(ItemView::from(item)).into_response())
 }
 
@@ -120,7 +113,8 @@ pub(super) async fn decide(
     caller.may(Role::Reviewer)?;
     let id = uuid_param(&id, "the item id")?;
     let decision = json_body::<DecisionRequest>(&headers, bytes)?.decision()?;
-    let decided = s.store.review_decide(id, decision, &caller.actor()).await.map_err(no_item)?;
+    let decided =
+        s.store.review_decide(id, decision, &caller.actor()).await.map_err(AdminError::about("review item"))?;
     tracing::info!(item = %decided.id, by = %caller.name, "review item decided");
     Ok((StatusCode::OK, Json(ItemView::from(decided))).into_response())
 }
