@@ -54,18 +54,16 @@ impl CombinedProfile {
     }
 
     /// The combined profile of a person with its own profiles and those of the people merged
-    /// into it (`absorbed`): a source kind's value comes from the person's own profiles when
-    /// they have it, and from the absorbed ones only when they do not, so a merge never puts the
-    /// merged person's name or address over the survivor's from the same kind of source.
+    /// into it (`absorbed`, in rank order: the person merged last first, so that in a chain the
+    /// merged person's own values come before those of the people merged into it earlier): a
+    /// source kind's value comes from the person's own profiles when they have it, and from the
+    /// absorbed ones, in their order, only when they do not, so a merge never puts the merged
+    /// person's name or address over the survivor's from the same kind of source.
     pub fn derive_merged(own: &[SourceProfile], absorbed: &[SourceProfile]) -> Self {
         // Newest first within a kind; the kind order comes from `precedence`.
-        fn newest_first(profiles: &[SourceProfile]) -> Vec<&SourceProfile> {
-            let mut ordered: Vec<&SourceProfile> = profiles.iter().collect();
-            ordered.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.source.cmp(&b.source)));
-            ordered
-        }
-        let mut ordered = newest_first(own);
-        ordered.extend(newest_first(absorbed));
+        let mut ordered: Vec<&SourceProfile> = own.iter().collect();
+        ordered.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.source.cmp(&b.source)));
+        ordered.extend(absorbed);
 
         let pick = |field: Field, has: &dyn Fn(&ProfileFields) -> bool| -> Option<&SourceProfile> {
             precedence(field)
@@ -150,7 +148,7 @@ mod tests {
     #[test]
     fn a_survivors_own_profiles_beat_the_merged_persons_of_the_same_kind() {
         let own = [profile(Source::Sso, 1, names("Ann", None, "Lee"))];
-        // Newer, and of the same kind: still only a fallback.
+        // Newer, and of the same kind: still only a fallback; among the absorbed, the order given.
         let absorbed = [
             profile(Source::Sso, 5, names("Annie", None, "Lee")),
             profile(

@@ -291,7 +291,7 @@ pub(super) fn stored_profile(row: &super::Row) -> Result<StoredProfile> {
 }
 
 /// A person's source profiles: its own, and those of the people merged into it, which stay with
-/// them and count in its combined profile.
+/// them and count in its combined profile (in rank order: see `CombinedProfile::derive_merged`).
 #[derive(Debug, Default)]
 pub(super) struct Profiles {
     pub own: Vec<StoredProfile>,
@@ -308,16 +308,19 @@ pub(super) async fn load_profiles_of(conn: &mut Conn, users: &[UserId]) -> Resul
     for chunk in users.chunks(BATCH) {
         let ids = || Column::Uuid(chunk.iter().map(|id| *id.as_uuid()).collect());
         let mut qb = QueryBuilder::<Db>::new(format!(
-            "SELECT {PROFILE_COLUMNS}, user_id AS owner, 0 AS absorbed FROM source_profiles WHERE "
+            "SELECT {PROFILE_COLUMNS}, user_id AS owner, 0 AS absorbed, NULL AS merged_at FROM source_profiles WHERE "
         ));
         super::push_in(&mut qb, "user_id", ids());
+        // Absorbed profiles come in rank order: the person merged last first (a merge sets the
+        // merged person's `updated_at`; re-pointing an earlier one does not), each newest first.
         qb.push(format!(
             " UNION ALL SELECT {PROFILE_COLUMNS}, \
-             (SELECT merged_into FROM users WHERE users.id = source_profiles.user_id) AS owner, 1 AS absorbed \
+             (SELECT merged_into FROM users WHERE users.id = source_profiles.user_id) AS owner, 1 AS absorbed, \
+             (SELECT updated_at FROM users WHERE users.id = source_profiles.user_id) AS merged_at \
              FROM source_profiles WHERE user_id IN (SELECT id FROM users WHERE "
         ));
         super::push_in(&mut qb, "merged_into", ids());
-        qb.push(") ORDER BY source");
+        qb.push(") ORDER BY absorbed, merged_at DESC, updated_at DESC, source");
         for row in qb.build().fetch_all(&mut *conn).await? {
             let profiles = out.entry(rows::user_id(&row, "owner")?).or_default();
             let list = if row.try_get::<i32, _>("absorbed")? == 0 { &mut profiles.own } else { &mut profiles.absorbed };

@@ -90,6 +90,7 @@ conformance!(
     an_undo_is_refused_when_the_address_was_taken,
     merges_the_rules_refuse,
     a_chain_of_merges_points_at_the_last_survivor,
+    a_chain_ranks_the_merged_persons_values_before_earlier_ones,
     concurrent_merges_of_one_person_one_wins,
     scim_writes_to_a_survivor_leave_the_merged_persons_link,
     an_undo_is_refused_when_the_survivors_address_was_taken,
