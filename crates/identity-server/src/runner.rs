@@ -55,29 +55,26 @@ macro_rules! service_config {
     };
 }
 
-/// Loads the configuration (with `--bind` applied) and starts logging; on a bad configuration
-/// prints one line naming the key and returns the exit status to end with.
+/// Loads the configuration (with `--bind` applied), starts logging and builds the async
+/// runtime; on a bad configuration prints one line naming the key and returns the exit status
+/// to end with.
 pub fn boot<C: ServiceConfig>(
     binary: &str,
     args: &ServerArgs,
     serve: &ServeArgs,
     command: Serving<'_>,
-) -> Result<C, ExitCode> {
+) -> Result<(C, tokio::runtime::Runtime), ExitCode> {
     let bind = serve.bind(command).map_err(|e| fail(binary, e))?;
     let mut config: C = config::load(args.config.as_deref()).map_err(|e| fail(binary, e))?;
     if let Some(bind) = bind {
         config.http_mut().bind = bind;
     }
     telemetry::init(config.log());
-    Ok(config)
-}
-
-/// Builds a multi-threaded runtime, or reports why not.
-pub fn runtime(binary: &str) -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| fail(binary, format!("cannot start the async runtime: {e}")))
+        .map_err(|e| fail(binary, format!("cannot start the async runtime: {e}")))?;
+    Ok((config, runtime))
 }
 
 /// What a binary's router builder gets.

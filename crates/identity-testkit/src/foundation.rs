@@ -163,6 +163,15 @@ pub async fn connections_are_timed_out_and_limited(binary: &str) {
 /// A PostgreSQL that is down makes `/readyz` 503 while the process keeps serving; when the
 /// database comes back the binary migrates and becomes ready. The "database" is a TCP proxy to
 /// the test PostgreSQL that the test opens and closes.
+/// A port below Linux's ephemeral range (32768 and up) that nothing listens on.
+fn quiet_port() -> u16 {
+    let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    (0..2000u32)
+        .map(|i| 20_000 + ((start + i * 7919) % 12_000) as u16)
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port between 20000 and 32000")
+}
+
 pub async fn readiness_follows_postgres(binary: &str) {
     let Some(db) = crate::database(crate::Backend::Postgres).await else {
         return;
@@ -170,8 +179,9 @@ pub async fn readiness_follows_postgres(binary: &str) {
     let rest = db.url.strip_prefix("postgres://").unwrap();
     let (authority, path) = rest.split_once('/').unwrap();
     let (user, upstream) = authority.split_once('@').unwrap();
-    // A free port, released so that nothing listens there yet.
-    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    // A free port, released so that nothing listens there yet: below the ephemeral range, where
+    // no other test's connection can take it meanwhile (one from `bind(0)` sometimes was).
+    let port = quiet_port();
     let url = format!("postgres://{user}@127.0.0.1:{port}/{path}");
     let svc = Service::start(binary, &url, &[("IDENTITY_DATABASE__ACQUIRE_TIMEOUT_MS", "500")]).await;
     let status = |path: &'static str| {

@@ -174,12 +174,8 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => Serving::Serve(args),
         Some(_) => Serving::Other,
     };
-    let config: Config = match runner::boot(BINARY, &cli.server, &cli.serve, serving) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let rt = match runner::runtime(BINARY) {
-        Ok(rt) => rt,
+    let (config, rt): (Config, _) = match runner::boot(BINARY, &cli.server, &cli.serve, serving) {
+        Ok(booted) => booted,
         Err(code) => return code,
     };
     let result = rt.block_on(async {
