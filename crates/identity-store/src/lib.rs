@@ -272,6 +272,11 @@ impl Store {
         dispatch!(self.profiles(id))
     }
 
+    /// The profiles of the people merged into `id`, each with its person.
+    pub async fn merged_profiles(&self, id: UserId) -> Result<Vec<(UserId, StoredProfile)>> {
+        dispatch!(self.merged_profiles(id))
+    }
+
     // --- The change feed ---
 
     pub async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<Change>> {

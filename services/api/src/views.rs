@@ -163,6 +163,18 @@ impl SourceProfileView {
 pub struct ProfilesView {
     pub id: Uuid,
     pub profiles: Vec<SourceProfileView>,
+    /// The profiles of the people merged into this one: they stay with their own person, and
+    /// count in this person's combined profile after its own.
+    pub merged_profiles: Vec<MergedProfileView>,
+}
+
+/// A profile of a person merged into this one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MergedProfileView {
+    /// The merged person it belongs to.
+    pub person: Uuid,
+    #[serde(flatten)]
+    pub profile: SourceProfileView,
 }
 
 /// One entry of the change feed.

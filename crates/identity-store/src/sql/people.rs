@@ -143,4 +143,16 @@ impl Backend {
         let profiles = write::load_profiles(conn.start(), id).await.map(|p| p.own);
         conn.finish(profiles)
     }
+
+    /// The profiles of the people merged into `id`, each with its person: part of `id`'s
+    /// combined profile, though they stay with their own person.
+    pub(crate) async fn merged_profiles(&self, id: UserId) -> Result<Vec<(UserId, StoredProfile)>> {
+        let sql = format!(
+            "SELECT {} FROM source_profiles WHERE user_id IN (SELECT id FROM users WHERE merged_into = $1) \
+             ORDER BY user_id, source",
+            write::PROFILE_COLUMNS
+        );
+        let found = self.conns.fetch_all(sqlx::query(&sql).bind(id.as_uuid())).await?;
+        found.iter().map(|row| Ok((rows::user_id(row, "user_id")?, write::stored_profile(row)?))).collect()
+    }
 }

@@ -275,7 +275,8 @@ pub(super) async fn set_status(
     batch.end(3).await
 }
 
-const PROFILE_COLUMNS: &str = "user_id, source, external_id, first_name, middle_name, last_name, preferred_name, \
+pub(super) const PROFILE_COLUMNS: &str =
+    "user_id, source, external_id, first_name, middle_name, last_name, preferred_name, \
      display_name, email, date_of_birth, trn, attributes, version, created_at, updated_at";
 
 pub(super) fn stored_profile(row: &super::Row) -> Result<StoredProfile> {

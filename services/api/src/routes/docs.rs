@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use crate::views::{
-    ChangeView, ChangesPage, CombinedView, FieldsView, LinkView, MergedView, PeoplePage, PersonView, ProfilesView,
-    SourceProfileView, SourcedValue,
+    ChangeView, ChangesPage, CombinedView, FieldsView, LinkView, MergedProfileView, MergedView, PeoplePage, PersonView,
+    ProfilesView, SourceProfileView, SourcedValue,
 };
 
 #[derive(OpenApi)]
@@ -21,7 +21,7 @@ use crate::views::{
     paths(super::people::get, super::people::profiles, super::people::list, super::changes::feed, openapi),
     components(schemas(
         PersonView, CombinedView, SourcedValue, LinkView, PeoplePage, ProfilesView, SourceProfileView, FieldsView, ChangeView,
-        ChangesPage, MergedView, ErrorBody
+        ChangesPage, MergedView, MergedProfileView, ErrorBody
     )),
     modifiers(&BearerKey),
     tags((name = "people", description = "People and their profiles"), (name = "changes", description = "The change feed"))

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::{only, require, AppState};
-use crate::views::{MergedView, PeoplePage, PersonView, ProfilesView, SourceProfileView};
+use crate::views::{MergedProfileView, MergedView, PeoplePage, PersonView, ProfilesView, SourceProfileView};
 
 fn query(q: Result<Query<HashMap<String, String>>, QueryRejection>) -> Result<HashMap<String, String>, ApiError> {
     q.map(|Query(q)| q).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", e.body_text()))
@@ -123,7 +123,14 @@ pub async fn profiles(
         return Err(ApiError::new(StatusCode::GONE, "gone", "this person was archived"));
     }
     let profiles = s.store.profiles(id).await?.into_iter().map(SourceProfileView::of).collect();
-    cacheable(&headers, &ProfilesView { id: *id.as_uuid(), profiles })
+    let merged_profiles = s
+        .store
+        .merged_profiles(id)
+        .await?
+        .into_iter()
+        .map(|(person, p)| MergedProfileView { person: *person.as_uuid(), profile: SourceProfileView::of(p) })
+        .collect();
+    cacheable(&headers, &ProfilesView { id: *id.as_uuid(), profiles, merged_profiles })
 }
 
 const CURSOR_PREFIX: &str = "p1.";

@@ -66,6 +66,12 @@ pub async fn archived_merged_and_missing_people(db: &TestDatabase) {
     let survivor = api.sso_user("ann", "Ann", "Lee", "ann@example.com").await;
     let merge = identity_store::NewMerge { survivor, merged: loser, reason: "the same person".into() };
     api.store.merge(&merge, &Actor::new("reviewer")).await.unwrap();
+    // The survivor's profiles include the merged person's, marked with their person.
+    let profiles = api.get(&format!("/api/v1/people/{survivor}/profiles")).await;
+    assert_eq!(profiles.body["profiles"].as_array().unwrap().len(), 1, "{}", profiles.body);
+    let merged = &profiles.body["merged_profiles"][0];
+    assert_eq!(merged["person"], loser.to_string(), "{}", profiles.body);
+    assert_eq!((merged["source"].as_str(), merged["external_id"].as_str()), (Some("sso"), Some("dup")));
     let r = api.get(&format!("/api/v1/people/{loser}")).await;
     assert_eq!(r.status, 308);
     assert_eq!(r.headers["location"].to_str().unwrap(), format!("/api/v1/people/{survivor}"));
