@@ -127,11 +127,13 @@ pub async fn follow(
     let nicknames = Nicknames::built_in();
     let idle = Duration::from_millis(config.idle_ms);
     let lease = chrono::Duration::milliseconds(i64::try_from(config.lease_ms).unwrap_or(i64::MAX));
+    let mut held = None;
     while !*shutdown.borrow() {
-        let pause = match step(&store, nicknames, &config, &holder, lease, &metrics).await {
+        let pause = match step(&store, nicknames, &config, &holder, lease, &mut held, &metrics).await {
             Ok(true) => Duration::ZERO,
             Ok(false) => idle,
             Err(e) => {
+                held = None;
                 tracing::warn!(error = %e, "the matcher could not follow the change feed; trying again");
                 idle
             }
@@ -145,6 +147,12 @@ pub async fn follow(
     }
 }
 
+/// The lease this replica holds: the feed position it has reached and when the lease runs out.
+struct Held {
+    after: i64,
+    until: chrono::DateTime<Utc>,
+}
+
 /// One batch; `true` if there may be more right away.
 async fn step(
     store: &Store,
@@ -152,14 +160,32 @@ async fn step(
     config: &MatcherConfig,
     holder: &str,
     lease: chrono::Duration,
+    held: &mut Option<Held>,
     metrics: &FollowerMetrics,
 ) -> Result<bool, StoreError> {
-    let Some(after) = store.matcher_lease(holder, Utc::now() + lease).await? else { return Ok(false) };
+    // The lease is renewed (a write) only once half of it has run: an idle follower reads the
+    // feed, it does not write every round. A lease still half-run is this replica's for sure;
+    // `matcher_advance` checks it anyway.
+    let now = Utc::now();
+    let after = match held {
+        Some(h) if now + lease / 2 < h.until => h.after,
+        _ => {
+            let Some(after) = store.matcher_lease(holder, now + lease).await? else {
+                *held = None;
+                return Ok(false);
+            };
+            *held = Some(Held { after, until: now + lease });
+            after
+        }
+    };
     let changes = store.changes_after(after, config.batch.get()).await?;
     let Some(last) = changes.last().map(|c| c.seq) else { return Ok(false) };
     let found = batch(store, nicknames, &changes).await?;
     match store.matcher_advance(holder, after, last, &found.keys, &found.pairs).await {
         Ok(queued) => {
+            if let Some(h) = held {
+                h.after = last;
+            }
             metrics.changes.inc_by(changes.len() as u64);
             metrics.queued.inc_by(queued);
             metrics.position.set(last);
@@ -169,7 +195,10 @@ async fn step(
             Ok(changes.len() == config.batch.get() as usize)
         }
         // Another replica took the lease meanwhile: the batch is its to do.
-        Err(StoreError::NotFound) => Ok(false),
+        Err(StoreError::NotFound) => {
+            *held = None;
+            Ok(false)
+        }
         Err(e) => Err(e),
     }
 }

@@ -6,6 +6,7 @@ mod merges;
 mod people;
 mod reviews;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -128,6 +129,28 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, bytes: Result<Bytes, Byte
         AdminError::new(status, "invalid_request", e.body_text())
     })?;
     serde_json::from_slice(&bytes).map_err(|e| AdminError::bad_request(format!("the body is not valid: {e}")))
+}
+
+/// Refuses query parameters a route does not know, naming the first and those it takes.
+fn only(params: &HashMap<String, String>, known: &[&str]) -> Result<(), AdminError> {
+    match params.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(unknown) => {
+            Err(AdminError::bad_request(format!("unknown parameter {unknown} (this route takes {})", known.join(", "))))
+        }
+        None => Ok(()),
+    }
+}
+
+/// A page size: `limit`, 1 to `max`, or `default` when absent.
+fn limit(params: &HashMap<String, String>, default: u32, max: u32) -> Result<u32, AdminError> {
+    match params.get("limit") {
+        None => Ok(default),
+        Some(l) => l
+            .parse()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| AdminError::bad_request(format!("limit must be 1 to {max}"))),
+    }
 }
 
 /// A path id that must be a UUID.

@@ -12,7 +12,7 @@ use identity_core::UserId;
 use serde::Serialize;
 
 use super::error::AdminError;
-use super::{uuid_param, AppState, Caller};
+use super::{limit, only, uuid_param, AppState, Caller};
 use crate::role::Role;
 
 const DEFAULT_LIMIT: u32 = 100;
@@ -56,13 +56,6 @@ impl From<Change> for ChangeView {
     }
 }
 
-fn number<T: std::str::FromStr>(params: &HashMap<String, String>, name: &str) -> Result<Option<T>, AdminError> {
-    params
-        .get(name)
-        .map(|v| v.parse().map_err(|_| AdminError::bad_request(format!("{name} must be a whole number"))))
-        .transpose()
-}
-
 pub(super) async fn history(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -70,15 +63,13 @@ pub(super) async fn history(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, AdminError> {
     caller.may(Role::Viewer)?;
-    if let Some(unknown) = params.keys().find(|k| !["before", "limit"].contains(&k.as_str())) {
-        return Err(AdminError::bad_request(format!("unknown parameter {unknown} (this route takes before, limit)")));
-    }
+    only(&params, &["before", "limit"])?;
     let id = UserId::from_uuid(uuid_param(&id, "the person id")?);
-    let limit: u32 = number(&params, "limit")?.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AdminError::bad_request(format!("limit must be 1 to {MAX_LIMIT}")));
-    }
-    let before = number(&params, "before")?;
+    let limit = limit(&params, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let before = params
+        .get("before")
+        .map(|v| v.parse().map_err(|_| AdminError::bad_request("before must be a whole number")))
+        .transpose()?;
     s.store.person(id).await?;
     let changes = s.store.changes_of(id, before, limit).await?;
     let next_before = if changes.len() == limit as usize { changes.last().map(|c| c.seq) } else { None };

@@ -14,7 +14,7 @@ use identity_store::ReviewQuery;
 use serde::{Deserialize, Serialize};
 
 use super::error::AdminError;
-use super::{json_body, uuid_param, AppState, Caller};
+use super::{json_body, limit, only, uuid_param, AppState, Caller};
 use crate::role::Role;
 use crate::views::ItemView;
 
@@ -35,13 +35,7 @@ pub(super) async fn list(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, AdminError> {
     caller.may(Role::Viewer)?;
-    let known = ["status", "kind", "service", "cursor", "limit"];
-    if let Some(unknown) = params.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(AdminError::bad_request(format!(
-            "unknown parameter {unknown} (this route takes {})",
-            known.join(", ")
-        )));
-    }
+    only(&params, &["status", "kind", "service", "cursor", "limit"])?;
     let open = match params.get("status").map(String::as_str) {
         None | Some("open") => true,
         Some("decided") => false,
@@ -56,14 +50,7 @@ pub(super) async fn list(
         .map(|v| ServiceName::new(v).map_err(|e| AdminError::bad_request(format!("service: {e}"))))
         .transpose()?;
     let after = params.get("cursor").map(|c| uuid_param(c, "cursor")).transpose()?;
-    let limit = match params.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(l) => l
-            .parse()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| AdminError::bad_request(format!("limit must be 1 to {MAX_LIMIT}")))?,
-    };
+    let limit = limit(&params, DEFAULT_LIMIT, MAX_LIMIT)?;
     let page = s.store.review_list(&ReviewQuery { open, kind, service, after, limit }).await?;
     Ok(Json(ItemsPage { items: page.items.into_iter().map(ItemView::from).collect(), next_cursor: page.next })
         .into_response())

@@ -16,6 +16,19 @@ fn merge_of(survivor: UserId, merged: UserId) -> NewMerge {
 
 /// A person imported by `hr` with its ID, names, a date of birth and an email address.
 async fn imported(store: &Store, id: &str, first: &str, email: &str) -> UserId {
+    let born = DateOfBirth::new(chrono::NaiveDate::from_ymd_opt(1980, 1, 2).unwrap());
+    imported_by(store, "hr", id, first, email, Some(born)).await
+}
+
+/// A person with the last name Lee imported by `service`.
+async fn imported_by(
+    store: &Store,
+    service: &str,
+    id: &str,
+    first: &str,
+    email: &str,
+    date_of_birth: Option<DateOfBirth>,
+) -> UserId {
     let user = ImportedUser {
         id: UserId::random(),
         external_id: id.to_owned(),
@@ -23,13 +36,13 @@ async fn imported(store: &Store, id: &str, first: &str, email: &str) -> UserId {
             first_name: Some(first.to_owned()),
             last_name: Some("Lee".to_owned()),
             email: Some(Email::parse(email).unwrap()),
-            date_of_birth: Some(DateOfBirth::new(chrono::NaiveDate::from_ymd_opt(1980, 1, 2).unwrap())),
+            date_of_birth,
             ..ProfileFields::default()
         },
         registry: None,
     };
     let writes = ImportWrites {
-        service: ServiceName::new("hr").unwrap(),
+        service: ServiceName::new(service).unwrap(),
         actor: "import:test".into(),
         new_users: vec![user.clone()],
         trn_updates: vec![],
@@ -251,38 +264,9 @@ pub async fn an_undo_is_refused_when_the_survivors_address_was_taken(store: Stor
 /// newer, as m's own combined profile did.
 pub async fn a_chain_ranks_the_merged_persons_values_before_earlier_ones(store: Store) {
     let born = |y, m, d| Some(DateOfBirth::new(chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()));
-    let import = |service: &str, id: &str, email: &str, date_of_birth| {
-        let user = ImportedUser {
-            id: UserId::random(),
-            external_id: id.to_owned(),
-            import: ProfileFields {
-                first_name: Some("Ann".into()),
-                last_name: Some("Lee".into()),
-                email: Some(Email::parse(email).unwrap()),
-                date_of_birth,
-                ..ProfileFields::default()
-            },
-            registry: None,
-        };
-        let writes = ImportWrites {
-            service: ServiceName::new(service).unwrap(),
-            actor: "import:test".into(),
-            new_users: vec![user.clone()],
-            trn_updates: vec![],
-            links: vec![],
-            reviews: Vec::new(),
-        };
-        let store = store.clone();
-        async move {
-            let mut session = store.import_session().await.unwrap();
-            session.apply(&writes).await.unwrap();
-            session.commit().await.unwrap();
-            user.id
-        }
-    };
     let s = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap().id;
-    let m = import("hr", "hr-1", "ann@hr.example.com", born(1980, 1, 2)).await;
-    let a = import("crm", "crm-1", "ann@crm.example.com", born(1990, 5, 5)).await;
+    let m = imported_by(&store, "hr", "hr-1", "Ann", "ann@hr.example.com", born(1980, 1, 2)).await;
+    let a = imported_by(&store, "crm", "crm-1", "Ann", "ann@crm.example.com", born(1990, 5, 5)).await;
     store.merge(&merge_of(m, a), &reviewer()).await.unwrap();
     let dob = |p: identity_store::Person| p.combined.date_of_birth.map(|d| d.value);
     assert_eq!(dob(store.person(m).await.unwrap()), born(1980, 1, 2), "m keeps its own");
