@@ -277,6 +277,8 @@ pub const ADMIN_ROUTES: &[&str] = &[
     "/admin/v1/reviews",
     "/admin/v1/reviews/00000000-0000-4000-8000-000000000000",
     "/admin/v1/reviews/00000000-0000-4000-8000-000000000000/decision",
+    "/admin/v1/tokens",
+    "/admin/v1/tokens/viewer",
 ];
 
 /// The network profile is enforced inside the binary: a client outside the allowed networks gets

@@ -1,10 +1,12 @@
 //! admin's routes under `/admin/v1`, and nothing else. Every route needs a token; each checks
-//! the role it needs.
+//! the role it needs: `viewer` reads, `reviewer` also merges and decides, `admin` also undoes
+//! merges and manages tokens.
 
 mod error;
 mod merges;
 mod people;
 mod reviews;
+mod tokens;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use identity_server::auth::{AuthError, Authenticator, Principal};
 use identity_server::runner::Running;
@@ -53,6 +55,8 @@ pub fn routes(running: &Running) -> Router {
         .route("/admin/v1/reviews", get(reviews::list))
         .route("/admin/v1/reviews/{id}", get(reviews::get))
         .route("/admin/v1/reviews/{id}/decision", post(reviews::decide))
+        .route("/admin/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/admin/v1/tokens/{name}", delete(tokens::revoke))
         .route_layer(from_fn_with_state(state.clone(), authenticate))
         .fallback(not_found)
         .with_state(state)

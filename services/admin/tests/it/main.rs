@@ -7,10 +7,12 @@
 mod merges;
 mod reviews;
 mod support;
+mod tokens;
 
 mod cases {
     pub use crate::merges::*;
     pub use crate::reviews::*;
+    pub use crate::tokens::*;
 }
 
 identity_testkit::both_backends!(crate::cases:
@@ -22,6 +24,7 @@ identity_testkit::both_backends!(crate::cases:
     a_reviewer_links_an_import_row,
     a_scan_queues_alike_people_once,
     the_matcher_follows_the_feed,
+    an_admin_manages_tokens_over_http,
 );
 
 #[tokio::test]
