@@ -12,9 +12,13 @@
 # FOLLOW=1 runs admin beside each import, its matcher following the change feed (#18) from the
 # seeded people's last change (as a deployment that has caught up), so the import shares the
 # database with the follower's key writes and candidate lookups; its queued pairs are reported.
+# VARIED=1 (the default with FOLLOW=1) seeds people with a department's names and birthdays and
+# makes the file's new people as varied (`seed-people --varied`, `import-file --varied`): without
+# it every seeded last name is `Family<n>` and every new one `Person<n>`, alike to the matcher.
 #   bench/import.sh
 #   BACKENDS=pg EXISTING=200000 SHAPES=new MEMORY_ROWS=0 bench/import.sh
 #   FOLLOW=1 BACKENDS=pg SHAPES=new MEMORY_ROWS=0 bench/import.sh
+#   FOLLOW=0 VARIED=1 SHAPES=new MEMORY_ROWS=0 bench/import.sh   (the same files, no follower)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 BACKENDS="${BACKENDS:-pg sqlite}"
@@ -23,6 +27,9 @@ ROWS="${ROWS:-100000}"
 SHAPES="${SHAPES:-existing new}"
 MEMORY_ROWS="${MEMORY_ROWS:-1000000}"
 FOLLOW="${FOLLOW:-0}"
+VARIED="${VARIED:-$FOLLOW}"
+varied=()
+[ "$VARIED" = 1 ] && varied=(--varied)
 ADMIN_PORT="${ADMIN_PORT:-18485}"
 need /usr/bin/time time
 [ "$FOLLOW" = 1 ] && need sqlite3 sqlite3
@@ -76,12 +83,12 @@ seeded() {
   local b=$1 url
   url=$(fresh_db "$b" identity_bench_seed)
   log "$b: seeding $EXISTING existing people"
-  DATABASE_URL="$url" "$TOOL" seed-people --count "$EXISTING" --out "$WORK/import-seed-$b"
+  DATABASE_URL="$url" "$TOOL" seed-people --count "$EXISTING" --out "$WORK/import-seed-$b" "${varied[@]}"
   # The registry records of every shape's TRN rows (the same rows numbers in every file).
   for shape in $SHAPES; do
     # shellcheck disable=SC2046
     DATABASE_URL="$url" "$TOOL" import-file --existing "$EXISTING" --rows "$ROWS" --out "$WORK/import-$shape.csv" \
-      --load-registry $(mix "$shape")
+      --load-registry "${varied[@]}" $(mix "$shape")
   done
   [ "$b" = pg ] && psql "$url" -q -c "VACUUM ANALYZE"
   echo "$url"
@@ -137,7 +144,7 @@ for b in $BACKENDS; do
   done
   if [ "$MEMORY_ROWS" -gt 0 ]; then
     url=$(copy_of "$b" "$seed")
-    DATABASE_URL="$url" "$TOOL" import-file --existing "$EXISTING" --rows "$MEMORY_ROWS" --out "$WORK/import-$MEMORY_ROWS.csv" --load-registry
+    DATABASE_URL="$url" "$TOOL" import-file --existing "$EXISTING" --rows "$MEMORY_ROWS" --out "$WORK/import-$MEMORY_ROWS.csv" --load-registry "${varied[@]}"
     read -r secs rss anon summary <<< "$(timed "$b-$MEMORY_ROWS" "$WORK/import-$MEMORY_ROWS.csv" "$url")"
     rate=$(python3 -c "print(round($MEMORY_ROWS / $secs))")
     log "$b: $MEMORY_ROWS rows in ${secs}s = $rate rows/s, peak RSS ${rss} MiB (anonymous ${anon} MiB); $summary"

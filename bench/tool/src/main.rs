@@ -70,6 +70,10 @@ enum Command {
         /// Also load the registry records the file's TRNs refer to.
         #[arg(long)]
         load_registry: bool,
+        /// Against people seeded with `seed-people --varied`, and new people as varied (strangers
+        /// to the seeded ones but for chance), as the matcher would meet a real file.
+        #[arg(long)]
+        varied: bool,
         #[command(flatten)]
         mix: Mix,
     },
@@ -165,18 +169,25 @@ fn person(i: usize) -> (String, String, String) {
     (FIRST[i % FIRST.len()].to_owned(), format!("Family{i}"), format!("person{i}@bench.example"))
 }
 
+/// Seeded person `i`'s first name, last name, email and date of birth, as `seed-people` wrote
+/// them (`varied` as it was given there).
+fn seeded_person(i: usize, varied: bool) -> (String, String, String, DateOfBirth) {
+    let (first, last, email) = person(i);
+    if varied {
+        let (first, last, date_of_birth) = quality::stranger(i);
+        (first, last, email, DateOfBirth::new(date_of_birth))
+    } else {
+        (first, last, email, dob(i))
+    }
+}
+
 async fn seed_people(store: &Store, count: usize, varied: bool) -> Result<Vec<UserId>, String> {
     let service = ServiceName::new("seed").map_err(|e| e.to_string())?;
     let mut ids = Vec::with_capacity(count);
     for start in (0..count).step_by(1000) {
         let mut new_users = Vec::new();
         for i in start..(start + 1000).min(count) {
-            let (mut first, mut last, email) = person(i);
-            let mut date_of_birth = dob(i);
-            if varied {
-                let (f, l, d) = quality::stranger(i);
-                (first, last, date_of_birth) = (f, l, DateOfBirth::new(d));
-            }
+            let (first, last, email, date_of_birth) = seeded_person(i, varied);
             let id = UserId::random();
             ids.push(id);
             new_users.push(ImportedUser {
@@ -316,7 +327,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             eprintln!("seeded {count} people -> {}", out.display());
         }
         Command::MatchQuality { .. } => unreachable!("answered before the database is opened"),
-        Command::ImportFile { existing, rows, out, load_registry, mix } => {
+        Command::ImportFile { existing, rows, out, load_registry, varied, mix } => {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| e.to_string())?);
             writeln!(f, "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH")
                 .map_err(|e| e.to_string())?;
@@ -329,14 +340,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let line = match kind {
                     RowKind::EmailRepeat => {
                         let i = (r * 7919) % existing;
-                        let (first, last, email) = person(i);
-                        format!("b-{r},{email},,{first},,{last},,{}", dob(i).date().format("%d%m%Y"))
+                        let (first, last, email, born) = seeded_person(i, varied);
+                        format!("b-{r},{email},,{first},,{last},,{}", born.date().format("%d%m%Y"))
                     }
                     RowKind::NearDuplicate => {
                         let i = (r * 104_729) % existing;
-                        let (first, last, _) = person(i);
+                        let (first, last, _, born) = seeded_person(i, varied);
                         let first = quality::nickname(&first).unwrap_or(&first);
-                        format!("b-{r},other{r}@bench.example,,{first},,{last},,{}", dob(i).date().format("%d%m%Y"))
+                        format!("b-{r},other{r}@bench.example,,{first},,{last},,{}", born.date().format("%d%m%Y"))
                     }
                     RowKind::Invalid => format!("b-{r},not-an-email,,Ann,,Lee,,00011900"),
                     RowKind::Trn => {
@@ -349,6 +360,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                             date_of_birth: dob(r),
                         });
                         format!("b-{r},new{r}@bench.example,{trn},,,,,{}", dob(r).date().format("%d%m%Y"))
+                    }
+                    RowKind::New if varied => {
+                        let (first, last, born) = quality::stranger(existing + r);
+                        format!("b-{r},new{r}@bench.example,,{first},,{last},,{}", born.format("%d%m%Y"))
                     }
                     RowKind::New => {
                         format!("b-{r},new{r}@bench.example,,New,,Person{r},,{}", dob(r).date().format("%d%m%Y"))
