@@ -439,6 +439,17 @@ impl Store {
         matches!(self.inner, Inner::Postgres(_))
     }
 
+    /// A chunk's facts read now on a reading connection, for a session opened later (SQLite,
+    /// whose one writer is meanwhile busy with the chunk before; where sessions overlap, a
+    /// session reads and claims its own). Every write that bears on facts appends a change, so
+    /// if the session's [`ImportSession::began_at`] equals the mark these were read at, they
+    /// are the session's own facts; if only the caller's chunks were committed since, they
+    /// still are for identifiers those chunks did not write ([`FactsAhead::still_true`]).
+    pub async fn facts_ahead(&self, service: &identity_core::ServiceName, query: FactQuery) -> Result<FactsAhead> {
+        let (mark, facts) = dispatch!(self.facts_ahead(service, &query))?;
+        Ok(FactsAhead { facts, query, read_at: FeedMark(mark) })
+    }
+
     /// A writing transaction for a chunk of import rows. Its facts are claimed (see
     /// [`ImportSession::facts`]), so that two jobs cannot both add the same person.
     pub async fn import_session(&self) -> Result<ImportSession> {
@@ -544,7 +555,25 @@ impl ImportSession {
     }
 
     pub async fn commit(self) -> Result<()> {
-        session!(self.commit())
+        self.commit_marked().await.map(drop)
+    }
+
+    /// Commits, and tells where the change log then ends (SQLite; `None` where sessions
+    /// overlap): a later session whose [`ImportSession::began_at`] is the same found nothing
+    /// committed in between.
+    pub async fn commit_marked(self) -> Result<Option<FeedMark>> {
+        Ok(session!(self.commit())?.map(FeedMark))
+    }
+
+    /// Where the change log ended when this session began (SQLite; `None` where sessions
+    /// overlap). Taken under the write lock, so nothing was committed between it and the
+    /// session's own reads.
+    pub fn began_at(&self) -> Option<FeedMark> {
+        match &self.0 {
+            SessionInner::Postgres(s) => s.began(),
+            SessionInner::Sqlite(s) => s.began(),
+        }
+        .map(FeedMark)
     }
 
     /// This session's place, for a later session to wait on ([`ImportSession::after`]).

@@ -292,6 +292,68 @@ pub struct FactQuery {
     pub ids: Vec<String>,
 }
 
+impl FactQuery {
+    /// Whether the two ask about one identifier: a chunk that wrote one of `other`'s (a person
+    /// it added, linked or gave a TRN) changed the facts `other` reads. Each list is sorted and
+    /// without repeats, as the engine builds them.
+    pub fn shares_a_key(&self, other: &Self) -> bool {
+        fn meet<T: Ord>(a: &[T], b: &[T]) -> bool {
+            let (mut i, mut j) = (0, 0);
+            while i < a.len() && j < b.len() {
+                match a[i].cmp(&b[j]) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => return true,
+                }
+            }
+            false
+        }
+        meet(&self.emails, &other.emails)
+            || meet(&self.trns, &other.trns)
+            || meet(&self.names, &other.names)
+            || meet(&self.ids, &other.ids)
+    }
+}
+
+/// A place in the change log, for telling whether anything was committed between two moments
+/// (`ImportSession::began_at`, `ImportSession::commit_marked`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedMark(pub(crate) i64);
+
+/// A chunk's facts read ahead of its session (`Store::facts_ahead`), what they are about, and
+/// when they were read.
+#[derive(Debug, Clone)]
+pub struct FactsAhead {
+    pub facts: ChunkFacts,
+    pub query: FactQuery,
+    pub read_at: FeedMark,
+}
+
+/// What a committed chunk did, as far as facts read meanwhile for the next one go.
+#[derive(Debug, Clone)]
+pub struct CommittedChunk {
+    pub began: FeedMark,
+    pub ended: FeedMark,
+    pub query: FactQuery,
+    /// It gave existing people other names or another date of birth: the keys they left are
+    /// not in its query.
+    pub moves_people: bool,
+}
+
+impl FactsAhead {
+    /// The facts, if they are what a session that began at `began` would read itself: nothing
+    /// was committed since they were read, or only `last`, which began when they were read and
+    /// wrote none of the identifiers they are about (the rule PostgreSQL's claims enforce).
+    pub fn still_true(self, began: Option<FeedMark>, last: Option<&CommittedChunk>) -> Option<ChunkFacts> {
+        let began = began?;
+        let unchanged = self.read_at == began;
+        let only_last = last.is_some_and(|l| {
+            l.began == self.read_at && l.ended == began && !l.moves_people && !l.query.shares_a_key(&self.query)
+        });
+        (unchanged || only_last).then_some(self.facts)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChunkFacts {
     pub by_email: std::collections::HashMap<String, identity_core::import::ExistingUser>,
@@ -408,4 +470,61 @@ pub struct ChunkResults {
     pub rows_done: i64,
     /// The claim is extended to here.
     pub lease_until: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(emails: &[&str], names: &[(&str, u32)], ids: &[&str]) -> FactQuery {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(1990, 1, d).unwrap_or_default();
+        FactQuery {
+            emails: emails.iter().map(|e| (*e).to_owned()).collect(),
+            trns: Vec::new(),
+            names: names.iter().map(|(n, d)| ((*n).to_owned(), day(*d))).collect(),
+            ids: ids.iter().map(|i| (*i).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn queries_share_a_key_when_any_list_meets() {
+        let a = query(&["a@x", "c@x"], &[("lee", 1)], &["1", "3"]);
+        assert!(!a.shares_a_key(&query(&["b@x", "d@x"], &[("lee", 2)], &["2"])));
+        assert!(a.shares_a_key(&query(&["b@x", "c@x"], &[], &[])), "an email");
+        assert!(a.shares_a_key(&query(&[], &[("lee", 1)], &[])), "a name with its date of birth");
+        assert!(a.shares_a_key(&query(&[], &[], &["0", "3"])), "a service ID");
+        let mut trn = FactQuery::default();
+        trn.trns.push("2000001".into());
+        assert!(trn.shares_a_key(&trn.clone()), "a TRN");
+        assert!(!a.shares_a_key(&FactQuery::default()));
+    }
+
+    #[test]
+    fn facts_read_ahead_hold_only_if_nothing_that_bears_on_them_was_committed() {
+        let mine = query(&["a@x"], &[("lee", 1)], &["1"]);
+        let ahead = |at: i64| FactsAhead { facts: ChunkFacts::default(), query: mine.clone(), read_at: FeedMark(at) };
+        let last = |began: i64, ended: i64, query: FactQuery, moves_people: bool| CommittedChunk {
+            began: FeedMark(began),
+            ended: FeedMark(ended),
+            query,
+            moves_people,
+        };
+        let other = query(&["b@x"], &[("lee", 2)], &["2"]);
+        // Nothing committed since the read.
+        assert!(ahead(7).still_true(Some(FeedMark(7)), None).is_some());
+        // Something committed, and no chunk of ours to account for it.
+        assert!(ahead(7).still_true(Some(FeedMark(9)), None).is_none());
+        // Only the chunk before, begun when they were read, about other people.
+        assert!(ahead(7).still_true(Some(FeedMark(9)), Some(&last(7, 9, other.clone(), false))).is_some());
+        // ... but it wrote one of their identifiers,
+        let shared = query(&["b@x"], &[("lee", 1)], &[]);
+        assert!(ahead(7).still_true(Some(FeedMark(9)), Some(&last(7, 9, shared, false))).is_none());
+        // ... or moved people to keys nobody asked about,
+        assert!(ahead(7).still_true(Some(FeedMark(9)), Some(&last(7, 9, other.clone(), true))).is_none());
+        // ... or someone else committed before it began, or after it ended.
+        assert!(ahead(6).still_true(Some(FeedMark(9)), Some(&last(7, 9, other.clone(), false))).is_none());
+        assert!(ahead(7).still_true(Some(FeedMark(10)), Some(&last(7, 9, other, false))).is_none());
+        // Where sessions overlap there are no marks: never.
+        assert!(ahead(7).still_true(None, None).is_none());
+    }
 }

@@ -14,7 +14,8 @@ use identity_core::nicknames::Nicknames;
 use identity_core::normalize::name_key;
 use identity_core::{ProfileFields, ServiceName, Trn, UserId};
 use identity_store::{
-    FactQuery, ImportSession, ImportWrites, ImportedUser, NewImportReview, StoreError, TrnUpdate, Uniqueness,
+    ChunkFacts, FactQuery, ImportSession, ImportWrites, ImportedUser, NewImportReview, StoreError, TrnUpdate,
+    Uniqueness,
 };
 
 use crate::registry::{Registry, RegistryError};
@@ -137,15 +138,30 @@ impl<R: Registry> Engine<R> {
         rows: &[InputRow],
         checks: &Checks,
     ) -> Result<Vec<ResultRow>, EngineError> {
-        let decided = self.decide(session, to, rows, checks, &Linked::default()).await?;
+        let decided = self.decide(session, to, rows, checks, &Linked::default(), None).await?;
         decided.write(session).await
+    }
+
+    /// What the facts of `checks`' valid rows are about: each list sorted, without repeats.
+    pub fn query(checks: &Checks) -> FactQuery {
+        let valid: Vec<&ValidRow> =
+            checks.0.iter().filter_map(|c| if let Checked::Valid(v) = c { Some(&**v) } else { None }).collect();
+        let unique = |items: Vec<String>| items.into_iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>();
+        FactQuery {
+            emails: unique(valid.iter().map(|v| v.email.key()).collect()),
+            trns: unique(valid.iter().filter_map(|v| v.trn.as_ref().map(|t| t.as_str().to_owned())).collect()),
+            names: valid.iter().flat_map(|v| match_keys(v)).collect::<BTreeSet<_>>().into_iter().collect(),
+            ids: unique(valid.iter().map(|v| v.id.clone()).collect()),
+        }
     }
 
     /// Reads the facts of `rows` (claiming what they are about, see `ImportSession::facts`) and
     /// decides each row. `earlier` are the links of a chunk decided before this one whose writes
     /// are not committed yet: its people, emails, TRNs and names are claimed, so this session's
     /// claims wait for it to commit and then read them, but a service's IDs are not claimed.
-    /// What it returns is written by [`Decided::write`], in the same session.
+    /// `known` are the facts when the caller has them already, read ahead of the session and
+    /// still true in it (`Store::facts_ahead`). What it returns is written by
+    /// [`Decided::write`], in the same session.
     pub async fn decide(
         &self,
         session: &mut ImportSession,
@@ -153,19 +169,14 @@ impl<R: Registry> Engine<R> {
         rows: &[InputRow],
         checks: &Checks,
         earlier: &Linked,
+        known: Option<ChunkFacts>,
     ) -> Result<Decided, EngineError> {
         let checked = &checks.0;
-
-        let valid: Vec<&ValidRow> =
-            checked.iter().filter_map(|c| if let Checked::Valid(v) = c { Some(&**v) } else { None }).collect();
-        let unique = |items: Vec<String>| items.into_iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>();
-        let query = FactQuery {
-            emails: unique(valid.iter().map(|v| v.email.key()).collect()),
-            trns: unique(valid.iter().filter_map(|v| v.trn.as_ref().map(|t| t.as_str().to_owned())).collect()),
-            names: valid.iter().flat_map(|v| match_keys(v)).collect::<BTreeSet<_>>().into_iter().collect(),
-            ids: unique(valid.iter().map(|v| v.id.clone()).collect()),
+        let query = Self::query(checks);
+        let mut facts = match known {
+            Some(facts) => facts,
+            None => session.facts(to.service, &query).await?,
         };
-        let mut facts = session.facts(to.service, &query).await?;
         for id in &query.ids {
             if let Some(user) = earlier.0.get(id) {
                 facts.links.insert(id.clone(), *user);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use identity_core::import::result::{ResultRow, RESULT_HEADER};
 use identity_core::ServiceName;
-use identity_store::{ImportSession, OutcomeCounts, SessionOrder, Store, StoreError};
+use identity_store::{CommittedChunk, FactsAhead, ImportSession, OutcomeCounts, SessionOrder, Store, StoreError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::io::AsyncReadExt;
 use tokio::sync::oneshot;
@@ -177,13 +177,26 @@ impl FileImport<'_> {
 /// the session before it to end (`ImportSession::after`, a wait the server sees, so a circle of
 /// waits is a deadlock it breaks, not a hang) and commits only if that one did. A chunk that meets
 /// a concurrent write is redone, with every chunk after it, one at a time and with fresh facts.
-/// On SQLite (one writer) a chunk is decided and written in one go.
+/// On SQLite (one writer) a chunk is decided and written in one go, with the facts read for it
+/// on a reading connection while the writer wrote the chunk before (`Store::facts_ahead`): they
+/// are used if only that chunk was committed since they were read and it shared none of their
+/// identifiers and moved nobody (the rule the claims enforce on PostgreSQL); otherwise the
+/// chunk reads them again under the write lock.
 struct Pipeline<'a, R> {
     store: &'a Store,
     engine: &'a Engine<R>,
-    checked: Option<(Vec<InputRow>, Checks)>,
+    checked: Option<Checked>,
     /// Chunks being written and committed, oldest first: at most two.
     writing: VecDeque<Writing>,
+    /// SQLite: the chunk committed last, for `FactsAhead::still_true`.
+    last: Option<CommittedChunk>,
+}
+
+/// A chunk checked, with its facts when they could be read ahead.
+struct Checked {
+    rows: Vec<InputRow>,
+    checks: Checks,
+    ahead: Option<FactsAhead>,
 }
 
 /// A chunk whose writes and commit a task is making.
@@ -209,7 +222,7 @@ enum Unwritten {
 
 impl<'a, R: Registry> Pipeline<'a, R> {
     fn new(store: &'a Store, engine: &'a Engine<R>) -> Self {
-        Self { store, engine, checked: None, writing: VecDeque::new() }
+        Self { store, engine, checked: None, writing: VecDeque::new(), last: None }
     }
 
     fn is_empty(&self) -> bool {
@@ -226,12 +239,17 @@ impl<'a, R: Registry> Pipeline<'a, R> {
         incoming: Option<Vec<InputRow>>,
         out: &mut Results,
     ) -> Result<(), String> {
-        let engine = self.engine;
+        let (store, engine) = (self.store, self.engine);
         let check = async move {
-            match incoming {
-                Some(rows) => engine.check(to.header, &rows).await.map(|checks| Some((rows, checks))),
-                None => Ok(None),
-            }
+            let Some(rows) = incoming else { return Ok(None) };
+            let checks = engine.check(to.header, &rows).await?;
+            let ahead = if store.import_sessions_overlap() {
+                None
+            } else {
+                // Only a help: if it fails, the chunk's session reads its own facts.
+                store.facts_ahead(to.service, Engine::<R>::query(&checks)).await.ok()
+            };
+            Ok(Some(Checked { rows, checks, ahead }))
         };
         let checked = self.checked.take();
         let (moved, next) = tokio::join!(self.move_on(to, checked, out), check);
@@ -249,16 +267,11 @@ impl<'a, R: Registry> Pipeline<'a, R> {
     }
 
     /// Takes a checked chunk into the database (`None`: lets the chunks there finish).
-    async fn move_on(
-        &mut self,
-        to: Target<'_>,
-        checked: Option<(Vec<InputRow>, Checks)>,
-        out: &mut Results,
-    ) -> Result<(), String> {
+    async fn move_on(&mut self, to: Target<'_>, checked: Option<Checked>, out: &mut Results) -> Result<(), String> {
         let (store, engine) = (self.store, self.engine);
-        let Some((rows, checks)) = checked else { return self.drain(to, out).await };
+        let Some(Checked { rows, checks, ahead }) = checked else { return self.drain(to, out).await };
         if !store.import_sessions_overlap() {
-            let results = apply_chunk(store, engine, to, &rows, &checks).await;
+            let results = apply_one(store, engine, to, &rows, &checks, ahead, &mut self.last).await;
             return out.write(&results.map_err(|e| explain(e, out.summary.rows))?);
         }
         while self.writing.len() >= 2 || self.writing.back().is_some_and(|w| w.moves_people) {
@@ -348,7 +361,7 @@ async fn decide<R: Registry>(
     earlier: &Linked,
 ) -> Result<(ImportSession, Decided), EngineError> {
     let mut session = store.import_session().await?;
-    match engine.decide(&mut session, to, rows, checks, earlier).await {
+    match engine.decide(&mut session, to, rows, checks, earlier, None).await {
         Ok(decided) => Ok((session, decided)),
         Err(e) => {
             roll_back(session).await;
@@ -417,6 +430,46 @@ async fn joined<T>(task: JoinHandle<T>) -> T {
         Ok(answer) => answer,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => unreachable!("import chunk tasks are never cancelled: {e}"),
+    }
+}
+
+/// Applies a chunk where sessions do not overlap (SQLite), with its facts read ahead if they
+/// still hold, and notes in `last` what it committed.
+async fn apply_one<R: Registry>(
+    store: &Store,
+    engine: &Engine<R>,
+    to: Target<'_>,
+    rows: &[InputRow],
+    checks: &Checks,
+    mut ahead: Option<FactsAhead>,
+    last: &mut Option<CommittedChunk>,
+) -> Result<Vec<ResultRow>, EngineError> {
+    let mut attempt = 0;
+    loop {
+        let mut session = store.import_session().await?;
+        let began = session.began_at();
+        let known = ahead.take().and_then(|a| a.still_true(began, last.as_ref()));
+        let applied = match engine.decide(&mut session, to, rows, checks, &Linked::default(), known).await {
+            Ok(decided) => {
+                let moves_people = decided.moves_people();
+                decided.write(&mut session).await.map(|results| (results, moves_people))
+            }
+            Err(e) => Err(e),
+        };
+        match applied {
+            Ok((results, moves_people)) => {
+                let ended = session.commit_marked().await?;
+                *last = began.zip(ended).map(|(began, ended)| CommittedChunk {
+                    began,
+                    ended,
+                    query: Engine::<R>::query(checks),
+                    moves_people,
+                });
+                return Ok(results);
+            }
+            Err(EngineError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -295,8 +295,40 @@ impl Backend {
         if claims == Claims::Take && DIALECT.locks_rows_apart() {
             claim(&mut tx, vec![order]).await?;
         }
-        Ok(Session { tx, claims, changes: Vec::new(), horizon, order })
+        // With the one write lock held, so nothing can be committed between this mark and the
+        // session's own reads.
+        let began = if DIALECT.locks_rows_apart() { None } else { Some(feed_mark(&mut tx).await?) };
+        Ok(Session { tx, claims, changes: Vec::new(), horizon, order, began })
     }
+
+    /// A chunk's facts read on a connection of their own, in one read transaction, with the
+    /// mark of the change log they saw. For SQLite, whose one writer is meanwhile busy with
+    /// the chunk before (see `Store::facts_ahead`).
+    pub(crate) async fn facts_ahead(&self, service: &ServiceName, q: &FactQuery) -> Result<(i64, ChunkFacts)> {
+        let mut leased = self.conns.acquire().await?;
+        let read = async {
+            let mut tx = sqlx::Connection::begin(leased.start()).await?;
+            let mark = feed_mark(&mut tx).await?;
+            let facts = read_facts(&mut tx, service, q).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>((mark, facts))
+        }
+        .await;
+        match read {
+            Ok(read) => leased.finish(Ok::<_, StoreError>(read)),
+            // Left marked in use, so that the connection is closed rather than lent again
+            // with the read transaction perhaps still open.
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Where the change log ends. Every write that bears on an import's facts (a person, a profile,
+/// a link) appends a change, and changes are never deleted, so two equal marks mean nothing
+/// of the kind was committed between them. (SQLite numbers a change's `id` one past the last.)
+async fn feed_mark(conn: &mut super::Conn) -> Result<i64> {
+    let row = sqlx::query("SELECT coalesce(max(id), 0) AS mark FROM changes").fetch_one(&mut *conn).await?;
+    Ok(row.try_get("mark")?)
 }
 
 /// The users that `source` links these external keys to. One index probe per key, whatever the
@@ -371,6 +403,8 @@ pub(crate) struct Session {
     horizon: i64,
     /// The key this session holds until it ends (see `Backend::import_session`).
     order: i64,
+    /// The change log's mark when the session began (SQLite, see `feed_mark`).
+    began: Option<i64>,
 }
 
 /// The key of a claim on an identifier: a 64-bit FNV-1a hash of its kind and value, the same in
@@ -400,11 +434,67 @@ async fn claim(conn: &mut super::Conn, mut keys: Vec<i64>) -> Result<()> {
 /// Claims per statement: under PostgreSQL's 65,535 bound values.
 const MERGED_CLAIMS: usize = 30_000;
 
+/// The facts of the flowchart for a chunk, as `conn` sees them.
+async fn read_facts(conn: &mut super::Conn, service: &ServiceName, q: &FactQuery) -> Result<ChunkFacts> {
+    let mut facts = ChunkFacts::default();
+    for chunk in q.emails.chunks(BATCH) {
+        let mut qb = QueryBuilder::<Db>::new("SELECT user_id, email_key, trn FROM combined_profiles WHERE ");
+        super::push_in(&mut qb, "email_key", Column::Text(chunk.iter().cloned().map(Some).collect()));
+        for row in qb.build().fetch_all(&mut *conn).await? {
+            let trn = rows::trn(row.try_get("trn")?)?;
+            facts.by_email.insert(row.try_get("email_key")?, ExistingUser { id: rows::user_id(&row, "user_id")?, trn });
+        }
+    }
+    for chunk in q.trns.chunks(BATCH) {
+        facts.trn_holders.extend(linked_users(conn, &Source::Registry, chunk).await?);
+    }
+    for chunk in q.names.chunks(BATCH) {
+        // A join with the list of (last name, date of birth) pairs, not a row-value IN: with
+        // hundreds of pairs PostgreSQL planned the IN as an OR of that many conditions, and
+        // spent most of a chunk's time there.
+        let mut qb = QueryBuilder::<Db>::new("WITH wanted (last_name_key, date_of_birth) AS (");
+        let columns = Columns(vec![
+            Column::Text(chunk.iter().map(|(last, _)| Some(last.clone())).collect()),
+            Column::Date(chunk.iter().map(|(_, dob)| Some(*dob)).collect()),
+        ]);
+        super::push_columns(&mut qb, columns, "true");
+        qb.push(
+            ") SELECT c.user_id, c.first_name, c.last_name_key, c.date_of_birth FROM wanted w \
+             JOIN combined_profiles c ON c.last_name_key = w.last_name_key AND c.date_of_birth = w.date_of_birth \
+             JOIN users u ON u.id = c.user_id WHERE u.status <> 'archived' ORDER BY c.user_id",
+        );
+        for row in qb.build().fetch_all(&mut *conn).await? {
+            let key: (String, NaiveDate) = (row.try_get("last_name_key")?, row.try_get("date_of_birth")?);
+            let first_name: Option<String> = row.try_get("first_name")?;
+            facts
+                .candidates
+                .entry(key)
+                .or_default()
+                .push(Candidate { id: rows::user_id(&row, "user_id")?, first_name: first_name.unwrap_or_default() });
+        }
+    }
+    let source = Source::Import(service.clone());
+    for chunk in q.ids.chunks(BATCH) {
+        facts.links.extend(linked_users(conn, &source, chunk).await?);
+    }
+    Ok(facts)
+}
+
 impl Session {
     /// Writes the changes held back (numbered: `write::append_numbered_changes`), and commits.
-    pub(crate) async fn commit(mut self) -> Result<()> {
+    /// Returns the change log's mark after it (SQLite; `None` where sessions overlap).
+    pub(crate) async fn commit(mut self) -> Result<Option<i64>> {
         write::append_numbered_changes(&mut self.tx, self.horizon, &self.changes).await?;
-        Ok(self.tx.commit().await?)
+        let ended = match self.began {
+            Some(_) => Some(feed_mark(&mut self.tx).await?),
+            None => None,
+        };
+        self.tx.commit().await?;
+        Ok(ended)
+    }
+
+    pub(crate) fn began(&self) -> Option<i64> {
+        self.began
     }
 
     pub(crate) async fn rollback(self) -> Result<()> {
@@ -435,49 +525,7 @@ impl Session {
             let names = q.names.iter().map(|(last, dob)| claim_key("name", &format!("{last}|{dob}")));
             claim(conn, emails.chain(trns).chain(names).collect()).await?;
         }
-        let mut facts = ChunkFacts::default();
-        for chunk in q.emails.chunks(BATCH) {
-            let mut qb = QueryBuilder::<Db>::new("SELECT user_id, email_key, trn FROM combined_profiles WHERE ");
-            super::push_in(&mut qb, "email_key", Column::Text(chunk.iter().cloned().map(Some).collect()));
-            for row in qb.build().fetch_all(&mut *conn).await? {
-                let trn = rows::trn(row.try_get("trn")?)?;
-                facts
-                    .by_email
-                    .insert(row.try_get("email_key")?, ExistingUser { id: rows::user_id(&row, "user_id")?, trn });
-            }
-        }
-        for chunk in q.trns.chunks(BATCH) {
-            facts.trn_holders.extend(linked_users(conn, &Source::Registry, chunk).await?);
-        }
-        for chunk in q.names.chunks(BATCH) {
-            // A join with the list of (last name, date of birth) pairs, not a row-value IN: with
-            // hundreds of pairs PostgreSQL planned the IN as an OR of that many conditions, and
-            // spent most of a chunk's time there.
-            let mut qb = QueryBuilder::<Db>::new("WITH wanted (last_name_key, date_of_birth) AS (");
-            let columns = Columns(vec![
-                Column::Text(chunk.iter().map(|(last, _)| Some(last.clone())).collect()),
-                Column::Date(chunk.iter().map(|(_, dob)| Some(*dob)).collect()),
-            ]);
-            super::push_columns(&mut qb, columns, "true");
-            qb.push(
-                ") SELECT c.user_id, c.first_name, c.last_name_key, c.date_of_birth FROM wanted w \
-                 JOIN combined_profiles c ON c.last_name_key = w.last_name_key AND c.date_of_birth = w.date_of_birth \
-                 JOIN users u ON u.id = c.user_id WHERE u.status <> 'archived' ORDER BY c.user_id",
-            );
-            for row in qb.build().fetch_all(&mut *conn).await? {
-                let key: (String, NaiveDate) = (row.try_get("last_name_key")?, row.try_get("date_of_birth")?);
-                let first_name: Option<String> = row.try_get("first_name")?;
-                facts.candidates.entry(key).or_default().push(Candidate {
-                    id: rows::user_id(&row, "user_id")?,
-                    first_name: first_name.unwrap_or_default(),
-                });
-            }
-        }
-        let source = Source::Import(service.clone());
-        for chunk in q.ids.chunks(BATCH) {
-            facts.links.extend(linked_users(conn, &source, chunk).await?);
-        }
-        Ok(facts)
+        read_facts(conn, service, q).await
     }
 
     /// Makes a chunk's writes: new users, TRN updates, links.

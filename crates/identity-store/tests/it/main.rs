@@ -103,6 +103,7 @@ conformance!(
     the_matchers_lease_and_position_move_together,
     change_log_records_every_write,
     a_new_link_is_a_change,
+    facts_read_ahead_hold_until_a_write,
     sequencing_numbers_more_than_one_batch,
     change_feed_has_no_gap_or_repeat_under_concurrent_writers,
     a_change_committed_late_is_numbered,

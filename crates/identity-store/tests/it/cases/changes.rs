@@ -230,3 +230,64 @@ pub async fn a_change_committed_late_is_numbered(store: Store) {
     };
     assert_eq!(feed, order);
 }
+
+/// Facts read ahead of an import session (SQLite) hold while nothing is committed; every kind of
+/// write that bears on them (SCIM create, replace and archive, an import's link, a merge) moves
+/// the change log's mark, so a session begun after it knows they may be stale. Numbering changes
+/// moves nothing. PostgreSQL's sessions read and claim their own facts, and have no marks.
+pub async fn facts_read_ahead_hold_until_a_write(store: Store) {
+    use identity_store::{Backend, FactQuery, NewMerge};
+    let npq = ServiceName::new("npq").unwrap();
+    let ann = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap();
+    let query = FactQuery { emails: vec!["ann@example.com".into()], ..FactQuery::default() };
+    let mark = || async {
+        let session = store.import_session().await.unwrap();
+        let began = session.began_at();
+        session.rollback().await.unwrap();
+        began
+    };
+    let ahead = store.facts_ahead(&npq, query.clone()).await.unwrap();
+    assert_eq!(ahead.facts.by_email["ann@example.com"].id, ann.id, "read like a session's facts");
+    if store.backend() == Backend::Postgres {
+        assert_eq!(mark().await, None);
+        assert!(ahead.still_true(None, None).is_none());
+        return;
+    }
+    store.sequence_changes().await.unwrap();
+    let session = store.import_session().await.unwrap();
+    let began = session.began_at();
+    assert!(began.is_some());
+    assert_eq!(session.commit_marked().await.unwrap(), began, "a session that wrote nothing moves nothing");
+    assert!(ahead.clone().still_true(began, None).is_some(), "nothing was committed since the read");
+
+    let mut marks = vec![began];
+    let bob = store.sso_create(&sso_user("bob", "Bob", "Ray", "bob@example.com"), &actor()).await.unwrap();
+    marks.push(mark().await);
+    store.sso_replace(bob.id, &sso_user("bob", "Rob", "Ray", "bob@example.com"), None, &actor()).await.unwrap();
+    marks.push(mark().await);
+    let writes = ImportWrites {
+        service: npq.clone(),
+        actor: "import:test".into(),
+        new_users: vec![],
+        trn_updates: vec![],
+        links: vec![("npq-1".to_owned(), bob.id)],
+        reviews: Vec::new(),
+    };
+    let mut session = store.import_session().await.unwrap();
+    session.apply(&writes).await.unwrap();
+    let ended = session.commit_marked().await.unwrap();
+    marks.push(mark().await);
+    assert_eq!(ended, *marks.last().unwrap(), "a commit's mark is the next session's");
+    let carl = store.sso_create(&sso_user("carl", "Carl", "Ray", "carl@example.com"), &actor()).await.unwrap();
+    let merge = NewMerge { survivor: bob.id, merged: carl.id, reason: "test".into() };
+    let before_merge = mark().await;
+    store.merge(&merge, &actor()).await.unwrap();
+    marks.push(before_merge);
+    marks.push(mark().await);
+    store.sso_archive(ann.id, None, &actor()).await.unwrap();
+    marks.push(mark().await);
+    for pair in marks.windows(2) {
+        assert_ne!(pair[0], pair[1], "every write moves the mark: {marks:?}");
+    }
+    assert!(ahead.still_true(*marks.last().unwrap(), None).is_none());
+}
