@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 mod gate;
+pub mod hawk;
 pub mod health;
 pub mod metrics;
 pub mod network;

@@ -40,6 +40,11 @@ impl NetworkProfile {
         Self(Arc::new(config))
     }
 
+    /// Whether `peer` is a trusted proxy (the load balancer), whose `X-Forwarded-*` headers count.
+    pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        contains(&self.0.trusted_proxies, peer)
+    }
+
     /// The address a request comes from, honouring `X-Forwarded-For` only from trusted proxies.
     pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer);

@@ -320,6 +320,18 @@ impl Store {
         dispatch!(self.credential_revoke(kind, name))
     }
 
+    /// Records a Hawk request's (key id, nonce, timestamp); `false` if any process on this
+    /// database recorded it before: the request is a replay.
+    pub async fn hawk_nonce_first_use(&self, key_id: &str, nonce: &str, ts: i64) -> Result<bool> {
+        dispatch!(self.hawk_nonce_first_use(key_id, nonce, ts))
+    }
+
+    /// Forgets Hawk nonces whose timestamp (seconds since the epoch) is before `before`;
+    /// returns how many.
+    pub async fn hawk_nonces_sweep(&self, before: i64) -> Result<u64> {
+        dispatch!(self.hawk_nonces_sweep(before))
+    }
+
     // --- The embedded registry ---
 
     pub async fn registry_put(&self, records: &[RegistryRecord]) -> Result<u64> {

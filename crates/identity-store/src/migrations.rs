@@ -19,6 +19,7 @@ pub(crate) const POSTGRES: Embedded = &[
     (4, "sso_profiles_index", include_str!("../../../migrations/postgres/0004_sso_profiles_index.sql")),
     (5, "merges", include_str!("../../../migrations/postgres/0005_merges.sql")),
     (6, "reviews", include_str!("../../../migrations/postgres/0006_reviews.sql")),
+    (7, "hawk_nonces", include_str!("../../../migrations/postgres/0007_hawk_nonces.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -32,6 +33,7 @@ pub(crate) const SQLITE: Embedded = &[
     (4, "sso_profiles_index", include_str!("../../../migrations/sqlite/0004_sso_profiles_index.sql")),
     (5, "merges", include_str!("../../../migrations/sqlite/0005_merges.sql")),
     (6, "reviews", include_str!("../../../migrations/sqlite/0006_reviews.sql")),
+    (7, "hawk_nonces", include_str!("../../../migrations/sqlite/0007_hawk_nonces.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

@@ -1,4 +1,5 @@
 use identity_server::config::{DatabaseConfig, HttpConfig, LogConfig, NetworkConfig};
+use identity_server::hawk::HawkConfig;
 use serde::{Deserialize, Serialize};
 
 /// The api's configuration; see `deploy/api/config.toml` for every key.
@@ -10,6 +11,9 @@ pub struct Config {
     pub log: LogConfig,
     pub network: NetworkConfig,
     pub api: ApiConfig,
+    /// The seed system's callers' signatures (`IDENTITY_HAWK__ID`, `IDENTITY_HAWK__KEY`); a
+    /// signed caller has every scope.
+    pub hawk: HawkConfig,
 }
 
 /// Paging and the per-key rate limit.
@@ -75,6 +79,7 @@ impl Default for Config {
             log: LogConfig::default(),
             network: NetworkConfig::default(),
             api: ApiConfig::default(),
+            hawk: HawkConfig::default(),
         }
     }
 }

@@ -12,3 +12,6 @@ mod routes;
 pub mod views;
 
 pub use routes::{routes, ApiDoc};
+
+/// Every scope an API key may have; a Hawk-signed caller (the seed system's) has them all.
+pub const SCOPES: &[&str] = &["people:read", "profiles:read", "changes:read"];

@@ -39,7 +39,6 @@ enum Command {
 }
 
 const BINARY: &str = "api";
-const SCOPES: &[&str] = &["people:read", "profiles:read", "changes:read"];
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -56,14 +55,14 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
             Command::Serve(_) => {
                 runner::serve_binary(BINARY, &config, Metrics::new(BINARY), |running| {
-                    (api::routes(running, &config.api), async {})
+                    (api::routes(running, &config), async {})
                 })
                 .await
             }
             Command::Migrate => runner::migrate(BINARY, &config.database).await,
             Command::Keys { command } => {
                 let store = runner::store_for_command(BINARY, &config.database).await?;
-                identity_server::cli::run_credentials(&store, CredentialKind::ApiKey, command, SCOPES).await
+                identity_server::cli::run_credentials(&store, CredentialKind::ApiKey, command, api::SCOPES).await
             }
         }
     });

@@ -1,4 +1,5 @@
 use identity_server::config::{DatabaseConfig, HttpConfig, LogConfig, NetworkConfig};
+use identity_server::hawk::HawkConfig;
 use serde::{Deserialize, Serialize};
 
 /// The sso-scim configuration; see `deploy/sso-scim/config.toml` for every key.
@@ -10,6 +11,8 @@ pub struct Config {
     pub log: LogConfig,
     pub network: NetworkConfig,
     pub scim: ScimConfig,
+    /// The seed system's callers' signatures (`IDENTITY_HAWK__ID`, `IDENTITY_HAWK__KEY`).
+    pub hawk: HawkConfig,
 }
 
 /// SCIM limits, advertised in `/ServiceProviderConfig`.
@@ -39,6 +42,7 @@ impl Default for Config {
             log: LogConfig::default(),
             network: NetworkConfig::default(),
             scim: ScimConfig::default(),
+            hawk: HawkConfig::default(),
         }
     }
 }

@@ -61,7 +61,7 @@ fn main() -> ExitCode {
                         runner::sequence_changes(store.clone(), shutdown).await;
                         runner::sequence_last_changes(&store, drained).await;
                     };
-                    (sso_scim::routes(running, &config.scim), sequencer)
+                    (sso_scim::routes(running, &config), sequencer)
                 })
                 .await
             }

@@ -17,12 +17,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use identity_server::auth::{AuthError, Authenticator, Principal};
+use identity_server::hawk::{self, Hawk};
 use identity_server::runner::Running;
 use identity_store::{CredentialKind, Store};
 
 pub use self::docs::ApiDoc;
 use self::error::ApiError;
-use crate::config::ApiConfig;
+use crate::config::{ApiConfig, Config};
 use crate::ratelimit::RateLimiter;
 
 /// The routes' state, behind one `Arc`: axum clones it for every request.
@@ -32,6 +33,9 @@ struct AppState(Arc<Shared>);
 struct Shared {
     store: Store,
     auth: Authenticator,
+    hawk: Option<Hawk>,
+    /// The largest body read, for hashing a signed one.
+    max_body: usize,
     limiter: RateLimiter,
     config: ApiConfig,
 }
@@ -44,13 +48,16 @@ impl std::ops::Deref for AppState {
     }
 }
 
-pub fn routes(running: &Running, config: &ApiConfig) -> Router {
+pub fn routes(running: &Running, config: &Config) -> Router {
     let store = running.store().clone();
+    let api = &config.api;
     let state = AppState(Arc::new(Shared {
         auth: Authenticator::new(store.clone(), CredentialKind::ApiKey),
+        hawk: Hawk::new(&config.hawk, store.clone(), running.plumbing.network.clone()),
+        max_body: config.http.max_body_bytes,
         store,
-        limiter: RateLimiter::new(config.rate_limit_per_second.get(), config.rate_limit_burst.get()),
-        config: config.clone(),
+        limiter: RateLimiter::new(api.rate_limit_per_second.get(), api.rate_limit_burst.get()),
+        config: api.clone(),
     }));
     Router::new()
         .route("/api/v1/people", get(people::list))
@@ -67,19 +74,26 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
-/// Checks the key, then its rate.
-async fn authenticate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
-    let principal = match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
-        Ok(p) => p,
-        Err(AuthError::Unavailable) => {
-            return ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "credentials cannot be checked right now",
-            )
-            .into_response()
+/// Checks the key (or a Hawk signature, which has every scope), then its rate.
+async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut req, principal) = if hawk::is_hawk(req.headers()) {
+        match hawk::admit(s.hawk.as_ref(), req, s.max_body, crate::SCOPES).await {
+            Ok(admitted) => admitted,
+            Err(refused) => return refused,
         }
-        Err(e) => return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()).into_response(),
+    } else {
+        match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
+            Ok(p) => (req, p),
+            Err(AuthError::Unavailable) => {
+                return ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "credentials cannot be checked right now",
+                )
+                .into_response()
+            }
+            Err(e) => return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()).into_response(),
+        }
     };
     if let Err(wait) = s.limiter.check(principal.id, Instant::now()) {
         let mut e = ApiError::new(

@@ -6,12 +6,14 @@
 
 mod access;
 mod feed;
+mod hawk;
 mod people;
 mod support;
 
 mod cases {
     pub use crate::access::*;
     pub use crate::feed::*;
+    pub use crate::hawk::*;
     pub use crate::people::*;
 }
 
@@ -23,6 +25,8 @@ identity_testkit::both_backends!(crate::cases:
     keys_scopes_and_rate_limits,
     the_openapi_document_is_valid_and_complete,
     only_api_routes_are_served,
+    hawk_signatures_are_checked,
+    hawk_is_refused_unless_configured,
 );
 
 #[tokio::test]

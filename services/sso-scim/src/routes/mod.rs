@@ -1,5 +1,6 @@
 //! sso-scim's routes: SCIM 2.0 under `/scim/v2` and nothing else. Every route needs a SCIM
-//! bearer token; errors are RFC 7644 error bodies.
+//! bearer token or, from the seed system's callers, a Hawk signature; errors are RFC 7644 error
+//! bodies (a refused Hawk signature answers as the seed system does).
 
 mod discovery;
 mod error;
@@ -13,11 +14,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use identity_scim::discovery::Capabilities;
 use identity_server::auth::{AuthError, Authenticator};
+use identity_server::hawk::{self, Hawk};
 use identity_server::runner::Running;
 use identity_store::{CredentialKind, Store};
 
 use self::error::ScimResponse;
-use crate::config::ScimConfig;
+use crate::config::Config;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -28,6 +30,9 @@ struct AppState(std::sync::Arc<Shared>);
 struct Shared {
     store: Store,
     auth: Authenticator,
+    hawk: Option<Hawk>,
+    /// The largest body read, for hashing a signed one.
+    max_body: usize,
     /// `…/scim/v2`, for `meta.location` and `Location`.
     base: String,
     caps: Capabilities,
@@ -54,14 +59,17 @@ fn scim<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
     }
 }
 
-pub fn routes(running: &Running, config: &ScimConfig) -> Router {
+pub fn routes(running: &Running, config: &Config) -> Router {
     let store = running.store().clone();
+    let scim = &config.scim;
     let state = AppState(std::sync::Arc::new(Shared {
         auth: Authenticator::new(store.clone(), CredentialKind::ScimToken),
+        hawk: Hawk::new(&config.hawk, store.clone(), running.plumbing.network.clone()),
+        max_body: config.http.max_body_bytes,
         store,
         base: format!("{}/scim/v2", running.base_url),
-        caps: Capabilities { max_results: config.max_results, default_page_size: config.default_page_size },
-        max_start_index: config.max_start_index,
+        caps: Capabilities { max_results: scim.max_results, default_page_size: scim.default_page_size },
+        max_start_index: scim.max_start_index,
         patches: users::PatchTurns::default(),
     }));
     Router::new()
@@ -92,6 +100,15 @@ async fn not_found() -> ScimResponse {
 }
 
 async fn require_token(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    if hawk::is_hawk(req.headers()) {
+        return match hawk::admit(s.hawk.as_ref(), req, s.max_body, &[]).await {
+            Ok((mut req, principal)) => {
+                req.extensions_mut().insert(principal);
+                next.run(req).await
+            }
+            Err(refused) => refused,
+        };
+    }
     match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
         Ok(principal) => {
             req.extensions_mut().insert(principal);
