@@ -330,7 +330,7 @@ impl<'a, R: Registry> Pipeline<'a, R> {
             return Err(explain(e, out.summary.rows));
         }
         for (rows, checks) in redo {
-            let results = apply_chunk(self.store, self.engine, to, &rows, &checks).await;
+            let results = apply_one(self.store, self.engine, to, &rows, &checks, None, &mut self.last).await;
             out.write(&results.map_err(|e| explain(e, out.summary.rows))?)?;
         }
         Ok(())
@@ -433,8 +433,8 @@ async fn joined<T>(task: JoinHandle<T>) -> T {
     }
 }
 
-/// Applies a chunk where sessions do not overlap (SQLite), with its facts read ahead if they
-/// still hold, and notes in `last` what it committed.
+/// Applies a chunk in a session of its own, retrying while concurrent writes conflict: with its
+/// facts read ahead if they still hold (SQLite), noting in `last` what it committed.
 async fn apply_one<R: Registry>(
     store: &Store,
     engine: &Engine<R>,
@@ -466,27 +466,6 @@ async fn apply_one<R: Registry>(
                     moves_people,
                 });
                 return Ok(results);
-            }
-            Err(EngineError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-async fn apply_chunk<R: Registry>(
-    store: &Store,
-    engine: &Engine<R>,
-    target: Target<'_>,
-    chunk: &[InputRow],
-    checks: &Checks,
-) -> Result<Vec<ResultRow>, EngineError> {
-    let mut attempt = 0;
-    loop {
-        let mut session: ImportSession = store.import_session().await?;
-        match engine.apply(&mut session, target, chunk, checks).await {
-            Ok(rows) => {
-                session.commit().await?;
-                return Ok(rows);
             }
             Err(EngineError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
             Err(e) => return Err(e),

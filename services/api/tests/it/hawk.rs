@@ -75,18 +75,7 @@ pub async fn hawk_signatures_are_checked(db: &TestDatabase) {
         }
     };
     let sign = |nonce: &str, ts: i64, resource: &str| {
-        Signing {
-            key: KEY,
-            id: ID,
-            ts,
-            nonce,
-            method: "GET",
-            resource,
-            host,
-            port,
-            hash: None,
-        }
-        .header()
+        Signing { key: KEY, id: ID, ts, nonce, method: "GET", resource, host, port, hash: None }.header()
     };
 
     let first = nonce();
