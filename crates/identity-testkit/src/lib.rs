@@ -242,6 +242,7 @@ impl Service {
 }
 
 pub mod foundation;
+pub mod hawk;
 
 /// Replaces every UUID in `text` with `<id N>`, numbered by first appearance, so files written
 /// by two runs (whose users get different random ids) can be compared whole.

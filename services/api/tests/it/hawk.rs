@@ -1,55 +1,13 @@
 //! Hawk on the real binary, with requests signed here from Hawk's specification (not with the
 //! server's code): a valid one answers 200, each kind of forgery or replay the same 401.
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac as _};
 use identity_store::testing::TestDatabase;
-use sha2::{Digest, Sha256};
+use identity_testkit::hawk::{payload_hash, Signing};
 
 use crate::support::Api;
 
 const ID: &str = "staff-sso";
 const KEY: &str = "a-hawk-key-for-tests-only";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-struct Signing<'a> {
-    key: &'a str,
-    id: &'a str,
-    ts: i64,
-    nonce: &'a str,
-    method: &'a str,
-    resource: &'a str,
-    host: &'a str,
-    port: u16,
-    hash: Option<String>,
-}
-
-impl Signing<'_> {
-    fn header(&self) -> String {
-        let normalized = format!(
-            "hawk.1.header\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n\n",
-            self.ts,
-            self.nonce,
-            self.method,
-            self.resource,
-            self.host,
-            self.port,
-            self.hash.as_deref().unwrap_or("")
-        );
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.key.as_bytes()).unwrap();
-        mac.update(normalized.as_bytes());
-        let mac = b64(&mac.finalize().into_bytes());
-        let hash = self.hash.as_ref().map(|h| format!(", hash=\"{h}\"")).unwrap_or_default();
-        format!("Hawk id=\"{}\", ts=\"{}\", nonce=\"{}\"{hash}, mac=\"{mac}\"", self.id, self.ts, self.nonce)
-    }
-}
-
-fn payload_hash(content_type: &str, body: &str) -> String {
-    b64(&Sha256::digest(format!("hawk.1.payload\n{content_type}\n{body}\n").as_bytes()))
-}
 
 pub async fn hawk_signatures_are_checked(db: &TestDatabase) {
     let api = Api::start(db, &[("IDENTITY_HAWK__ID", ID), ("IDENTITY_HAWK__KEY", KEY)]).await;

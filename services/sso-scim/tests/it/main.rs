@@ -5,6 +5,7 @@
 
 mod errors;
 mod filters;
+mod hawk;
 mod lifecycle;
 mod patch;
 mod support;
@@ -12,6 +13,7 @@ mod support;
 mod cases {
     pub use crate::errors::*;
     pub use crate::filters::*;
+    pub use crate::hawk::*;
     pub use crate::lifecycle::*;
     pub use crate::patch::*;
 }
@@ -36,6 +38,7 @@ identity_testkit::both_backends!(crate::cases:
     discovery_documents,
     authentication,
     only_scim_routes_are_served,
+    hawk_signed_scim_writes,
 );
 
 #[tokio::test]
