@@ -304,7 +304,7 @@ pub struct HawkCaller {
 }
 
 impl HawkConfig {
-    /// Checks everything but the nonce; returns the key id and the header's attributes.
+    /// Checks everything but the nonce; returns the key id, and the nonce and timestamp to record.
     fn check<'a>(
         &self,
         header: &'a str,
@@ -312,7 +312,7 @@ impl HawkConfig {
         content_type: Option<&str>,
         body: &[u8],
         now: i64,
-    ) -> Result<(&str, Attributes<'a>), HawkError> {
+    ) -> Result<(&str, &'a str, i64), HawkError> {
         let a = parse(header)?;
         // Every configured key is tried, so the time taken does not say which ids exist.
         let mut found = None;
@@ -342,7 +342,7 @@ impl HawkConfig {
         if (ts - now).abs() > i64::from(self.skew_seconds) {
             return Err(HawkError::Stale);
         }
-        Ok((&key.id, a))
+        Ok((&key.id, a.nonce, ts))
     }
 }
 
@@ -406,9 +406,8 @@ impl Hawk {
         let resource = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let signed = Signed { method: parts.method.as_str(), resource, host, port };
         let now = chrono::Utc::now().timestamp();
-        let (id, attributes) = self.0.keys.check(header, &signed, content_type, &bytes, now)?;
-        let ts: i64 = attributes.ts.parse().map_err(|_| HawkError::Malformed)?;
-        match self.0.store.hawk_nonce_first_use(id, attributes.nonce, ts).await {
+        let (id, nonce, ts) = self.0.keys.check(header, &signed, content_type, &bytes, now)?;
+        match self.0.store.hawk_nonce_first_use(id, nonce, ts).await {
             Ok(true) => {}
             Ok(false) => return Err(HawkError::Replayed),
             Err(e) => {
@@ -547,7 +546,7 @@ mod tests {
         let k = keys();
         let s = signed();
         let good = header("a-long-enough-secret", "sso", NOW, &s, None);
-        assert_eq!(k.check(&good, &s, None, b"", NOW).map(|(id, _)| id.to_owned()), Ok("sso".to_owned()));
+        assert_eq!(k.check(&good, &s, None, b"", NOW).map(|(id, _, _)| id.to_owned()), Ok("sso".to_owned()));
         let old = header("the-previous-secret", "sso-old", NOW, &s, None);
         assert!(k.check(&old, &s, None, b"", NOW).is_ok(), "the previous key, during a rotation");
 

@@ -296,7 +296,7 @@ impl<R: Registry> Engine<R> {
             }
             results.push(result(decision.outcome, decision.notes, user_id));
         }
-        Ok(Decided { writes, results, linked: Linked(facts.links), moves_people })
+        Ok(Decided { writes, results, linked: Linked(facts.links), moves_people, query })
     }
 
     /// Field rules, with one registry round for the chunk's TRNs.
@@ -351,6 +351,8 @@ pub struct Decided {
     results: Vec<ResultRow>,
     linked: Linked,
     moves_people: bool,
+    /// What its facts were about.
+    query: FactQuery,
 }
 
 impl Decided {
@@ -358,6 +360,11 @@ impl Decided {
     pub async fn write(self, session: &mut ImportSession) -> Result<Vec<ResultRow>, EngineError> {
         session.apply(&self.writes).await?;
         Ok(self.results)
+    }
+
+    /// What the chunk's facts were about (the identifiers its writes can touch).
+    pub fn take_query(&mut self) -> FactQuery {
+        std::mem::take(&mut self.query)
     }
 
     /// The chunk's links, for the chunk decided next while these are written.

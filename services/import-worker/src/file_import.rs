@@ -449,22 +449,16 @@ async fn apply_one<R: Registry>(
         let mut session = store.import_session().await?;
         let began = session.began_at();
         let known = ahead.take().and_then(|a| a.still_true(began, last.as_ref()));
-        let applied = match engine.decide(&mut session, to, rows, checks, &Linked::default(), known).await {
-            Ok(decided) => {
-                let moves_people = decided.moves_people();
-                decided.write(&mut session).await.map(|results| (results, moves_people))
-            }
-            Err(e) => Err(e),
-        };
+        let applied = async {
+            let mut decided = engine.decide(&mut session, to, rows, checks, &Linked::default(), known).await?;
+            let (query, moves_people) = (decided.take_query(), decided.moves_people());
+            Ok::<_, EngineError>((decided.write(&mut session).await?, query, moves_people))
+        }
+        .await;
         match applied {
-            Ok((results, moves_people)) => {
+            Ok((results, query, moves_people)) => {
                 let ended = session.commit_marked().await?;
-                *last = began.zip(ended).map(|(began, ended)| CommittedChunk {
-                    began,
-                    ended,
-                    query: Engine::<R>::query(checks),
-                    moves_people,
-                });
+                *last = began.zip(ended).map(|(began, ended)| CommittedChunk { began, ended, query, moves_people });
                 return Ok(results);
             }
             Err(EngineError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
