@@ -6,12 +6,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod merge;
+mod sign_in;
 mod support;
 
 mod cases {
     pub use crate::merge::*;
+    pub use crate::sign_in::*;
 }
 
 identity_testkit::both_backends!(crate::cases:
     sso_an_import_a_merge_and_its_undo,
+    scim_writes_reach_the_sign_in_profile,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_ins_answer_while_postgres_is_stopped() {
+    sign_in::sign_ins_answer_while_postgres_is_stopped().await;
+}

@@ -7,7 +7,7 @@ use identity_testkit::Service;
 use serde_json::Value;
 
 /// A workspace binary, beside this test's executable (`target/<profile>/deps/e2e-…`).
-fn binary(name: &str) -> String {
+pub fn binary(name: &str) -> String {
     let exe = std::env::current_exe().unwrap();
     let dir: PathBuf = exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf();
     let path = dir.join(name);

@@ -7,7 +7,9 @@
 //! dummy so both paths cost the same.
 //!
 //! Verified credentials are cached for a few seconds: a request costs no database round trip for
-//! its token, and a revocation takes effect within [`CACHE_TTL`].
+//! its token, and a revocation takes effect within [`CACHE_TTL`]. While the database cannot be
+//! reached, a credential's last answer stands, however old: a binary that answers from memory
+//! (sso-profile) goes on admitting its callers, and no revocation can be recorded meanwhile.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -29,6 +31,7 @@ fn prefix(kind: CredentialKind) -> &'static str {
         CredentialKind::ApiKey => "idt_api",
         CredentialKind::ImportToken => "idt_import",
         CredentialKind::AdminToken => "idt_admin",
+        CredentialKind::SsoProfileToken => "idt_ssoprofile",
     }
 }
 
@@ -145,7 +148,8 @@ impl Authenticator {
 
     async fn lookup(&self, id: Uuid) -> Result<Option<Arc<Credential>>, AuthError> {
         let now = Instant::now();
-        if let Some(hit) = self.cache.read().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        let cached = self.cache.read().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+        if let Some(hit) = &cached {
             if now.duration_since(hit.at) < CACHE_TTL {
                 return Ok(hit.credential.clone());
             }
@@ -154,6 +158,10 @@ impl Authenticator {
             Ok(found) => found.map(Arc::new),
             Err(StoreError::NotFound) => None,
             Err(e) => {
+                if let Some(stale) = cached {
+                    tracing::debug!(error = %e, "credential lookup failed; its last answer stands");
+                    return Ok(stale.credential);
+                }
                 tracing::warn!(error = %e, "credential lookup failed");
                 return Err(AuthError::Unavailable);
             }

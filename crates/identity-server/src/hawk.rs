@@ -14,11 +14,13 @@
 //! - its (id, nonce, ts) was never accepted before by any replica (the store's `hawk_nonces`).
 //!
 //! Every refusal is the same 401, so a caller learns nothing about which check failed; a nonce
-//! store that cannot be reached refuses too (503), never lets the request through. Keys are never
+//! store that cannot be reached refuses too (503), never lets the request through, except in a
+//! binary that answers reads from memory ([`Hawk::answering_from_memory`]). Keys are never
 //! logged, and MACs and hashes are compared in constant time.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request};
@@ -38,6 +40,9 @@ use crate::network::NetworkProfile;
 pub const MAX_HEADER: usize = 4096;
 /// How often, at most, a process sweeps old nonces.
 const SWEEP_EVERY_SECONDS: i64 = 60;
+/// The most nonces a process remembers itself while the shared store is down (about 25 MiB);
+/// beyond it requests are refused, as without the fallback.
+const LOCAL_NONCES_MAX: usize = 200_000;
 
 /// `[hawk]` as written: the binary's key pair (the seed system's `<SERVICE>_HAWK_ID` and
 /// `…_KEY`), and the previous one while callers move to a new key. Unset, Hawk is not accepted.
@@ -356,6 +361,33 @@ struct Inner {
     network: NetworkProfile,
     /// When this process last swept old nonces (seconds since the epoch).
     swept: AtomicI64,
+    /// Set for a binary that answers reads from memory: the nonces it accepted while the shared
+    /// store could not be reached.
+    local: Option<LocalNonces>,
+}
+
+/// Nonces one process accepted while the shared store was unreachable: a replay to this replica
+/// is still refused; one to another replica in the same outage is not (DECISIONS.md, "Hawk").
+#[derive(Default)]
+struct LocalNonces {
+    seen: Mutex<HashMap<(String, String), i64>>,
+    /// When the fallback was last logged, so an outage logs once a minute, not per request.
+    warned: AtomicI64,
+}
+
+impl LocalNonces {
+    /// Records the nonce; false when it was seen already, or when too many are held even after
+    /// forgetting those with a timestamp before `before`.
+    fn first_use(&self, id: &str, nonce: &str, ts: i64, before: i64) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= LOCAL_NONCES_MAX {
+            seen.retain(|_, at| *at >= before);
+            if seen.len() >= LOCAL_NONCES_MAX {
+                return false;
+            }
+        }
+        seen.insert((id.to_owned(), nonce.to_owned()), ts).is_none()
+    }
 }
 
 impl std::fmt::Debug for Hawk {
@@ -375,9 +407,21 @@ pub fn is_hawk(headers: &HeaderMap) -> bool {
 impl Hawk {
     /// Hawk as configured, or `None` when no key is set.
     pub fn new(config: &HawkConfig, store: Store, network: NetworkProfile) -> Option<Self> {
+        Self::with(config, store, network, None)
+    }
+
+    /// Hawk for a binary that answers reads from memory (sso-profile): while the shared nonce
+    /// store cannot be reached, nonces are checked against those this process has accepted
+    /// meanwhile, so a sign-in does not wait for the database. A replayed read returns what the
+    /// original request already returned; a binary that writes must not use this.
+    pub fn answering_from_memory(config: &HawkConfig, store: Store, network: NetworkProfile) -> Option<Self> {
+        Self::with(config, store, network, Some(LocalNonces::default()))
+    }
+
+    fn with(config: &HawkConfig, store: Store, network: NetworkProfile, local: Option<LocalNonces>) -> Option<Self> {
         config
             .enabled()
-            .then(|| Self(Arc::new(Inner { keys: config.clone(), store, network, swept: AtomicI64::new(0) })))
+            .then(|| Self(Arc::new(Inner { keys: config.clone(), store, network, swept: AtomicI64::new(0), local })))
     }
 
     /// Verifies a signed request, reading its body (at most `max_body` bytes) to hash it; returns
@@ -410,10 +454,24 @@ impl Hawk {
         match self.0.store.hawk_nonce_first_use(id, nonce, ts).await {
             Ok(true) => {}
             Ok(false) => return Err(HawkError::Replayed),
-            Err(e) => {
-                tracing::warn!(error = %e, "the Hawk nonce store cannot be reached; refusing the request");
-                return Err(HawkError::Unavailable);
-            }
+            Err(e) => match &self.0.local {
+                Some(local) => {
+                    let before = now - 2 * i64::from(self.0.keys.skew_seconds) - 1;
+                    if !local.first_use(id, nonce, ts, before) {
+                        return Err(HawkError::Replayed);
+                    }
+                    let last = local.warned.load(Ordering::Relaxed);
+                    if now - last >= SWEEP_EVERY_SECONDS
+                        && local.warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+                    {
+                        tracing::warn!(error = %e, "the Hawk nonce store cannot be reached; checking nonces in this process");
+                    }
+                }
+                None => {
+                    tracing::warn!(error = %e, "the Hawk nonce store cannot be reached; refusing the request");
+                    return Err(HawkError::Unavailable);
+                }
+            },
         }
         let caller = HawkCaller { id: id.to_owned() };
         self.sweep_now_and_then(now);
@@ -615,6 +673,20 @@ mod tests {
         assert_eq!(host_and_port("127.0.0.1:8081", "http"), Some(("127.0.0.1", 8081)));
         assert_eq!(host_and_port("[::1]:8081", "http"), Some(("[::1]", 8081)));
         assert_eq!(host_and_port("host:notaport", "http"), None);
+    }
+
+    #[test]
+    fn local_nonces_refuse_a_replay_and_stay_bounded() {
+        let local = LocalNonces::default();
+        assert!(local.first_use("sso", "n1", 100, 0));
+        assert!(!local.first_use("sso", "n1", 100, 0), "a replay to this process");
+        assert!(local.first_use("other", "n1", 100, 0), "nonces are per key id");
+        for i in 0..LOCAL_NONCES_MAX {
+            local.first_use("sso", &format!("x{i}"), 100, 0);
+        }
+        assert!(!local.first_use("sso", "full", 200, 0), "full: refused, not let through");
+        assert!(local.first_use("sso", "fresh", 200, 150), "old nonces are forgotten to make room");
+        assert!(!local.first_use("sso", "fresh", 200, 150));
     }
 
     #[test]

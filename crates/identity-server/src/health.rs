@@ -1,5 +1,6 @@
-//! `/healthz` (the process is up), `/readyz` (the database answers and is migrated) and
-//! `/metrics`. Open to the load balancer's networks, never authenticated: they carry no data.
+//! `/healthz` (the process is up), `/readyz` (the database answers and is migrated, or, for a
+//! binary that answers from memory, what it serves is loaded) and `/metrics`. Open to the load
+//! balancer's networks, never authenticated: they carry no data.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,15 +17,43 @@ use crate::metrics::Metrics;
 
 /// Whether the store is usable: migrations applied. Set once, by start-up or its retry loop.
 #[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+pub struct Readiness {
+    migrated: Arc<AtomicBool>,
+    memory: Arc<Memory>,
+}
+
+#[derive(Debug, Default)]
+struct Memory {
+    /// The binary answers from memory: readiness is `loaded`, not the database.
+    answers_from_memory: AtomicBool,
+    loaded: AtomicBool,
+}
 
 impl Readiness {
     pub fn set_ready(&self) {
-        self.0.store(true, Ordering::Release);
+        self.migrated.store(true, Ordering::Release);
     }
 
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.migrated.load(Ordering::Acquire)
+    }
+
+    /// For a binary that answers from memory (sso-profile): from now on `/readyz` says whether
+    /// what it serves is loaded, and stays ready while the database is down, since the binary
+    /// goes on answering. The returned handle marks it loaded.
+    pub fn answer_from_memory(&self) -> Loaded {
+        self.memory.answers_from_memory.store(true, Ordering::Release);
+        Loaded(self.memory.clone())
+    }
+}
+
+/// Marks what a binary answers from memory as loaded (see [`Readiness::answer_from_memory`]).
+#[derive(Debug, Clone)]
+pub struct Loaded(Arc<Memory>);
+
+impl Loaded {
+    pub fn set_loaded(&self) {
+        self.0.loaded.store(true, Ordering::Release);
     }
 }
 
@@ -42,6 +71,13 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(s): State<HealthState>) -> Response {
+    if s.ready.memory.answers_from_memory.load(Ordering::Acquire) {
+        return if s.ready.memory.loaded.load(Ordering::Acquire) {
+            (StatusCode::OK, "ready\n").into_response()
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: still loading\n").into_response()
+        };
+    }
     if !s.ready.is_ready() {
         return (StatusCode::SERVICE_UNAVAILABLE, "not ready: database not migrated yet\n").into_response();
     }

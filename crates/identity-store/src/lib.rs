@@ -277,7 +277,24 @@ impl Store {
         dispatch!(self.merged_profiles(id))
     }
 
+    // --- The sign-in profile (sso-profile) ---
+
+    /// Up to `limit` sign-in profiles of active SSO users after `after`, in id order.
+    pub async fn sign_ins_page(&self, after: Option<UserId>, limit: u32) -> Result<Vec<SignInProfile>> {
+        dispatch!(self.sign_ins_page(after, limit))
+    }
+
+    /// The sign-in profiles of those of `ids` that are active SSO users now.
+    pub async fn sign_ins_of(&self, ids: &[UserId]) -> Result<Vec<SignInProfile>> {
+        dispatch!(self.sign_ins_of(ids))
+    }
+
     // --- The change feed ---
+
+    /// The last numbered change's `seq`, 0 for an empty feed.
+    pub async fn changes_end(&self) -> Result<i64> {
+        dispatch!(self.changes_end())
+    }
 
     pub async fn changes_after(&self, after: i64, limit: u32) -> Result<Vec<Change>> {
         dispatch!(self.changes_after(after, limit))

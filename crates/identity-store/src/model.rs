@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use identity_core::query::{Attr, Filter, SortOrder};
-use identity_core::{CombinedProfile, Link, ProfileFields, Source, User, UserId, UserStatus};
+use identity_core::{CombinedProfile, Email, Link, ProfileFields, Source, User, UserId, UserStatus};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -19,6 +19,18 @@ pub struct SsoUser {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What Staff SSO reads when someone signs in: an active user's SSO id and combined names and
+/// address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInProfile {
+    pub user: UserId,
+    /// The `sso` profile's external id: SCIM's `userName`, SSO's id for the person.
+    pub sso_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<Email>,
 }
 
 /// A merge to make: `merged` into `survivor`, and why (shown in the person's history).
@@ -89,6 +101,8 @@ pub enum CredentialKind {
     ImportToken,
     /// A bearer token for admin's JSON API, with one role as its scope.
     AdminToken,
+    /// A bearer token for sso-profile, for callers that do not sign with Hawk.
+    SsoProfileToken,
 }
 
 impl CredentialKind {
@@ -98,11 +112,14 @@ impl CredentialKind {
             Self::ApiKey => "api_key",
             Self::ImportToken => "import_token",
             Self::AdminToken => "admin_token",
+            Self::SsoProfileToken => "sso_profile_token",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::ScimToken, Self::ApiKey, Self::ImportToken, Self::AdminToken].into_iter().find(|k| k.as_str() == text)
+        [Self::ScimToken, Self::ApiKey, Self::ImportToken, Self::AdminToken, Self::SsoProfileToken]
+            .into_iter()
+            .find(|k| k.as_str() == text)
     }
 }
 

@@ -19,7 +19,15 @@ pub async fn starts_without_configuration(binary: &str) {
     assert_eq!(first.status(), 200);
     let first = request_id(&first).expect("every answer names its request");
     assert!(first.len() == 32 && first.bytes().all(|b| b.is_ascii_hexdigit()), "{first}");
-    let second = get("/readyz").await.unwrap();
+    // A binary that answers from memory is ready once loaded, a moment after it listens.
+    let mut second = get("/readyz").await.unwrap();
+    for _ in 0..100 {
+        if second.status() == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        second = get("/readyz").await.unwrap();
+    }
     assert_eq!(second.status(), 200);
     assert_ne!(request_id(&second).unwrap(), first, "each request its own id");
     let given = svc.http.get(svc.url("/healthz")).header("x-request-id", "lb-trace-1").send().await.unwrap();
@@ -164,7 +172,7 @@ pub async fn connections_are_timed_out_and_limited(binary: &str) {
 /// database comes back the binary migrates and becomes ready. The "database" is a TCP proxy to
 /// the test PostgreSQL that the test opens and closes.
 /// A port below Linux's ephemeral range (32768 and up) that nothing listens on.
-fn quiet_port() -> u16 {
+pub(crate) fn quiet_port() -> u16 {
     let start = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     (0..2000u32)
         .map(|i| 20_000 + ((start + i * 7919) % 12_000) as u16)
@@ -250,6 +258,8 @@ pub async fn serves_only_its_own_routes(binary: &str, own: &[&str], others: &[&s
 /// Routes of each binary, for the isolation checks.
 pub const SSO_SCIM_ROUTES: &[&str] = &[
     "/scim/v2/Users",
+    "/api/scim/v2/Users",
+    "/api/scim/v2/Users/00000000-0000-4000-8000-000000000000",
     "/scim/v2/Users/00000000-0000-4000-8000-000000000000",
     "/scim/v2/ServiceProviderConfig",
     "/scim/v2/ResourceTypes",
@@ -280,6 +290,8 @@ pub const ADMIN_ROUTES: &[&str] = &[
     "/admin/v1/tokens",
     "/admin/v1/tokens/viewer",
 ];
+
+pub const SSO_PROFILE_ROUTES: &[&str] = &["/api/sso/ann.lee@id.example.gov.uk"];
 
 /// The network profile is enforced inside the binary: a client outside the allowed networks gets
 /// 403 before any handler; `X-Forwarded-For` counts only from a trusted proxy.

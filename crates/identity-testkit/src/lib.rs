@@ -241,6 +241,7 @@ impl Service {
     }
 }
 
+pub mod cluster;
 pub mod foundation;
 pub mod hawk;
 

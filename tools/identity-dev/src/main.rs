@@ -1,7 +1,7 @@
-//! `cargo run -p identity-dev`: builds sso-scim, api, import-worker and admin, starts them on one
-//! local SQLite file, makes a SCIM token, an API key, an import token and an admin token, loads the
-//! example registry,
-//! imports `examples/users.csv` through the import routes, and prints where to look next.
+//! `cargo run -p identity-dev`: builds sso-scim, api, import-worker, admin and sso-profile, starts
+//! them on one local SQLite file, makes a credential for each, loads the example registry, imports
+//! `examples/users.csv` through the import routes, merges two records of one person, reads her
+//! sign-in profile, and prints where to look next.
 //! `--once` does the same, checks the services answer, stops them and exits (CI runs this).
 
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use clap::Parser;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-/// Start identity locally: four services, one SQLite file, an example import.
+/// Start identity locally: every service, one SQLite file, an example import.
 #[derive(Parser)]
 #[command(name = "identity-dev", version)]
 struct Args {
@@ -25,12 +25,15 @@ struct Args {
     /// Start, import, check, stop: no waiting for Ctrl-C.
     #[arg(long)]
     once: bool,
-    /// sso-scim listens on this port, then api, import-worker and admin on the ports after it.
+    /// sso-scim listens on this port, then api, import-worker and admin on the ports after it, and
+    /// sso-profile on the fifth after it (DESIGN.md 7.1: 8081-8086).
     #[arg(long, default_value_t = 8081)]
     port: u16,
 }
 
-const BINARIES: [&str; 4] = ["sso-scim", "api", "import-worker", "admin"];
+/// Each binary and its port's distance from `--port` (the one between is People Finder's).
+const BINARIES: [(&str, u16); 5] =
+    [("sso-scim", 0), ("api", 1), ("import-worker", 2), ("admin", 3), ("sso-profile", 5)];
 
 fn repo_root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -83,8 +86,8 @@ async fn wait_ready(http: &reqwest::Client, base: &str, name: &str, child: &mut 
 /// A port taken by another program (or another identity-dev) would answer our readiness checks
 /// itself: say so before anything starts.
 fn ports_are_free(first: u16) -> Result<(), String> {
-    for (i, name) in BINARIES.iter().enumerate() {
-        let port = first + i as u16;
+    for (name, offset) in BINARIES {
+        let port = first + offset;
         if let Err(e) = std::net::TcpListener::bind(("127.0.0.1", port)) {
             return Err(format!(
                 "port {port} (for {name}) is not free: {e}. Another identity-dev or another program is \
@@ -114,10 +117,10 @@ async fn stop(children: &mut [(String, Child)]) {
 
 async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), String> {
     let root = repo_root();
-    step("building sso-scim, api, import-worker and admin");
+    step("building sso-scim, api, import-worker, admin and sso-profile");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let built = Command::new(cargo)
-        .args(["build", "-p", "sso-scim", "-p", "api", "-p", "import-worker", "-p", "admin"])
+        .args(["build", "-p", "sso-scim", "-p", "api", "-p", "import-worker", "-p", "admin", "-p", "sso-profile"])
         .current_dir(&root)
         .kill_on_drop(true)
         .status()
@@ -145,10 +148,14 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     let api_key = credential(&bin("api"), &db, "keys", &["--scope", "people:read,profiles:read,changes:read"]).await?;
     let import_token = credential(&bin("import-worker"), &db, "tokens", &["--all-services"]).await?;
     let admin_token = credential(&bin("admin"), &db, "tokens", &["--role", "admin"]).await?;
+    let profile_token = credential(&bin("sso-profile"), &db, "tokens", &[]).await?;
     let credentials = dir.join("credentials.env");
     std::fs::write(
         &credentials,
-        format!("SCIM_TOKEN={scim_token}\nAPI_KEY={api_key}\nIMPORT_TOKEN={import_token}\nADMIN_TOKEN={admin_token}\n"),
+        format!(
+            "SCIM_TOKEN={scim_token}\nAPI_KEY={api_key}\nIMPORT_TOKEN={import_token}\nADMIN_TOKEN={admin_token}\n\
+             SSO_PROFILE_TOKEN={profile_token}\n"
+        ),
     )
     .map_err(|e| e.to_string())?;
     let registry = root.join("examples/registry.csv");
@@ -157,8 +164,8 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     step("starting the services");
     let http = reqwest::Client::new();
     let mut bases = Vec::new();
-    for (i, name) in BINARIES.iter().enumerate() {
-        let port = args.port + i as u16;
+    for (name, offset) in BINARIES {
+        let port = args.port + offset;
         let log = std::fs::File::create(dir.join(format!("{name}.log"))).map_err(|e| e.to_string())?;
         let child = Command::new(bin(name))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
@@ -168,14 +175,14 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start {name}: {e}"))?;
-        children.push(((*name).to_owned(), child));
+        children.push((name.to_owned(), child));
         bases.push(format!("http://127.0.0.1:{port}"));
     }
     for ((name, child), base) in children.iter_mut().zip(&bases) {
         wait_ready(&http, base, name, child).await?;
         eprintln!("    {name:<14} {base}");
     }
-    let (scim, api, import, admin) = (&bases[0], &bases[1], &bases[2], &bases[3]);
+    let (scim, api, import, admin, profile) = (&bases[0], &bases[1], &bases[2], &bases[3], &bases[4]);
 
     step("importing examples/users.csv through the import-worker");
     let file = std::fs::read(root.join("examples/users.csv")).map_err(|e| e.to_string())?;
@@ -264,6 +271,9 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     eprintln!("    {}", merge.said);
     let (survivor, merge_id) = merge.ids.unwrap_or_else(|| ("<id>".into(), "<merge id>".into()));
 
+    step("Staff SSO signs Alice Walker in: her sign-in profile from sso-profile's memory");
+    eprintln!("    {}", sign_in_example(&http, profile, &profile_token).await?);
+
     println!(
         r#"
 identity {state} on one SQLite file: {db}
@@ -290,6 +300,8 @@ Try:
   curl -H "Authorization: Bearer {admin_token}" -H "Content-Type: application/json" \
        -d '{{"survivor":"<id>","merged":"<id>","reason":"the same person"}}' "{admin}/admin/v1/merges"
   curl -X POST -H "Authorization: Bearer {admin_token}" "{admin}/admin/v1/merges/{merge_id}/undo"
+  # the sign-in profile Staff SSO reads (sso-profile, from memory; Staff SSO itself signs with Hawk)
+  curl -H "Authorization: Bearer {profile_token}" "{profile}/api/sso/alice.walker"
 "#,
         dir = dir.display(),
         credentials = credentials.display(),
@@ -367,6 +379,27 @@ async fn merge_example(
          {api}/api/v1/people/{imported} now answers 308 to the survivor"
     );
     Ok(MergeExample { said, ids: Some((survivor, merge_id)) })
+}
+
+/// Reads Alice Walker's sign-in profile, which sso-profile has from the change feed within a
+/// moment of SCIM's write.
+async fn sign_in_example(http: &reqwest::Client, profile: &str, token: &str) -> Result<String, String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = http
+            .get(format!("{profile}/api/sso/alice.walker"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let text = r.text().await.map_err(|e| e.to_string())?;
+        match status {
+            200 => return Ok(format!("{profile}/api/sso/alice.walker -> {text}")),
+            404 if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            _ => return Err(format!("sso-profile answered {status}: {text}")),
+        }
+    }
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM (`kill`, a supervisor): either stops the services,

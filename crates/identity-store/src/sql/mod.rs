@@ -13,6 +13,7 @@ mod people;
 mod registry;
 mod reviews;
 mod rows;
+mod sign_ins;
 mod sso;
 mod write;
 

@@ -1,6 +1,7 @@
-//! sso-scim's routes: SCIM 2.0 under `/scim/v2` and nothing else. Every route needs a SCIM
-//! bearer token or, from the seed system's callers, a Hawk signature; errors are RFC 7644 error
-//! bodies (a refused Hawk signature answers as the seed system does).
+//! sso-scim's routes: SCIM 2.0 under `/scim/v2` (and `/api/scim/v2`, the seed system's path) and
+//! nothing else. Every route needs a SCIM bearer token or, from the seed system's callers, a Hawk
+//! signature; errors are RFC 7644 error bodies (a refused Hawk signature answers as the seed
+//! system does).
 
 mod discovery;
 mod error;
@@ -72,27 +73,31 @@ pub fn routes(running: &Running, config: &Config) -> Router {
         max_start_index: scim.max_start_index,
         patches: users::PatchTurns::default(),
     }));
+    // The seed system served SCIM under `/api/scim/v2`: Staff SSO switches by its base URL alone.
+    let scim = scim_routes().route_layer(from_fn_with_state(state.clone(), require_token));
+    Router::new().nest("/scim/v2", scim.clone()).nest("/api/scim/v2", scim).fallback(not_found).with_state(state)
+}
+
+/// SCIM's routes, relative to the base URL.
+fn scim_routes() -> Router<AppState> {
     Router::new()
-        .route("/scim/v2/Users", get(users::list).post(users::create).fallback(discovery::users_methods))
-        .route("/scim/v2/Users/.search", post(users::search).fallback(discovery::post_only))
+        .route("/Users", get(users::list).post(users::create).fallback(discovery::users_methods))
+        .route("/Users/.search", post(users::search).fallback(discovery::post_only))
         // A search of every resource type: User is the only one.
-        .route("/scim/v2/.search", post(users::search).fallback(discovery::post_only))
+        .route("/.search", post(users::search).fallback(discovery::post_only))
         .route(
-            "/scim/v2/Users/{id}",
+            "/Users/{id}",
             get(users::get)
                 .put(users::replace)
                 .patch(users::patch)
                 .delete(users::delete)
                 .fallback(discovery::user_methods),
         )
-        .route("/scim/v2/ServiceProviderConfig", get(discovery::service_provider_config).fallback(discovery::get_only))
-        .route("/scim/v2/ResourceTypes", get(discovery::resource_types).fallback(discovery::get_only))
-        .route("/scim/v2/ResourceTypes/{name}", get(discovery::resource_type).fallback(discovery::get_only))
-        .route("/scim/v2/Schemas", get(discovery::schemas).fallback(discovery::get_only))
-        .route("/scim/v2/Schemas/{id}", get(discovery::schema).fallback(discovery::get_only))
-        .route_layer(from_fn_with_state(state.clone(), require_token))
-        .fallback(not_found)
-        .with_state(state)
+        .route("/ServiceProviderConfig", get(discovery::service_provider_config).fallback(discovery::get_only))
+        .route("/ResourceTypes", get(discovery::resource_types).fallback(discovery::get_only))
+        .route("/ResourceTypes/{name}", get(discovery::resource_type).fallback(discovery::get_only))
+        .route("/Schemas", get(discovery::schemas).fallback(discovery::get_only))
+        .route("/Schemas/{id}", get(discovery::schema).fallback(discovery::get_only))
 }
 
 async fn not_found() -> ScimResponse {

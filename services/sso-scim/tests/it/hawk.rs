@@ -43,4 +43,14 @@ pub async fn hawk_signed_scim_writes(db: &TestDatabase) {
     assert_eq!(r.status().as_u16(), 401);
     let r = http.get(scim.svc.url(&path)).bearer_auth(&scim.token).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    // The seed system's path answers the same, signed or with the token.
+    let alias = format!("/api{path}");
+    let r =
+        http.get(scim.svc.url(&alias)).header("authorization", sign("n5", "GET", &alias, None)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = http.get(scim.svc.url(&alias)).bearer_auth(&scim.token).send().await.unwrap();
+    let read: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(read["userName"], "hawk.user", "{read}");
+    let r = http.get(scim.svc.url(&alias)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401, "the seed system's path is authenticated too");
 }

@@ -1,0 +1,59 @@
+//! sso-profile's reads: the sign-in profile of every active user Staff SSO knows, keyed by SSO's
+//! id (the `sso` profile's external id), and where the change feed ends.
+
+use identity_core::UserId;
+use sqlx::{QueryBuilder, Row as _};
+use uuid::Uuid;
+
+use super::rows::{self, corrupt};
+use super::{Backend, Db, Row};
+use crate::columns::Column;
+use crate::error::Result;
+use crate::model::SignInProfile;
+
+/// Active users only: the seed system's sign-in profile is `is_active=True` (a deactivated,
+/// archived or merged person cannot sign in).
+const SELECT: &str = "SELECT u.id, p.external_id, c.first_name, c.last_name, c.email FROM users u \
+     JOIN source_profiles p ON p.user_id = u.id AND p.source = 'sso' \
+     LEFT JOIN combined_profiles c ON c.user_id = u.id WHERE u.status = 'active'";
+
+fn sign_in(row: &Row) -> Result<SignInProfile> {
+    Ok(SignInProfile {
+        user: rows::user_id(row, "id")?,
+        sso_id: row.try_get::<Option<String>, _>("external_id")?.ok_or_else(|| corrupt("sso external_id", "none"))?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        email: rows::email(row.try_get("email")?)?,
+    })
+}
+
+impl Backend {
+    /// Up to `limit` sign-in profiles of users after `after`, in id order.
+    pub(crate) async fn sign_ins_page(&self, after: Option<UserId>, limit: u32) -> Result<Vec<SignInProfile>> {
+        let sql = format!("{SELECT} AND u.id > $1 ORDER BY u.id LIMIT $2");
+        let after = after.map_or(Uuid::nil(), |u| *u.as_uuid());
+        let found = self.conns.fetch_all(sqlx::query(&sql).bind(after).bind(i64::from(limit))).await?;
+        found.iter().map(sign_in).collect()
+    }
+
+    /// The sign-in profiles of those of `ids` that have one now.
+    pub(crate) async fn sign_ins_of(&self, ids: &[UserId]) -> Result<Vec<SignInProfile>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(super::write::BATCH) {
+            let mut qb = QueryBuilder::<Db>::new(SELECT);
+            qb.push(" AND ");
+            super::push_in(&mut qb, "u.id", Column::Uuid(chunk.iter().map(|u| *u.as_uuid()).collect()));
+            for row in self.conns.fetch_all(qb.build()).await? {
+                out.push(sign_in(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The last numbered change's `seq` (0 for an empty log): a reader that loads everything
+    /// after reading it and then follows the feed from it misses nothing.
+    pub(crate) async fn changes_end(&self) -> Result<i64> {
+        let row = self.conns.fetch_one(sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM changes")).await?;
+        Ok(row.try_get("seq")?)
+    }
+}

@@ -1,0 +1,123 @@
+//! Every active SSO user's sign-in profile, in memory, keyed by SSO's id compared as SCIM
+//! compares `userName`s (case-insensitively). Each entry holds its JSON body, made when the
+//! profile changes, so a request copies bytes and touches nothing else.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use identity_core::link::link_key;
+use identity_core::{Source, UserId};
+use identity_store::SignInProfile;
+
+use crate::views;
+
+#[derive(Default)]
+pub struct SignIns {
+    maps: RwLock<Maps>,
+}
+
+#[derive(Default)]
+struct Maps {
+    by_sso_id: HashMap<Box<str>, Box<[u8]>>,
+    /// Each user's key in `by_sso_id`: a change names the user, and SCIM can change the id.
+    by_user: HashMap<UserId, Box<str>>,
+}
+
+impl SignIns {
+    /// The sign-in profile's JSON body for SSO's id `sso_id`, if it is an active user's.
+    pub fn get(&self, sso_id: &str) -> Option<Vec<u8>> {
+        let key = link_key(&Source::Sso, sso_id);
+        self.maps.read().unwrap_or_else(|e| e.into_inner()).by_sso_id.get(key.as_str()).map(|b| b.to_vec())
+    }
+
+    pub fn len(&self) -> usize {
+        self.maps.read().unwrap_or_else(|e| e.into_inner()).by_sso_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets everything (before a fresh load).
+    pub(crate) fn clear(&self) {
+        *self.maps.write().unwrap_or_else(|e| e.into_inner()) = Maps::default();
+    }
+
+    /// Adds profiles read while loading.
+    pub(crate) fn add(&self, profiles: &[SignInProfile]) {
+        let prepared: Vec<_> = profiles.iter().map(|p| (p.user, key_of(p), views::body(p))).collect();
+        let mut maps = self.maps.write().unwrap_or_else(|e| e.into_inner());
+        for (user, key, body) in prepared {
+            maps.put(user, key, body);
+        }
+    }
+
+    /// Replaces what is held for `users` by `now`, their current profiles: a user of `users`
+    /// absent from `now` is no longer an active SSO user and is dropped.
+    pub(crate) fn replace(&self, users: &[UserId], now: &[SignInProfile]) {
+        // Bodies are made before the lock is taken, so readers wait only for the map updates.
+        let prepared: Vec<_> = now.iter().map(|p| (p.user, key_of(p), views::body(p))).collect();
+        let mut maps = self.maps.write().unwrap_or_else(|e| e.into_inner());
+        for user in users {
+            if let Some(key) = maps.by_user.remove(user) {
+                maps.by_sso_id.remove(&key);
+            }
+        }
+        for (user, key, body) in prepared {
+            maps.put(user, key, body);
+        }
+    }
+}
+
+fn key_of(p: &SignInProfile) -> Box<str> {
+    link_key(&Source::Sso, &p.sso_id).into_boxed_str()
+}
+
+impl Maps {
+    fn put(&mut self, user: UserId, key: Box<str>, body: Box<[u8]>) {
+        if let Some(old) = self.by_user.insert(user, key.clone()) {
+            if old != key {
+                self.by_sso_id.remove(&old);
+            }
+        }
+        self.by_sso_id.insert(key, body);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(user: UserId, sso_id: &str, first: &str) -> SignInProfile {
+        SignInProfile {
+            user,
+            sso_id: sso_id.to_owned(),
+            first_name: Some(first.to_owned()),
+            last_name: Some("Lee".to_owned()),
+            email: identity_core::Email::parse("ann.lee@example.gov.uk").ok(),
+        }
+    }
+
+    fn first_name(s: &SignIns, id: &str) -> Option<String> {
+        let body: serde_json::Value = serde_json::from_slice(&s.get(id)?).ok()?;
+        body["first_name"].as_str().map(str::to_owned)
+    }
+
+    #[test]
+    fn ids_compare_case_insensitively_and_changes_replace_what_is_held() {
+        let (ann, bob) = (UserId::random(), UserId::random());
+        let s = SignIns::default();
+        s.add(&[profile(ann, "Ann.Lee@id.example", "Ann"), profile(bob, "bob@id.example", "Bob")]);
+        assert_eq!(first_name(&s, "ann.lee@ID.example").as_deref(), Some("Ann"));
+        // A new first name, and SCIM gives Ann a new id: the old one no longer answers.
+        s.replace(&[ann], &[profile(ann, "ann@id.example", "Annie")]);
+        assert_eq!(first_name(&s, "ann@id.example").as_deref(), Some("Annie"));
+        assert_eq!(s.get("ann.lee@id.example"), None);
+        // Bob is deactivated: a change for him that finds no profile drops him.
+        s.replace(&[bob], &[]);
+        assert_eq!(s.get("bob@id.example"), None);
+        assert_eq!(s.len(), 1);
+        s.clear();
+        assert!(s.is_empty());
+    }
+}
