@@ -5,11 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod hawk;
 mod merge;
 mod sign_in;
 mod support;
 
 mod cases {
+    pub use crate::hawk::*;
     pub use crate::merge::*;
     pub use crate::sign_in::*;
 }
@@ -17,6 +19,7 @@ mod cases {
 identity_testkit::both_backends!(crate::cases:
     sso_an_import_a_merge_and_its_undo,
     scim_writes_reach_the_sign_in_profile,
+    hawk_with_mohawk,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

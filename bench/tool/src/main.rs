@@ -2,6 +2,7 @@
 //! and lists what it made (ids, user names, emails) for the load generator to pick from at
 //! random.
 
+mod load;
 mod quality;
 
 use std::io::Write;
@@ -76,6 +77,42 @@ enum Command {
         varied: bool,
         #[command(flatten)]
         mix: Mix,
+    },
+    /// Hawk-signed GETs for `get_signed.lua` (no database): COUNT lines of path and header, each
+    /// path PREFIX and a random line of LIST, signed now for BASE with its own nonce.
+    HawkHeaders {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        list: PathBuf,
+        #[arg(long)]
+        prefix: String,
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// SCIM creates at RATE a second against sso-scim for SECONDS; for one in SAMPLE, the time
+    /// from the 201 to sso-profile serving the new user (no database).
+    Staleness {
+        #[arg(long)]
+        scim: String,
+        #[arg(long)]
+        scim_token: String,
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        profile_token: String,
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        #[arg(long, default_value_t = 5)]
+        sample: u32,
     },
     /// The matcher's precision and recall over labelled people (no database): some recorded
     /// twice with the differences real records have, some with a namesake; prints Markdown.
@@ -225,9 +262,27 @@ async fn seed_people(store: &Store, count: usize, varied: bool) -> Result<Vec<Us
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    if let Command::MatchQuality { people, seed } = cli.command {
-        print!("{}", quality::run(people, seed).text);
-        return Ok(());
+    match &cli.command {
+        Command::MatchQuality { people, seed } => {
+            print!("{}", quality::run(*people, *seed).text);
+            return Ok(());
+        }
+        Command::HawkHeaders { id, key, base, list, prefix, count, out } => {
+            return load::hawk_headers(id, key, base, list, prefix, *count, out);
+        }
+        Command::Staleness { scim, scim_token, profile, profile_token, rate, seconds, sample } => {
+            let s = load::Staleness {
+                scim,
+                scim_token,
+                profile,
+                profile_token,
+                rate: *rate,
+                seconds: *seconds,
+                sample: *sample,
+            };
+            return load::staleness(s).await;
+        }
+        _ => {}
     }
     let url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set".to_owned())?;
     let store = Store::connect(&url, &PoolConfig { max_connections: Some(8), ..PoolConfig::default() })
@@ -326,7 +381,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             write_lines(&out.join("emails.txt"), (0..count).map(|i| person(i).2)).map_err(|e| e.to_string())?;
             eprintln!("seeded {count} people -> {}", out.display());
         }
-        Command::MatchQuality { .. } => unreachable!("answered before the database is opened"),
+        Command::MatchQuality { .. } | Command::HawkHeaders { .. } | Command::Staleness { .. } => {
+            unreachable!("answered before the database is opened")
+        }
         Command::ImportFile { existing, rows, out, load_registry, varied, mix } => {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| e.to_string())?);
             writeln!(f, "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH")

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{ConnectInfo, OriginalUri, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -447,7 +447,10 @@ impl Hawk {
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .ok_or(HawkError::BadMac)?;
         let (host, port) = host_and_port(authority, scheme).ok_or(HawkError::BadMac)?;
-        let resource = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        // The URI as received: inside a nested router (sso-scim's two SCIM prefixes) `parts.uri`
+        // has lost the prefix the caller signed.
+        let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);
+        let resource = uri.path_and_query().map_or("/", |p| p.as_str());
         let signed = Signed { method: parts.method.as_str(), resource, host, port };
         let now = chrono::Utc::now().timestamp();
         let (id, nonce, ts) = self.0.keys.check(header, &signed, content_type, &bytes, now)?;
