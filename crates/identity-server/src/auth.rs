@@ -7,9 +7,10 @@
 //! dummy so both paths cost the same.
 //!
 //! Verified credentials are cached for a few seconds: a request costs no database round trip for
-//! its token, and a revocation takes effect within [`CACHE_TTL`]. While the database cannot be
-//! reached, a credential's last answer stands, however old: a binary that answers from memory
-//! (sso-profile) goes on admitting its callers, and no revocation can be recorded meanwhile.
+//! its token, and a revocation takes effect within [`CACHE_TTL`]. In a binary that answers from
+//! memory (sso-profile, [`Authenticator::answering_from_memory`]) a credential's last answer
+//! stands, however old, while the database cannot be reached: it goes on admitting its callers
+//! through an outage, and a revocation made meanwhile takes effect when the database is back.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -20,6 +21,8 @@ use identity_store::{Credential, CredentialKind, Store, StoreError};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
+
+use crate::outage::Outage;
 
 /// How long a verified (or unknown) credential is remembered.
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
@@ -112,6 +115,8 @@ pub struct Authenticator {
     store: Store,
     kind: CredentialKind,
     cache: Arc<RwLock<HashMap<Uuid, Cached>>>,
+    /// Set in a binary that answers from memory.
+    outage: Option<Outage>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -122,7 +127,14 @@ impl std::fmt::Debug for Authenticator {
 
 impl Authenticator {
     pub fn new(store: Store, kind: CredentialKind) -> Self {
-        Self { store, kind, cache: Arc::default() }
+        Self { store, kind, cache: Arc::default(), outage: None }
+    }
+
+    /// For a binary that answers from memory: while `outage` says the database is failing, a
+    /// credential checked before is taken on its last answer, and the database is asked for at
+    /// most a moment.
+    pub fn answering_from_memory(store: Store, kind: CredentialKind, outage: Outage) -> Self {
+        Self { store, kind, cache: Arc::default(), outage: Some(outage) }
     }
 
     /// Checks an `Authorization` header.
@@ -154,17 +166,19 @@ impl Authenticator {
                 return Ok(hit.credential.clone());
             }
         }
-        let found = match self.store.live_credential(self.kind, id).await {
-            Ok(found) => found.map(Arc::new),
-            Err(StoreError::NotFound) => None,
-            Err(e) => {
-                if let Some(stale) = cached {
-                    tracing::debug!(error = %e, "credential lookup failed; its last answer stands");
-                    return Ok(stale.credential);
-                }
+        let looked_up = match &self.outage {
+            Some(outage) => outage.ask(self.store.live_credential(self.kind, id)).await,
+            None => Some(self.store.live_credential(self.kind, id).await),
+        };
+        let found = match looked_up {
+            Some(Ok(found)) => found.map(Arc::new),
+            Some(Err(StoreError::NotFound)) => None,
+            Some(Err(e)) => {
                 tracing::warn!(error = %e, "credential lookup failed");
                 return Err(AuthError::Unavailable);
             }
+            // Only when answering from memory: the database is failing.
+            None => return cached.map(|stale| stale.credential).ok_or(AuthError::Unavailable),
         };
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX {

@@ -35,6 +35,7 @@ use subtle::ConstantTimeEq;
 
 use crate::auth::Principal;
 use crate::network::NetworkProfile;
+use crate::outage::Outage;
 
 /// The longest header read, as mohawk's.
 pub const MAX_HEADER: usize = 4096;
@@ -362,12 +363,13 @@ struct Inner {
     /// When this process last swept old nonces (seconds since the epoch).
     swept: AtomicI64,
     /// Set for a binary that answers reads from memory: the nonces it accepted while the shared
-    /// store could not be reached.
-    local: Option<LocalNonces>,
+    /// store could not be reached, and when it last failed.
+    local: Option<(LocalNonces, Outage)>,
 }
 
 /// Nonces one process accepted while the shared store was unreachable: a replay to this replica
-/// is still refused; one to another replica in the same outage is not (DECISIONS.md, "Hawk").
+/// is still refused, during the outage and after it; one to another replica in the same outage
+/// is not (DECISIONS.md, "Hawk").
 #[derive(Default)]
 struct LocalNonces {
     seen: Mutex<HashMap<(String, String), i64>>,
@@ -387,6 +389,17 @@ impl LocalNonces {
             }
         }
         seen.insert((id.to_owned(), nonce.to_owned()), ts).is_none()
+    }
+
+    /// Whether the nonce was accepted here while the shared store was down; forgets those with
+    /// a timestamp before `before`, so the set empties once an outage is over.
+    fn seen(&self, id: &str, nonce: &str, before: i64) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.is_empty() {
+            return false;
+        }
+        seen.retain(|_, at| *at >= before);
+        seen.contains_key(&(id.to_owned(), nonce.to_owned()))
     }
 }
 
@@ -411,14 +424,24 @@ impl Hawk {
     }
 
     /// Hawk for a binary that answers reads from memory (sso-profile): while the shared nonce
-    /// store cannot be reached, nonces are checked against those this process has accepted
-    /// meanwhile, so a sign-in does not wait for the database. A replayed read returns what the
-    /// original request already returned; a binary that writes must not use this.
-    pub fn answering_from_memory(config: &HawkConfig, store: Store, network: NetworkProfile) -> Option<Self> {
-        Self::with(config, store, network, Some(LocalNonces::default()))
+    /// store cannot be reached (`outage`), nonces are checked against those this process has
+    /// accepted meanwhile, so a sign-in does not wait for the database. A replayed read returns
+    /// what the original request already returned; a binary that writes must not use this.
+    pub fn answering_from_memory(
+        config: &HawkConfig,
+        store: Store,
+        network: NetworkProfile,
+        outage: Outage,
+    ) -> Option<Self> {
+        Self::with(config, store, network, Some((LocalNonces::default(), outage)))
     }
 
-    fn with(config: &HawkConfig, store: Store, network: NetworkProfile, local: Option<LocalNonces>) -> Option<Self> {
+    fn with(
+        config: &HawkConfig,
+        store: Store,
+        network: NetworkProfile,
+        local: Option<(LocalNonces, Outage)>,
+    ) -> Option<Self> {
         config
             .enabled()
             .then(|| Self(Arc::new(Inner { keys: config.clone(), store, network, swept: AtomicI64::new(0), local })))
@@ -454,27 +477,36 @@ impl Hawk {
         let signed = Signed { method: parts.method.as_str(), resource, host, port };
         let now = chrono::Utc::now().timestamp();
         let (id, nonce, ts) = self.0.keys.check(header, &signed, content_type, &bytes, now)?;
-        match self.0.store.hawk_nonce_first_use(id, nonce, ts).await {
-            Ok(true) => {}
-            Ok(false) => return Err(HawkError::Replayed),
-            Err(e) => match &self.0.local {
-                Some(local) => {
-                    let before = now - 2 * i64::from(self.0.keys.skew_seconds) - 1;
-                    if !local.first_use(id, nonce, ts, before) {
-                        return Err(HawkError::Replayed);
-                    }
-                    let last = local.warned.load(Ordering::Relaxed);
-                    if now - last >= SWEEP_EVERY_SECONDS
-                        && local.warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-                    {
-                        tracing::warn!(error = %e, "the Hawk nonce store cannot be reached; checking nonces in this process");
-                    }
-                }
-                None => {
+        match &self.0.local {
+            None => match self.0.store.hawk_nonce_first_use(id, nonce, ts).await {
+                Ok(true) => {}
+                Ok(false) => return Err(HawkError::Replayed),
+                Err(e) => {
                     tracing::warn!(error = %e, "the Hawk nonce store cannot be reached; refusing the request");
                     return Err(HawkError::Unavailable);
                 }
             },
+            Some((local, outage)) => {
+                let before = now - 2 * i64::from(self.0.keys.skew_seconds) - 1;
+                if local.seen(id, nonce, before) {
+                    return Err(HawkError::Replayed);
+                }
+                match outage.ask(self.0.store.hawk_nonce_first_use(id, nonce, ts)).await {
+                    Some(Ok(true)) => {}
+                    Some(Ok(false)) => return Err(HawkError::Replayed),
+                    _ => {
+                        if !local.first_use(id, nonce, ts, before) {
+                            return Err(HawkError::Replayed);
+                        }
+                        let last = local.warned.load(Ordering::Relaxed);
+                        if now - last >= SWEEP_EVERY_SECONDS
+                            && local.warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+                        {
+                            tracing::warn!("the Hawk nonce store cannot be reached; checking nonces in this process");
+                        }
+                    }
+                }
+            }
         }
         let caller = HawkCaller { id: id.to_owned() };
         self.sweep_now_and_then(now);
@@ -690,6 +722,8 @@ mod tests {
         assert!(!local.first_use("sso", "full", 200, 0), "full: refused, not let through");
         assert!(local.first_use("sso", "fresh", 200, 150), "old nonces are forgotten to make room");
         assert!(!local.first_use("sso", "fresh", 200, 150));
+        assert!(local.seen("sso", "fresh", 150), "still refused once the shared store is back");
+        assert!(!local.seen("sso", "fresh", 201), "until it is too old to be accepted anyway");
     }
 
     #[test]

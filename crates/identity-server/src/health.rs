@@ -72,7 +72,8 @@ async fn healthz() -> &'static str {
 
 async fn readyz(State(s): State<HealthState>) -> Response {
     if s.ready.memory.answers_from_memory.load(Ordering::Acquire) {
-        return if s.ready.memory.loaded.load(Ordering::Acquire) {
+        // Migrated too: the gate refuses every request until then.
+        return if s.ready.is_ready() && s.ready.memory.loaded.load(Ordering::Acquire) {
             (StatusCode::OK, "ready\n").into_response()
         } else {
             (StatusCode::SERVICE_UNAVAILABLE, "not ready: still loading\n").into_response()

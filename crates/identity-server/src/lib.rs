@@ -9,6 +9,7 @@ pub mod hawk;
 pub mod health;
 pub mod metrics;
 pub mod network;
+pub mod outage;
 pub mod runner;
 pub mod serve;
 pub mod startup;

@@ -83,7 +83,9 @@ impl NetworkProfile {
         if self.allows(client, req.uri().path()) {
             return None;
         }
-        tracing::warn!(client.ip = %client, http.path = req.uri().path(), "refused by the network profile");
+        // The route template, not the path: a path can hold a person's id (`/api/sso/{id}`).
+        let route = req.extensions().get::<axum::extract::MatchedPath>().map_or("unmatched", |m| m.as_str());
+        tracing::warn!(client.ip = %client, http.route = route, "refused by the network profile");
         Some((StatusCode::FORBIDDEN, "forbidden: your network may not call this service\n").into_response())
     }
 }

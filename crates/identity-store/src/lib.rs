@@ -279,8 +279,13 @@ impl Store {
 
     // --- The sign-in profile (sso-profile) ---
 
-    /// Up to `limit` sign-in profiles of active SSO users after `after`, in id order.
-    pub async fn sign_ins_page(&self, after: Option<UserId>, limit: u32) -> Result<Vec<SignInProfile>> {
+    /// The sign-in profiles of up to `limit` active SSO users after `after`, in id order, and
+    /// where the next page starts (`None` after the last).
+    pub async fn sign_ins_page(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<(Vec<SignInProfile>, Option<UserId>)> {
         dispatch!(self.sign_ins_page(after, limit))
     }
 

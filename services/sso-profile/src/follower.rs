@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use identity_server::health::Loaded;
+use identity_server::outage::Outage;
 use identity_store::{Store, StoreError};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -65,11 +66,19 @@ pub struct Follower {
     signins: Arc<SignIns>,
     metrics: FeedMetrics,
     config: ProfilesConfig,
+    /// Told when the database fails, so requests stop asking it at once.
+    outage: Outage,
 }
 
 impl Follower {
-    pub fn new(store: Store, signins: Arc<SignIns>, metrics: FeedMetrics, config: ProfilesConfig) -> Self {
-        Self { store, signins, metrics, config }
+    pub fn new(
+        store: Store,
+        signins: Arc<SignIns>,
+        metrics: FeedMetrics,
+        config: ProfilesConfig,
+        outage: Outage,
+    ) -> Self {
+        Self { store, signins, metrics, config, outage }
     }
 
     /// Loads, marks `loaded`, then follows the feed until `shutdown` turns true.
@@ -110,6 +119,7 @@ impl Follower {
                 }
                 Err(e) => {
                     self.metrics.errors.inc();
+                    self.outage.failed();
                     if !failing {
                         tracing::warn!(error = %e, "cannot read the change feed; serving the profiles held");
                         failing = true;
@@ -130,11 +140,11 @@ impl Follower {
         let end = self.store.changes_end().await?;
         let mut after = None;
         loop {
-            let page = self.store.sign_ins_page(after, self.config.load_page).await?;
+            let (page, last) = self.store.sign_ins_page(after, self.config.load_page).await?;
             self.signins.add(&page);
-            match page.last() {
-                Some(last) if page.len() == self.config.load_page as usize => after = Some(last.user),
-                _ => return Ok(end),
+            match last {
+                Some(last) => after = Some(last),
+                None => return Ok(end),
             }
         }
     }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use identity_server::cli::{fail, ServeArgs, ServerArgs, Serving, TokenCommand};
 use identity_server::metrics::Metrics;
+use identity_server::outage::Outage;
 use identity_server::runner;
 use identity_store::CredentialKind;
 use sso_profile::config::Config;
@@ -58,11 +59,12 @@ fn main() -> ExitCode {
                 let mut metrics = Metrics::new(BINARY);
                 let feed = FeedMetrics::register(&mut metrics);
                 runner::serve_binary(BINARY, &config, metrics, |running| {
-                    let signins = Arc::new(SignIns::default());
+                    let (signins, outage) = (Arc::new(SignIns::default()), Outage::default());
                     let loaded = running.plumbing.ready.answer_from_memory();
-                    let follower =
-                        Follower::new(running.store().clone(), signins.clone(), feed, config.profiles.clone());
-                    (sso_profile::routes(running, &config, signins), follower.run(loaded, running.shutdown.clone()))
+                    let store = running.store().clone();
+                    let follower = Follower::new(store, signins.clone(), feed, config.profiles.clone(), outage.clone());
+                    let routes = sso_profile::routes(running, &config, signins, &outage);
+                    (routes, follower.run(loaded, running.shutdown.clone()))
                 })
                 .await
             }

@@ -12,6 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use identity_server::auth::{AuthError, Authenticator};
 use identity_server::hawk::{self, Hawk};
+use identity_server::outage::Outage;
 use identity_server::runner::Running;
 use identity_store::CredentialKind;
 use serde_json::json;
@@ -29,12 +30,14 @@ struct Shared {
     max_body: usize,
 }
 
-pub fn routes(running: &Running, config: &Config, signins: Arc<SignIns>) -> Router {
+/// `outage` is shared with the follower: when either finds the database failing, requests stop
+/// asking it for a moment.
+pub fn routes(running: &Running, config: &Config, signins: Arc<SignIns>, outage: &Outage) -> Router {
     let store = running.store().clone();
     let state = AppState(Arc::new(Shared {
         signins,
-        auth: Authenticator::new(store.clone(), CredentialKind::SsoProfileToken),
-        hawk: Hawk::answering_from_memory(&config.hawk, store, running.plumbing.network.clone()),
+        auth: Authenticator::answering_from_memory(store.clone(), CredentialKind::SsoProfileToken, outage.clone()),
+        hawk: Hawk::answering_from_memory(&config.hawk, store, running.plumbing.network.clone(), outage.clone()),
         max_body: config.http.max_body_bytes,
     }));
     Router::new()

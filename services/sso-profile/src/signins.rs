@@ -18,7 +18,8 @@ pub struct SignIns {
 
 #[derive(Default)]
 struct Maps {
-    by_sso_id: HashMap<Box<str>, Box<[u8]>>,
+    /// Each entry with the user it is of.
+    by_sso_id: HashMap<Box<str>, (UserId, Box<[u8]>)>,
     /// Each user's key in `by_sso_id`: a change names the user, and SCIM can change the id.
     by_user: HashMap<UserId, Box<str>>,
 }
@@ -27,7 +28,7 @@ impl SignIns {
     /// The sign-in profile's JSON body for SSO's id `sso_id`, if it is an active user's.
     pub fn get(&self, sso_id: &str) -> Option<Vec<u8>> {
         let key = link_key(&Source::Sso, sso_id);
-        self.maps.read().unwrap_or_else(|e| e.into_inner()).by_sso_id.get(key.as_str()).map(|b| b.to_vec())
+        self.maps.read().unwrap_or_else(|e| e.into_inner()).by_sso_id.get(key.as_str()).map(|(_, b)| b.to_vec())
     }
 
     pub fn len(&self) -> usize {
@@ -59,9 +60,7 @@ impl SignIns {
         let prepared: Vec<_> = now.iter().map(|p| (p.user, key_of(p), views::body(p))).collect();
         let mut maps = self.maps.write().unwrap_or_else(|e| e.into_inner());
         for user in users {
-            if let Some(key) = maps.by_user.remove(user) {
-                maps.by_sso_id.remove(&key);
-            }
+            maps.remove(*user);
         }
         for (user, key, body) in prepared {
             maps.put(user, key, body);
@@ -74,13 +73,24 @@ fn key_of(p: &SignInProfile) -> Box<str> {
 }
 
 impl Maps {
-    fn put(&mut self, user: UserId, key: Box<str>, body: Box<[u8]>) {
-        if let Some(old) = self.by_user.insert(user, key.clone()) {
-            if old != key {
-                self.by_sso_id.remove(&old);
+    /// Drops a user's entry, and only theirs: another user may hold the id they had.
+    fn remove(&mut self, user: UserId) {
+        if let Some(key) = self.by_user.remove(&user) {
+            if self.by_sso_id.get(&key).is_some_and(|(owner, _)| *owner == user) {
+                self.by_sso_id.remove(&key);
             }
         }
-        self.by_sso_id.insert(key, body);
+    }
+
+    fn put(&mut self, user: UserId, key: Box<str>, body: Box<[u8]>) {
+        self.remove(user);
+        // The id was another user's until a change of theirs not yet read: theirs is gone.
+        if let Some((previous, _)) = self.by_sso_id.insert(key.clone(), (user, body)) {
+            if previous != user {
+                self.by_user.remove(&previous);
+            }
+        }
+        self.by_user.insert(user, key);
     }
 }
 
@@ -112,6 +122,14 @@ mod tests {
         // A new first name, and SCIM gives Ann a new id: the old one no longer answers.
         s.replace(&[ann], &[profile(ann, "ann@id.example", "Annie")]);
         assert_eq!(first_name(&s, "ann@id.example").as_deref(), Some("Annie"));
+        assert_eq!(s.get("ann.lee@id.example"), None);
+        // Cat takes Ann's old id before Ann's own change is read; Ann's change later must not
+        // drop Cat's entry.
+        let cat = UserId::random();
+        s.replace(&[cat], &[profile(cat, "ann.lee@id.example", "Cat")]);
+        s.replace(&[ann], &[profile(ann, "ann@id.example", "Annie")]);
+        assert_eq!(first_name(&s, "ann.lee@id.example").as_deref(), Some("Cat"));
+        s.replace(&[cat], &[]);
         assert_eq!(s.get("ann.lee@id.example"), None);
         // Bob is deactivated: a change for him that finds no profile drops him.
         s.replace(&[bob], &[]);

@@ -17,6 +17,21 @@ const SELECT: &str = "SELECT u.id, p.external_id, c.first_name, c.last_name, c.e
      JOIN source_profiles p ON p.user_id = u.id AND p.source = 'sso' \
      LEFT JOIN combined_profiles c ON c.user_id = u.id WHERE u.status = 'active'";
 
+/// The rows that decode; one that does not (a stored address that no longer parses) is left out
+/// and logged by user id, so that one bad row cannot stop every sign-in from loading.
+fn sign_ins(rows: &[Row]) -> Vec<SignInProfile> {
+    rows.iter()
+        .filter_map(|row| match sign_in(row) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let user = rows::user_id(row, "id").map(|u| u.to_string()).unwrap_or_default();
+                tracing::warn!(user.id = %user, error = %e, "a sign-in profile that cannot be read is left out");
+                None
+            }
+        })
+        .collect()
+}
+
 fn sign_in(row: &Row) -> Result<SignInProfile> {
     Ok(SignInProfile {
         user: rows::user_id(row, "id")?,
@@ -28,12 +43,21 @@ fn sign_in(row: &Row) -> Result<SignInProfile> {
 }
 
 impl Backend {
-    /// Up to `limit` sign-in profiles of users after `after`, in id order.
-    pub(crate) async fn sign_ins_page(&self, after: Option<UserId>, limit: u32) -> Result<Vec<SignInProfile>> {
+    /// The sign-in profiles of up to `limit` users after `after`, in id order, and the last
+    /// user read (`None` at the end).
+    pub(crate) async fn sign_ins_page(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<(Vec<SignInProfile>, Option<UserId>)> {
         let sql = format!("{SELECT} AND u.id > $1 ORDER BY u.id LIMIT $2");
         let after = after.map_or(Uuid::nil(), |u| *u.as_uuid());
         let found = self.conns.fetch_all(sqlx::query(&sql).bind(after).bind(i64::from(limit))).await?;
-        found.iter().map(sign_in).collect()
+        let last = match found.last() {
+            Some(row) if found.len() == limit as usize => Some(rows::user_id(row, "id")?),
+            _ => None,
+        };
+        Ok((sign_ins(&found), last))
     }
 
     /// The sign-in profiles of those of `ids` that have one now.
@@ -43,9 +67,7 @@ impl Backend {
             let mut qb = QueryBuilder::<Db>::new(SELECT);
             qb.push(" AND ");
             super::push_in(&mut qb, "u.id", Column::Uuid(chunk.iter().map(|u| *u.as_uuid()).collect()));
-            for row in self.conns.fetch_all(qb.build()).await? {
-                out.push(sign_in(&row)?);
-            }
+            out.extend(sign_ins(&self.conns.fetch_all(qb.build()).await?));
         }
         Ok(out)
     }

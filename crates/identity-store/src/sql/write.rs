@@ -703,8 +703,12 @@ pub(super) async fn write_users(
                 version,
                 created_at: previous.map_or(now, |p| p.created_at),
             });
+            // A source's id for the user that changed (SCIM renamed the `userName`), or a source
+            // that is new to the user, is a change even when no field is: readers keyed by that id
+            // (sso-profile) follow the feed.
+            let relinked = previous.is_none_or(|p| p.external_id.as_deref() != *external_id);
             // A new user is created once, by its first profile; the others update it.
-            if let Some(kind) = change_kind(w.is_new && i == 0, w, &changed) {
+            if let Some(kind) = change_kind(w.is_new && i == 0, w, &changed, relinked) {
                 changes.push(NewChange {
                     user_id: w.user_id,
                     source: Origin::Source((*source).clone()),
@@ -740,7 +744,7 @@ pub(super) async fn write_users(
     Ok(written)
 }
 
-fn change_kind(creates: bool, w: &UserWrite<'_>, changed: &[Field]) -> Option<ChangeKind> {
+fn change_kind(creates: bool, w: &UserWrite<'_>, changed: &[Field], relinked: bool) -> Option<ChangeKind> {
     if creates {
         Some(ChangeKind::Created)
     } else if w.status == UserStatus::Archived && w.status_changed {
@@ -749,6 +753,8 @@ fn change_kind(creates: bool, w: &UserWrite<'_>, changed: &[Field]) -> Option<Ch
         Some(ChangeKind::StatusChanged)
     } else if !changed.is_empty() {
         Some(ChangeKind::ProfileUpdated)
+    } else if relinked {
+        Some(ChangeKind::Linked)
     } else {
         None
     }

@@ -102,8 +102,15 @@ pub async fn sign_in_profiles_follow_the_store(db: &TestDatabase) {
     assert_eq!(p.get("ann.lee").await.1["first_name"], "Annie", "a changed name shows");
     p.store.sso_replace(bob, &write("bob.lee", "Bob", "bob.lee@example.gov.uk", false), None, &actor).await.unwrap();
     p.eventually("bob.lee", 404).await;
+    // A new userName and nothing else: the old id stops answering, the new one answers.
+    p.store
+        .sso_replace(ann, &write("Ann.Renamed", "Annie", "ann.lee@example.gov.uk", true), None, &actor)
+        .await
+        .unwrap();
+    assert_eq!(p.eventually("ann.renamed", 200).await["id"], "Ann.Renamed");
+    assert_eq!(p.get("ann.lee").await.0, 404);
     p.store.sso_archive(ann, None, &actor).await.unwrap();
-    p.eventually("ann.lee", 404).await;
+    p.eventually("ann.renamed", 404).await;
     let merge = NewMerge { survivor: cat, merged: UserId::random(), reason: "test".into() };
     assert!(p.store.merge(&merge, &Actor::new("test")).await.is_err(), "no such person");
     let eve = p.store.sso_create(&write("eve.lee", "Eve", "eve.lee@example.gov.uk", true), &actor).await.unwrap().id;
