@@ -7,12 +7,14 @@
 
 mod hawk;
 mod merge;
+mod personal;
 mod sign_in;
 mod support;
 
 mod cases {
     pub use crate::hawk::*;
     pub use crate::merge::*;
+    pub use crate::personal::*;
     pub use crate::sign_in::*;
 }
 
@@ -20,6 +22,7 @@ identity_testkit::both_backends!(crate::cases:
     sso_an_import_a_merge_and_its_undo,
     scim_writes_reach_the_sign_in_profile,
     hawk_with_mohawk,
+    a_person_is_exported_then_erased_from_every_table,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,7 +41,7 @@ impl Identity {
         let api = Service::start(&binary("api"), &db.url, &[]).await;
         let scim_token = scim.cli(&["tokens", "create", "--name", "staff-sso"]).await.trim().to_owned();
         let import_token =
-            import.cli(&["tokens", "create", "--name", "hr-admin", "--service", "hr"]).await.trim().to_owned();
+            import.cli(&["tokens", "create", "--name", "imports", "--all-services"]).await.trim().to_owned();
         let admin_token = admin.cli(&["tokens", "create", "--name", "ops", "--role", "admin"]).await.trim().to_owned();
         let api_key = api
             .cli(&["keys", "create", "--name", "consumer", "--scope", "people:read,profiles:read,changes:read"])
@@ -61,6 +61,10 @@ impl Identity {
         Reply { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
     }
 
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     pub async fn scim_create(&self, user_name: &str, given: &str, email: &str) -> String {
         let body = serde_json::json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -68,6 +72,11 @@ impl Identity {
             "name": {"givenName": given, "familyName": "Lee"},
             "emails": [{"value": email, "primary": true}],
         });
+        self.scim_create_json(&body).await
+    }
+
+    /// Creates the SCIM user `body`; returns its id.
+    pub async fn scim_create_json(&self, body: &Value) -> String {
         let req = self
             .http
             .post(self.scim.url("/scim/v2/Users"))
@@ -79,11 +88,37 @@ impl Identity {
         r.body["id"].as_str().unwrap().to_owned()
     }
 
-    /// Uploads a CSV for `hr` and waits for its job; returns the result file.
-    pub async fn import(&self, csv: &str) -> String {
+    /// Replaces a SCIM user; returns the status.
+    pub async fn scim_put(&self, id: &str, body: &Value) -> u16 {
         let req = self
             .http
-            .post(self.import.url("/imports?service=hr&file_name=hr.csv"))
+            .put(self.scim.url(&format!("/scim/v2/Users/{id}")))
+            .bearer_auth(&self.scim_token)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+        self.send(req).await.status
+    }
+
+    pub async fn scim_get(&self, id: &str) -> u16 {
+        self.send(self.http.get(self.scim.url(&format!("/scim/v2/Users/{id}"))).bearer_auth(&self.scim_token))
+            .await
+            .status
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Reply {
+        self.send(self.http.get(self.admin.url(path)).bearer_auth(&self.admin_token)).await
+    }
+
+    /// Uploads a CSV for `hr` and waits for its job; returns the result file.
+    pub async fn import(&self, csv: &str) -> String {
+        self.import_for("hr", csv).await
+    }
+
+    /// Uploads a CSV for `service` and waits for its job; returns the result file.
+    pub async fn import_for(&self, service: &str, csv: &str) -> String {
+        let req = self
+            .http
+            .post(self.import.url(&format!("/imports?service={service}&file_name={service}.csv")))
             .bearer_auth(&self.import_token)
             .header("content-type", "text/csv")
             .body(csv.to_owned());

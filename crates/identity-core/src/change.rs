@@ -28,6 +28,8 @@ pub enum ChangeKind {
     Merged,
     /// A merge of the user into another (`survivor`) was undone: the user is back as it was.
     Unmerged,
+    /// The user was erased on the person's request: consumers must delete every copy they hold.
+    Erased,
 }
 
 impl ChangeKind {
@@ -40,6 +42,7 @@ impl ChangeKind {
             Self::Linked => "linked",
             Self::Merged => "merged",
             Self::Unmerged => "unmerged",
+            Self::Erased => "erased",
         }
     }
 }
@@ -66,6 +69,7 @@ impl FromStr for ChangeKind {
             Self::Linked,
             Self::Merged,
             Self::Unmerged,
+            Self::Erased,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -74,12 +78,13 @@ impl FromStr for ChangeKind {
 }
 
 /// What made a change: a source writing its profile of the user, or a reviewer merging people
-/// (or undoing a merge), which writes no source's profile. Stored as the source's name, or
-/// `review`.
+/// (or undoing a merge), which writes no source's profile, or an administrator erasing a person.
+/// Stored as the source's name, `review` or `erasure`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Source(Source),
     Review,
+    Erasure,
 }
 
 impl fmt::Display for Origin {
@@ -87,6 +92,7 @@ impl fmt::Display for Origin {
         match self {
             Self::Source(source) => source.fmt(f),
             Self::Review => f.write_str("review"),
+            Self::Erasure => f.write_str("erasure"),
         }
     }
 }
@@ -97,6 +103,7 @@ impl FromStr for Origin {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "review" => Ok(Self::Review),
+            "erasure" => Ok(Self::Erasure),
             _ => s.parse().map(Self::Source),
         }
     }
@@ -145,6 +152,7 @@ mod tests {
             ChangeKind::Linked,
             ChangeKind::Merged,
             ChangeKind::Unmerged,
+            ChangeKind::Erased,
         ] {
             assert_eq!(k.as_str().parse::<ChangeKind>(), Ok(k));
         }
@@ -153,7 +161,7 @@ mod tests {
 
     #[test]
     fn origins_round_trip_through_text() {
-        for text in ["sso", "registry", "import:npq", "review"] {
+        for text in ["sso", "registry", "import:npq", "review", "erasure"] {
             assert_eq!(text.parse::<Origin>().map(|o| o.to_string()).as_deref(), Ok(text));
         }
         assert!("admin".parse::<Origin>().is_err());

@@ -32,6 +32,8 @@ pub enum Refusal {
     ChangedSince(UserId),
     #[error("{0}'s email address is now held by another person")]
     EmailTaken(UserId),
+    #[error("{0} was erased; nothing of the merge is left to undo")]
+    Erased(UserId),
 }
 
 /// Whether `merged` may be merged into `survivor`. Both are live: a merged person is archived,
@@ -44,13 +46,13 @@ pub fn check(survivor: &User, merged: &User) -> Result<(), Refusal> {
     if let Some(into) = survivor.merged_into {
         return Err(Refusal::SurvivorMerged(survivor.id, into));
     }
-    if survivor.status == UserStatus::Archived {
+    if survivor.status.is_gone() {
         return Err(Refusal::SurvivorArchived(survivor.id));
     }
     if let Some(into) = merged.merged_into {
         return Err(Refusal::AlreadyMerged(merged.id, into));
     }
-    if merged.status == UserStatus::Archived {
+    if merged.status.is_gone() {
         return Err(Refusal::MergedArchived(merged.id));
     }
     Ok(())

@@ -53,6 +53,9 @@ pub enum UserStatus {
     /// Deleted by its owner: kept with its history, hidden from reads, its email and
     /// external ids released for others.
     Archived,
+    /// Erased on the person's request (UK GDPR): the id and the shape of its history are kept,
+    /// every personal value is gone.
+    Erased,
 }
 
 impl UserStatus {
@@ -61,12 +64,18 @@ impl UserStatus {
             Self::Active => "active",
             Self::Inactive => "inactive",
             Self::Archived => "archived",
+            Self::Erased => "erased",
         }
     }
 
-    /// Archived users no longer hold their email address or external ids.
+    /// Archived and erased users no longer hold their email address or external ids.
     pub const fn holds_identifiers(self) -> bool {
-        !matches!(self, Self::Archived)
+        !self.is_gone()
+    }
+
+    /// Archived or erased: hidden from reads, never written to, merged with nobody.
+    pub const fn is_gone(self) -> bool {
+        matches!(self, Self::Archived | Self::Erased)
     }
 }
 
@@ -77,7 +86,7 @@ impl fmt::Display for UserStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown user status {0:?} (expected active, inactive or archived)")]
+#[error("unknown user status {0:?} (expected active, inactive, archived or erased)")]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for UserStatus {
@@ -88,6 +97,7 @@ impl FromStr for UserStatus {
             "active" => Ok(Self::Active),
             "inactive" => Ok(Self::Inactive),
             "archived" => Ok(Self::Archived),
+            "erased" => Ok(Self::Erased),
             other => Err(UnknownStatus(other.to_owned())),
         }
     }
@@ -110,17 +120,18 @@ mod tests {
 
     #[test]
     fn status_round_trips_through_text() {
-        for s in [UserStatus::Active, UserStatus::Inactive, UserStatus::Archived] {
+        for s in [UserStatus::Active, UserStatus::Inactive, UserStatus::Archived, UserStatus::Erased] {
             assert_eq!(s.as_str().parse::<UserStatus>(), Ok(s));
         }
         assert!("deleted".parse::<UserStatus>().is_err());
     }
 
     #[test]
-    fn only_archived_users_release_identifiers() {
+    fn only_archived_and_erased_users_release_identifiers() {
         assert!(UserStatus::Active.holds_identifiers());
         assert!(UserStatus::Inactive.holds_identifiers());
         assert!(!UserStatus::Archived.holds_identifiers());
+        assert!(!UserStatus::Erased.holds_identifiers());
     }
 
     #[test]

@@ -277,6 +277,35 @@ impl Store {
         dispatch!(self.merged_profiles(id))
     }
 
+    // --- Personal data ---
+
+    /// Erases a person and everyone merged into it (a merged person's id erases its survivor's
+    /// group) in one transaction; a person erased already answers its recorded erasure with
+    /// `erased_now: false`. `NotFound` for an unknown id.
+    pub async fn erase(&self, id: UserId, reason: &str, actor: &Actor) -> Result<Erasure> {
+        dispatch!(self.erase(id, reason, actor))
+    }
+
+    /// The erasure that erased `id`, or `None` if it was not erased.
+    pub async fn erasure_of(&self, id: UserId) -> Result<Option<Erasure>> {
+        dispatch!(self.erasure_of(id))
+    }
+
+    /// Every review item naming the person (subject, candidate, or the person decided for).
+    pub async fn reviews_naming(&self, id: UserId) -> Result<Vec<ReviewItem>> {
+        dispatch!(self.reviews_naming(id))
+    }
+
+    /// A page of the import rows whose result named the person, after `after` (job, row).
+    pub async fn import_rows_naming(
+        &self,
+        id: UserId,
+        after: Option<(Uuid, i64)>,
+        limit: u32,
+    ) -> Result<Vec<ImportRowNaming>> {
+        dispatch!(self.import_rows_naming(id, after, limit))
+    }
+
     // --- The sign-in profile (sso-profile) ---
 
     /// The sign-in profiles of up to `limit` active SSO users after `after`, in id order, and

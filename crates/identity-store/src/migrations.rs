@@ -20,6 +20,7 @@ pub(crate) const POSTGRES: Embedded = &[
     (5, "merges", include_str!("../../../migrations/postgres/0005_merges.sql")),
     (6, "reviews", include_str!("../../../migrations/postgres/0006_reviews.sql")),
     (7, "hawk_nonces", include_str!("../../../migrations/postgres/0007_hawk_nonces.sql")),
+    (8, "erasure", include_str!("../../../migrations/postgres/0008_erasure.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -34,6 +35,7 @@ pub(crate) const SQLITE: Embedded = &[
     (5, "merges", include_str!("../../../migrations/sqlite/0005_merges.sql")),
     (6, "reviews", include_str!("../../../migrations/sqlite/0006_reviews.sql")),
     (7, "hawk_nonces", include_str!("../../../migrations/sqlite/0007_hawk_nonces.sql")),
+    (8, "erasure", include_str!("../../../migrations/sqlite/0008_erasure.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

@@ -33,6 +33,21 @@ pub struct SignInProfile {
     pub email: Option<Email>,
 }
 
+/// A person erased (DESIGN.md §7.9): who erased them, when and why, and every record erased with
+/// them (the person and the people merged into it). Holds no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    /// The person as a whole: the survivor of their merges.
+    pub person: UserId,
+    /// Every user erased, `person` among them.
+    pub people: Vec<UserId>,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+    /// False when the person was erased before: nothing was done this time.
+    pub erased_now: bool,
+}
+
 /// A merge to make: `merged` into `survivor`, and why (shown in the person's history).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMerge {
@@ -286,6 +301,14 @@ pub struct ImportRow {
     pub outcome: Option<identity_core::import::Outcome>,
     pub notes: Option<String>,
     pub user_id: Option<UserId>,
+}
+
+/// An import row that named a person, with its job and service: part of the person's export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRowNaming {
+    pub job_id: Uuid,
+    pub service: String,
+    pub row: ImportRow,
 }
 
 /// A processed row's result.

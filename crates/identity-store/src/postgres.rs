@@ -86,3 +86,8 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         .connect_lazy_with(options);
     Ok(Backend::new(conns, pool))
 }
+
+/// Nothing to do after PostgreSQL's migrations (see `sqlite::after_migrations`).
+pub(crate) async fn after_migrations(_: &mut sqlx::PgConnection) -> Result<()> {
+    Ok(())
+}

@@ -105,3 +105,52 @@ async fn checkpoint_beside(options: SqliteConnectOptions, writer: sqlx::Pool<Db>
         }
     }
 }
+
+/// users rebuilt with 'erased' among its statuses (migration 0008's change of its CHECK
+/// constraint): SQLite's documented steps for a change ALTER TABLE cannot make, in one
+/// transaction, with foreign keys off around it so that dropping the old table touches no row
+/// that refers to it.
+const USERS_WITH_ERASED: &str = "BEGIN IMMEDIATE;
+CREATE TABLE users_rebuilt (
+    id          BLOB PRIMARY KEY NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'archived', 'erased')),
+    merged_into BLOB REFERENCES users (id),
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO users_rebuilt (id, status, merged_into, created_at, updated_at)
+    SELECT id, status, merged_into, created_at, updated_at FROM users;
+DROP TABLE users;
+ALTER TABLE users_rebuilt RENAME TO users;
+CREATE INDEX users_merged_into ON users (merged_into) WHERE merged_into IS NOT NULL;
+CREATE TRIGGER users_kept_delete BEFORE DELETE ON users
+BEGIN
+    SELECT RAISE(ABORT, 'users are never deleted and their ids never change');
+END;
+CREATE TRIGGER users_kept_id BEFORE UPDATE OF id ON users WHEN old.id IS NOT new.id
+BEGIN
+    SELECT RAISE(ABORT, 'users are never deleted and their ids never change');
+END;
+COMMIT;";
+
+/// Changes the migrations cannot make on SQLite, made once after them: sqlx runs every migration
+/// in a transaction, and SQLite switches foreign keys off only outside one. Each checks whether
+/// it is needed first, so every start after the first does nothing.
+pub(crate) async fn after_migrations(conn: &mut sqlx::SqliteConnection) -> Result<()> {
+    let users: Option<String> =
+        sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'users'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if users.is_none_or(|sql| sql.contains("'erased'")) {
+        return Ok(());
+    }
+    sqlx::raw_sql("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
+    let rebuilt = sqlx::raw_sql(USERS_WITH_ERASED).execute(&mut *conn).await;
+    if rebuilt.is_err() {
+        // Fails harmlessly when BEGIN itself failed and there is nothing to undo.
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    }
+    sqlx::raw_sql("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+    rebuilt?;
+    Ok(())
+}

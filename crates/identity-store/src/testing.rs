@@ -87,6 +87,27 @@ impl TestDatabase {
         }
     }
 
+    /// Every row of the database as text, as `pg_dump` (of the test's schema) or SQLite's `.dump`
+    /// (Python's `iterdump`, the same statements) writes it: for a test that a value is gone
+    /// from every table.
+    pub fn dump(&self) -> String {
+        let out = match &self.place {
+            Place::File(path) => std::process::Command::new("python3")
+                .args([
+                    "-c",
+                    "import sqlite3, sys; print('\\n'.join(sqlite3.connect(sys.argv[1]).iterdump()))",
+                    &path.display().to_string(),
+                ])
+                .output(),
+            Place::Schema { admin_url, schema } => {
+                std::process::Command::new("pg_dump").args(["--dbname", admin_url, "--schema", schema]).output()
+            }
+        };
+        let out = out.unwrap_or_else(|e| panic!("cannot dump the test database: {e}"));
+        assert!(out.status.success(), "dumping the test database failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Removes the file or schema.
     pub async fn drop_now(self) {
         match self.place {

@@ -284,6 +284,8 @@ pub const ADMIN_ROUTES: &[&str] = &[
     "/admin/v1/merges/00000000-0000-4000-8000-000000000000",
     "/admin/v1/merges/00000000-0000-4000-8000-000000000000/undo",
     "/admin/v1/people/00000000-0000-4000-8000-000000000000/history",
+    "/admin/v1/people/00000000-0000-4000-8000-000000000000/export",
+    "/admin/v1/people/00000000-0000-4000-8000-000000000000/erase",
     "/admin/v1/reviews",
     "/admin/v1/reviews/00000000-0000-4000-8000-000000000000",
     "/admin/v1/reviews/00000000-0000-4000-8000-000000000000/decision",

@@ -1,4 +1,5 @@
-//! `admin reviews scan|list`, printing to standard output (progress to standard error).
+//! `admin reviews scan|list` and `admin people export|erase`, printing to standard output
+//! (progress to standard error).
 
 use std::io::Write as _;
 
@@ -76,6 +77,42 @@ pub async fn list(
             Some(next) => after = Some(next),
             None => break,
         }
+    }
+    Ok(())
+}
+
+/// `admin people export ID`: the export document on standard output.
+pub async fn export(store: &Store, id: identity_core::UserId) -> Result<(), String> {
+    use futures_util::StreamExt as _;
+    let pieces = crate::export::export(store.clone(), id).await.map_err(|e| match e {
+        identity_store::StoreError::NotFound => format!("no person {id}"),
+        e => e.to_string(),
+    })?;
+    let mut pieces = std::pin::pin!(pieces);
+    let mut out = std::io::stdout().lock();
+    while let Some(piece) = pieces.next().await {
+        out.write_all(piece?.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())
+}
+
+/// `admin people erase ID --reason TEXT`: erases the person and the records merged into it.
+pub async fn erase(store: &Store, id: identity_core::UserId, reason: &str) -> Result<(), String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err("--reason must say why (a request's reference, say)".into());
+    }
+    let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let actor = identity_store::Actor::new(format!("admin-cli:{who}"));
+    let done = store.erase(id, reason, &actor).await.map_err(|e| match e {
+        identity_store::StoreError::NotFound => format!("no person {id}"),
+        e => e.to_string(),
+    })?;
+    let records: Vec<String> = done.people.iter().map(ToString::to_string).collect();
+    if done.erased_now {
+        println!("erased {} ({} records: {})", done.person, records.len(), records.join(", "));
+    } else {
+        println!("{} was erased already, on {} by {}", done.person, done.at, done.by);
     }
     Ok(())
 }

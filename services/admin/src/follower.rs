@@ -16,7 +16,7 @@ use identity_core::change::{Change, ChangeKind};
 use identity_core::matcher::{self, Person};
 use identity_core::nicknames::Nicknames;
 use identity_core::profile::Field;
-use identity_core::{UserId, UserStatus};
+use identity_core::UserId;
 use identity_store::{Store, StoreError};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -58,7 +58,11 @@ fn worth_comparing(c: &Change) -> bool {
     match c.kind {
         ChangeKind::Created | ChangeKind::Unmerged => true,
         ChangeKind::ProfileUpdated => c.fields.iter().any(|f| MATCHED.contains(f)),
-        ChangeKind::StatusChanged | ChangeKind::Archived | ChangeKind::Linked | ChangeKind::Merged => false,
+        ChangeKind::StatusChanged
+        | ChangeKind::Archived
+        | ChangeKind::Linked
+        | ChangeKind::Merged
+        | ChangeKind::Erased => false,
     }
 }
 
@@ -71,7 +75,7 @@ pub async fn batch(store: &Store, nicknames: &Nicknames, changes: &[Change]) -> 
     let mut people: Vec<(UserId, Person)> = Vec::new();
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     for p in &now {
-        if p.user.status == UserStatus::Archived {
+        if p.user.status.is_gone() {
             keys.push((p.user.id, Vec::new()));
             continue;
         }

@@ -3,7 +3,9 @@
 //! recorded with its name.
 //!
 //! - `role`: viewer, reviewer, admin, and what each may do.
-//! - `routes`: `/admin/v1/merges…`, `/admin/v1/reviews…` and `/admin/v1/people/{id}/history`.
+//! - `routes`: `/admin/v1/merges…`, `/admin/v1/reviews…` and `/admin/v1/people/{id}/…` (history,
+//!   export, erase).
+//! - `export`: everything held about a person as one streamed JSON document.
 //! - `views`: review items as the routes and `admin reviews list` show them.
 //! - `matching`: pairs worth a review among people, by the matcher's blocking keys; `scan`
 //!   (`admin reviews scan`) runs it over everyone, `follower` over the people the change feed
@@ -11,6 +13,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod follower;
 mod matching;
 pub mod role;

@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use admin::config::Config;
 use admin::role::Role;
 use clap::{Parser, Subcommand};
+use identity_core::UserId;
 use identity_server::cli::{fail, KeyCommand, ServeArgs, ServerArgs, Serving};
 use identity_server::metrics::Metrics;
 use identity_server::runner;
@@ -39,6 +40,25 @@ enum Command {
     Reviews {
         #[command(subcommand)]
         command: ReviewCommand,
+    },
+    /// A person's data: everything held about them, or all of it erased.
+    People {
+        #[command(subcommand)]
+        command: PeopleCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PeopleCommand {
+    /// Print everything identity holds about a person, as one JSON document.
+    Export { id: UserId },
+    /// Erase a person, and every record merged into them, for good: their profiles, links and
+    /// every value in every table; the ids and the shape of their history stay.
+    Erase {
+        id: UserId,
+        /// Why (a request's reference): recorded with who and when, never anything personal.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -133,6 +153,13 @@ fn main() -> ExitCode {
                     TokenCommand::Revoke { name } => KeyCommand::Revoke { name },
                 };
                 identity_server::cli::run_credentials(&store, CredentialKind::AdminToken, command, &Role::NAMES).await
+            }
+            Command::People { command } => {
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                match command {
+                    PeopleCommand::Export { id } => admin::cli::export(&store, id).await,
+                    PeopleCommand::Erase { id, reason } => admin::cli::erase(&store, id, &reason).await,
+                }
             }
             Command::Reviews { command } => {
                 let store = runner::store_for_command(BINARY, &config.database).await?;

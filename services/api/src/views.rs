@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use identity_core::change::Change;
-use identity_core::{Sourced, UserStatus};
+use identity_core::Sourced;
 use identity_store::{Person, StoredProfile};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -63,7 +63,7 @@ pub struct PersonView {
 
 impl PersonView {
     pub fn of(p: &Person) -> Self {
-        let archived = p.user.status == UserStatus::Archived;
+        let archived = p.user.status.is_gone();
         let c = &p.combined;
         let profile = if archived {
             CombinedView::default()

@@ -53,7 +53,7 @@ fn job(row: &Row) -> Result<ImportJob> {
     })
 }
 
-fn import_row(row: &Row) -> Result<ImportRow> {
+pub(super) fn import_row(row: &Row) -> Result<ImportRow> {
     let outcome: Option<String> = row.try_get("outcome")?;
     Ok(ImportRow {
         row_number: row.try_get("row_number")?,
@@ -461,7 +461,7 @@ async fn read_facts(conn: &mut super::Conn, service: &ServiceName, q: &FactQuery
         qb.push(
             ") SELECT c.user_id, c.first_name, c.last_name_key, c.date_of_birth FROM wanted w \
              JOIN combined_profiles c ON c.last_name_key = w.last_name_key AND c.date_of_birth = w.date_of_birth \
-             JOIN users u ON u.id = c.user_id WHERE u.status <> 'archived' ORDER BY c.user_id",
+             JOIN users u ON u.id = c.user_id WHERE u.status NOT IN ('archived', 'erased') ORDER BY c.user_id",
         );
         for row in qb.build().fetch_all(&mut *conn).await? {
             let key: (String, NaiveDate) = (row.try_get("last_name_key")?, row.try_get("date_of_birth")?);
@@ -544,7 +544,7 @@ impl Session {
         touched.sort();
         touched.dedup();
         let statuses = lock_users(conn, &touched).await?;
-        if statuses.len() != touched.len() || statuses.values().any(|s| *s == UserStatus::Archived) {
+        if statuses.len() != touched.len() || statuses.values().any(|s| s.is_gone()) {
             return Err(StoreError::AlreadyExists(crate::error::Uniqueness::Id));
         }
         let existing = write::load_profiles_of(conn, &updated).await?;

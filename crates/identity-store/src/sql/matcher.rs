@@ -50,7 +50,8 @@ impl Backend {
             return Ok(Vec::new());
         }
         let keys = || Column::Text(keys.iter().map(|k| Some(k.clone())).collect());
-        let mut qb = QueryBuilder::<Db>::new(format!("{} WHERE u.status <> 'archived' AND u.id IN (", *SELECT));
+        let mut qb =
+            QueryBuilder::<Db>::new(format!("{} WHERE u.status NOT IN ('archived', 'erased') AND u.id IN (", *SELECT));
         qb.push("SELECT user_id FROM match_keys WHERE key IN (SELECT key FROM match_keys WHERE ");
         super::push_in(&mut qb, "key", keys());
         qb.push(" GROUP BY key HAVING count(*) <= ").push_bind(i64::from(max_per_key));

@@ -17,9 +17,10 @@ use super::{Backend, Conn, Row, DIALECT};
 use crate::error::{Result, StoreError};
 use crate::model::{Actor, NewMerge, Person};
 
-const MERGE_COLUMNS: &str = "id, survivor, merged, reason, merged_by, merged_at, record, undone_by, undone_at";
+pub(super) const MERGE_COLUMNS: &str =
+    "id, survivor, merged, reason, merged_by, merged_at, record, undone_by, undone_at";
 
-fn merge_of(row: &Row) -> Result<(Merge, MergeRecord)> {
+pub(super) fn merge_of(row: &Row) -> Result<(Merge, MergeRecord)> {
     let undone = match (row.try_get::<Option<String>, _>("undone_by")?, row.try_get("undone_at")?) {
         (Some(by), Some(at)) => Some(Undone { by, at }),
         _ => None,
@@ -245,6 +246,9 @@ impl Backend {
             return Err(StoreError::Refused(Refusal::AlreadyUndone));
         }
         let (survivor, merged) = lock_pair(&mut tx, done.survivor, done.merged).await?;
+        if let Some(erased) = [&survivor, &merged].iter().find(|p| p.user.status == UserStatus::Erased) {
+            return Err(StoreError::Refused(Refusal::Erased(erased.user.id)));
+        }
         merge::check_undo(&done, &record, survivor.version, merged.version).map_err(StoreError::Refused)?;
 
         let moved = move_links(&mut tx, &record.moved_links, survivor.user.id, merged.user.id).await?;

@@ -10,6 +10,7 @@ mod imports;
 mod matcher;
 mod merges;
 mod people;
+mod personal;
 mod registry;
 mod reviews;
 mod rows;
@@ -51,7 +52,7 @@ impl Backend {
     pub(crate) async fn migrate(&self) -> Result<()> {
         let mut conn = self.write.acquire().await?;
         crate::migrations::migrator(MIGRATIONS).run(&mut *conn).await?;
-        Ok(())
+        super::after_migrations(&mut conn).await
     }
 
     pub(crate) async fn ping(&self) -> Result<()> {

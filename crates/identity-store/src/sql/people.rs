@@ -116,7 +116,7 @@ impl Backend {
         }
         match q.status {
             Some(status) => qb.push(" AND u.status = ").push_bind(status.as_str()),
-            None => qb.push(" AND u.status <> 'archived'"),
+            None => qb.push(" AND u.status NOT IN ('archived', 'erased')"),
         };
         if let Some(since) = q.updated_since {
             qb.push(" AND c.updated_at >= ").push_bind(since);

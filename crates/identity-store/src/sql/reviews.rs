@@ -18,10 +18,11 @@ use crate::model::{
     Actor, NewImportReview, NewMerge, NewPeopleReview, Page, ReviewDecided, ReviewItem, ReviewQuery, ReviewSubject,
 };
 
-const ITEM_COLUMNS: &str = "id, kind, subject_person, candidate_person, import_service, import_id, import_row, \
+pub(super) const ITEM_COLUMNS: &str =
+    "id, kind, subject_person, candidate_person, import_service, import_id, import_row, \
      import_job, import_fields, candidates, created_at, decision, decision_person, decided_by, decided_at";
 
-fn item(row: &Row) -> Result<ReviewItem> {
+pub(super) fn item(row: &Row) -> Result<ReviewItem> {
     let kind_text: String = row.try_get("kind")?;
     let kind = Kind::parse(&kind_text).ok_or_else(|| corrupt("review_items.kind", &kind_text))?;
     let subject = match kind {
@@ -112,7 +113,7 @@ pub(super) async fn add_people_reviews(conn: &mut Conn, pairs: &[NewPeopleReview
             "INSERT INTO review_items (status, {ITEM_COLUMNS}) \
              SELECT 'open', $1, 'people', $2, $3, NULL, NULL, NULL, NULL, NULL, $4, $5, NULL, NULL, NULL, NULL \
              WHERE NOT EXISTS (SELECT 1 FROM review_different WHERE low = $2 AND high = $3) \
-             AND (SELECT count(*) FROM users WHERE id IN ($2, $3) AND status <> 'archived') = 2 \
+             AND (SELECT count(*) FROM users WHERE id IN ($2, $3) AND status NOT IN ('archived', 'erased')) = 2 \
              ON CONFLICT (subject_person, candidate_person) WHERE kind = 'people' AND status = 'open' DO NOTHING"
         ))
         .bind(Uuid::now_v7())
@@ -290,7 +291,7 @@ async fn link_row(
     let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
     let row = sqlx::query(&sql).bind(person.as_uuid()).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
     let status = rows::status(&row, "status")?;
-    if status == UserStatus::Archived {
+    if status.is_gone() {
         return Err(StoreError::Refused(identity_core::merge::Refusal::MergedArchived(person)));
     }
     let profiles = write::load_profiles(conn, person).await?;

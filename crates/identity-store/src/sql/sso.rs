@@ -37,7 +37,7 @@ async fn lock_sso_user(conn: &mut Conn, id: UserId) -> Result<(UserStatus, Profi
     let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
     let row = sqlx::query(&sql).bind(id.as_uuid()).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
     let status = rows::status(&row, "status")?;
-    if status == UserStatus::Archived {
+    if status.is_gone() {
         return Err(StoreError::NotFound);
     }
     let profiles = write::load_profiles(conn, id).await?;
@@ -142,7 +142,7 @@ async fn attach_in(tx: &mut Conn, key: &str, w: &SsoUserWrite, actor: &Actor) ->
     let sql = format!("SELECT status FROM users WHERE id = $1{}", DIALECT.for_update());
     let old_status = rows::status(&sqlx::query(&sql).bind(id.as_uuid()).fetch_one(&mut *tx).await?, "status")?;
     let profiles = write::load_profiles(tx, id).await?;
-    if old_status == UserStatus::Archived || profiles.own.iter().any(|p| p.source == Source::Sso) {
+    if old_status.is_gone() || profiles.own.iter().any(|p| p.source == Source::Sso) {
         return Err(taken());
     }
     let at = now();
@@ -323,7 +323,7 @@ impl Backend {
     }
 
     pub(crate) async fn sso_get(&self, id: UserId) -> Result<SsoUser> {
-        let sql = format!("{SELECT} WHERE u.id = $1 AND u.status <> 'archived'");
+        let sql = format!("{SELECT} WHERE u.id = $1 AND u.status NOT IN ('archived', 'erased')");
         let row = self.conns.fetch_optional(sqlx::query(&sql).bind(id.as_uuid())).await?.ok_or(StoreError::NotFound)?;
         sso_user(&row)
     }
@@ -345,7 +345,7 @@ impl Backend {
 
     pub(crate) async fn sso_list(&self, query: &SsoQuery) -> Result<SsoList> {
         let from = |qb: &mut QueryBuilder<'_, Db>, filter: &Option<Filter>| -> Result<()> {
-            qb.push(" WHERE u.status <> 'archived'");
+            qb.push(" WHERE u.status NOT IN ('archived', 'erased')");
             if let Some(f) = filter {
                 qb.push(" AND ");
                 push_filter(qb, f)?;

@@ -52,6 +52,8 @@ pub fn routes(running: &Running) -> Router {
         .route("/admin/v1/merges/{id}", get(merges::get))
         .route("/admin/v1/merges/{id}/undo", post(merges::undo))
         .route("/admin/v1/people/{id}/history", get(people::history))
+        .route("/admin/v1/people/{id}/export", get(people::export))
+        .route("/admin/v1/people/{id}/erase", post(people::erase))
         .route("/admin/v1/reviews", get(reviews::list))
         .route("/admin/v1/reviews/{id}", get(reviews::get))
         .route("/admin/v1/reviews/{id}/decision", post(reviews::decide))

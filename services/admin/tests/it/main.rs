@@ -5,12 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod merges;
+mod personal;
 mod reviews;
 mod support;
 mod tokens;
 
 mod cases {
     pub use crate::merges::*;
+    pub use crate::personal::*;
     pub use crate::reviews::*;
     pub use crate::tokens::*;
 }
@@ -25,6 +27,7 @@ identity_testkit::both_backends!(crate::cases:
     a_scan_queues_alike_people_once,
     the_matcher_follows_the_feed,
     an_admin_manages_tokens_over_http,
+    an_erasure_killed_midway_is_whole_or_absent,
 );
 
 #[tokio::test]

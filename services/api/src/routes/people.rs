@@ -11,7 +11,7 @@ use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use identity_core::{Source, Trn, UserId, UserStatus};
 use identity_server::auth::Principal;
-use identity_store::PeopleQuery;
+use identity_store::{PeopleQuery, Person};
 use uuid::Uuid;
 
 use super::error::ApiError;
@@ -88,9 +88,7 @@ pub async fn get(
         };
         return Ok((StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, location)], Json(body)).into_response());
     }
-    if person.user.status == UserStatus::Archived {
-        return Err(ApiError::new(StatusCode::GONE, "gone", "this person was archived"));
-    }
+    gone(&person)?;
     cacheable(&headers, &PersonView::of(&person))
 }
 
@@ -119,9 +117,7 @@ pub async fn profiles(
     only(&query(q)?, &[])?;
     let id = person_id(&id)?;
     let person = s.store.person(id).await?;
-    if person.user.status == UserStatus::Archived {
-        return Err(ApiError::new(StatusCode::GONE, "gone", "this person was archived"));
-    }
+    gone(&person)?;
     let profiles = s.store.profiles(id).await?.into_iter().map(SourceProfileView::of).collect();
     let merged_profiles = s
         .store
@@ -207,7 +203,7 @@ pub async fn list(
                 q.get("external_id").ok_or_else(|| ApiError::parameter("external_id", "is required with source"))?;
             s.store.person_by_link(&source, external_id).await?
         };
-        let people = found.iter().filter(|p| p.user.status != UserStatus::Archived).map(PersonView::of).collect();
+        let people = found.iter().filter(|p| !p.user.status.is_gone()).map(PersonView::of).collect();
         return Ok(Json(PeoplePage { people, next_cursor: None }).into_response());
     }
 
@@ -242,4 +238,13 @@ pub async fn list(
     // Archived people are listed only when asked for (and then without personal data).
     let people = page.items.iter().map(PersonView::of).collect();
     Ok(Json(PeoplePage { people, next_cursor: page.next.map(encode_cursor) }).into_response())
+}
+
+/// 410 for a person archived or erased: no data, only which.
+fn gone(person: &Person) -> Result<(), ApiError> {
+    match person.user.status {
+        UserStatus::Archived => Err(ApiError::new(StatusCode::GONE, "gone", "this person was archived")),
+        UserStatus::Erased => Err(ApiError::new(StatusCode::GONE, "gone", "this person was erased")),
+        UserStatus::Active | UserStatus::Inactive => Ok(()),
+    }
 }

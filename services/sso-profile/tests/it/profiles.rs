@@ -121,11 +121,13 @@ pub async fn sign_in_profiles_follow_the_store(db: &TestDatabase) {
         .unwrap();
     p.eventually("eve.lee", 404).await;
     assert_eq!(p.get("cat.lee").await.0, 200, "the survivor still signs in");
+    p.store.erase(cat, "request 9", &Actor::new("test")).await.unwrap();
+    p.eventually("cat.lee", 404).await;
 
     let metrics = p.svc.http.get(p.svc.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let users =
         metrics.lines().find(|l| l.starts_with("identity_sso_profile_users{")).unwrap_or_else(|| panic!("{metrics}"));
-    assert!(users.ends_with(" 1"), "only Cat is an active SSO user now: {users}");
+    assert!(users.ends_with(" 0"), "no active SSO user is left: {users}");
     assert!(metrics.contains("identity_sso_profile_staleness_seconds{"), "{metrics}");
     assert!(metrics.contains("identity_sso_profile_change_delay_seconds_count{"), "{metrics}");
     assert!(p.svc.stop().await);
