@@ -318,6 +318,11 @@ impl Store {
         dispatch!(self.sign_ins_page(after, limit))
     }
 
+    /// How many users have an `sso` profile, active or not.
+    pub async fn sso_profiles_count(&self) -> Result<i64> {
+        dispatch!(self.sso_profiles_count())
+    }
+
     /// The sign-in profiles of those of `ids` that are active SSO users now.
     pub async fn sign_ins_of(&self, ids: &[UserId]) -> Result<Vec<SignInProfile>> {
         dispatch!(self.sign_ins_of(ids))

@@ -90,7 +90,6 @@ impl Follower {
                 Err(e) => {
                     self.metrics.errors.inc();
                     tracing::warn!(error = %e, "cannot load the sign-in profiles yet; trying again");
-                    self.signins.clear();
                 }
             }
             if wait(&mut shutdown, RETRY_EVERY).await {
@@ -137,6 +136,8 @@ impl Follower {
 
     /// Reads every active SSO user's sign-in profile; returns where the feed ended before.
     async fn load(&self) -> Result<i64, StoreError> {
+        let expected = self.store.sso_profiles_count().await?;
+        self.signins.clear(usize::try_from(expected).unwrap_or(0));
         let end = self.store.changes_end().await?;
         let mut after = None;
         loop {

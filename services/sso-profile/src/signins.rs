@@ -1,6 +1,6 @@
 //! Every active SSO user's sign-in profile, in memory, keyed by SSO's id compared as SCIM
-//! compares `userName`s (case-insensitively). Each entry holds its JSON body, made when the
-//! profile changes, so a request copies bytes and touches nothing else.
+//! compares `userName`s (case-insensitively), each packed in one allocation (`views::Packed`), so
+//! a request reads memory and touches nothing else.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -9,7 +9,7 @@ use identity_core::link::link_key;
 use identity_core::{Source, UserId};
 use identity_store::SignInProfile;
 
-use crate::views;
+use crate::views::Packed;
 
 #[derive(Default)]
 pub struct SignIns {
@@ -19,7 +19,7 @@ pub struct SignIns {
 #[derive(Default)]
 struct Maps {
     /// Each entry with the user it is of.
-    by_sso_id: HashMap<Box<str>, (UserId, Box<[u8]>)>,
+    by_sso_id: HashMap<Box<str>, (UserId, Packed)>,
     /// Each user's key in `by_sso_id`: a change names the user, and SCIM can change the id.
     by_user: HashMap<UserId, Box<str>>,
 }
@@ -28,7 +28,7 @@ impl SignIns {
     /// The sign-in profile's JSON body for SSO's id `sso_id`, if it is an active user's.
     pub fn get(&self, sso_id: &str) -> Option<Vec<u8>> {
         let key = link_key(&Source::Sso, sso_id);
-        self.maps.read().unwrap_or_else(|e| e.into_inner()).by_sso_id.get(key.as_str()).map(|(_, b)| b.to_vec())
+        self.maps.read().unwrap_or_else(|e| e.into_inner()).by_sso_id.get(key.as_str()).map(|(_, p)| p.body())
     }
 
     pub fn len(&self) -> usize {
@@ -39,14 +39,16 @@ impl SignIns {
         self.len() == 0
     }
 
-    /// Forgets everything (before a fresh load).
-    pub(crate) fn clear(&self) {
-        *self.maps.write().unwrap_or_else(|e| e.into_inner()) = Maps::default();
+    /// Forgets everything and makes room for `expected` users (before a load): the maps are
+    /// sized once, rather than doubled as they fill, which held both sizes at once.
+    pub(crate) fn clear(&self, expected: usize) {
+        *self.maps.write().unwrap_or_else(|e| e.into_inner()) =
+            Maps { by_sso_id: HashMap::with_capacity(expected), by_user: HashMap::with_capacity(expected) };
     }
 
     /// Adds profiles read while loading.
     pub(crate) fn add(&self, profiles: &[SignInProfile]) {
-        let prepared: Vec<_> = profiles.iter().map(|p| (p.user, key_of(p), views::body(p))).collect();
+        let prepared: Vec<_> = profiles.iter().map(|p| (p.user, key_of(p), Packed::of(p))).collect();
         let mut maps = self.maps.write().unwrap_or_else(|e| e.into_inner());
         for (user, key, body) in prepared {
             maps.put(user, key, body);
@@ -57,7 +59,7 @@ impl SignIns {
     /// absent from `now` is no longer an active SSO user and is dropped.
     pub(crate) fn replace(&self, users: &[UserId], now: &[SignInProfile]) {
         // Bodies are made before the lock is taken, so readers wait only for the map updates.
-        let prepared: Vec<_> = now.iter().map(|p| (p.user, key_of(p), views::body(p))).collect();
+        let prepared: Vec<_> = now.iter().map(|p| (p.user, key_of(p), Packed::of(p))).collect();
         let mut maps = self.maps.write().unwrap_or_else(|e| e.into_inner());
         for user in users {
             maps.remove(*user);
@@ -82,10 +84,10 @@ impl Maps {
         }
     }
 
-    fn put(&mut self, user: UserId, key: Box<str>, body: Box<[u8]>) {
+    fn put(&mut self, user: UserId, key: Box<str>, packed: Packed) {
         self.remove(user);
         // The id was another user's until a change of theirs not yet read: theirs is gone.
-        if let Some((previous, _)) = self.by_sso_id.insert(key.clone(), (user, body)) {
+        if let Some((previous, _)) = self.by_sso_id.insert(key.clone(), (user, packed)) {
             if previous != user {
                 self.by_user.remove(&previous);
             }
@@ -135,7 +137,7 @@ mod tests {
         s.replace(&[bob], &[]);
         assert_eq!(s.get("bob@id.example"), None);
         assert_eq!(s.len(), 1);
-        s.clear();
+        s.clear(10);
         assert!(s.is_empty());
     }
 }

@@ -98,21 +98,6 @@ impl Backend {
 }
 
 impl Backend {
-    /// Records a Hawk request's nonce; `false` if it was recorded before (a replay), by any
-    /// process on this database.
-    pub(crate) async fn hawk_nonce_first_use(&self, key_id: &str, nonce: &str, ts: i64) -> Result<bool> {
-        // ON CONFLICT rather than an error: PostgreSQL would log the failed key with its values.
-        let inserted =
-            sqlx::query("INSERT INTO hawk_nonces (key_id, nonce, ts) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(key_id)
-                .bind(nonce)
-                .bind(ts)
-                .execute(&self.write)
-                .await?
-                .rows_affected();
-        Ok(inserted == 1)
-    }
-
     /// Forgets nonces with a timestamp before `before` (seconds since the epoch).
     pub(crate) async fn hawk_nonces_sweep(&self, before: i64) -> Result<u64> {
         let done = sqlx::query("DELETE FROM hawk_nonces WHERE ts < $1").bind(before).execute(&self.write).await?;

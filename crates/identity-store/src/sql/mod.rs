@@ -9,6 +9,7 @@ mod filter;
 mod imports;
 mod matcher;
 mod merges;
+mod nonces;
 mod people;
 mod personal;
 mod registry;
@@ -42,11 +43,19 @@ pub(crate) struct Backend {
     combiner: commit::Combiner,
     /// The change log's horizon (`Dialect::sequencer`), shared by this process's sequencers.
     horizon: Arc<AtomicI64>,
+    /// Hawk nonces waiting to be recorded together (`nonces.rs`).
+    nonces: nonces::Batcher,
 }
 
 impl Backend {
     pub(crate) fn new(conns: Conns, write: Pool<Db>) -> Self {
-        Self { conns, write, combiner: commit::Combiner::default(), horizon: Arc::default() }
+        Self {
+            conns,
+            write,
+            combiner: commit::Combiner::default(),
+            horizon: Arc::default(),
+            nonces: Default::default(),
+        }
     }
 
     pub(crate) async fn migrate(&self) -> Result<()> {
