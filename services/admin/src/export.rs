@@ -7,13 +7,12 @@
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, Stream, StreamExt as _};
-use identity_core::change::Change;
 use identity_core::{CombinedProfile, ProfileFields, Source, UserId};
 use identity_store::{Erasure, ImportRowNaming, Store, StoredProfile};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::views::ItemView;
+use crate::views::{ChangeView, ItemView};
 
 /// Changes and import rows read per query.
 const PAGE: u32 = 500;
@@ -84,37 +83,6 @@ struct ErasureView {
 impl From<Erasure> for ErasureView {
     fn from(e: Erasure) -> Self {
         Self { person: e.person, by: e.by, at: e.at, reason: e.reason }
-    }
-}
-
-#[derive(Serialize)]
-struct ChangeView {
-    seq: i64,
-    /// The person, or a record merged into them.
-    user_id: UserId,
-    kind: String,
-    source: String,
-    actor: String,
-    fields: Vec<String>,
-    status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    survivor: Option<UserId>,
-    at: DateTime<Utc>,
-}
-
-impl From<Change> for ChangeView {
-    fn from(c: Change) -> Self {
-        Self {
-            seq: c.seq,
-            user_id: c.user_id,
-            kind: c.kind.to_string(),
-            source: c.source.to_string(),
-            actor: c.actor,
-            fields: c.fields.iter().map(ToString::to_string).collect(),
-            status: c.status.to_string(),
-            survivor: c.survivor,
-            at: c.at,
-        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! What admin answers about review items, over HTTP and on the command line
-//! (`admin reviews list --json`): the shape of docs/DESIGN.md §7.3.
+//! (`admin reviews list --json`): the shape of docs/DESIGN.md §7.3; and a person's changes, as
+//! their history and their export show them.
 
 use chrono::{DateTime, Utc};
+use identity_core::change::Change;
 use identity_core::review::{Decision, ReviewCandidate};
 use identity_core::{ProfileFields, UserId};
 use identity_store::{ReviewItem, ReviewSubject};
@@ -76,6 +78,38 @@ impl From<ReviewItem> for ItemView {
             candidates: item.candidates,
             created_at: item.created_at,
             decision,
+        }
+    }
+}
+
+/// One change of a person's, as the history and the export show it.
+#[derive(Debug, Serialize)]
+pub struct ChangeView {
+    pub seq: i64,
+    /// The person, or (in an export) a record merged into them.
+    pub user_id: UserId,
+    pub kind: String,
+    pub source: String,
+    pub actor: String,
+    pub fields: Vec<String>,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub survivor: Option<UserId>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<Change> for ChangeView {
+    fn from(c: Change) -> Self {
+        Self {
+            seq: c.seq,
+            user_id: c.user_id,
+            kind: c.kind.to_string(),
+            source: c.source.to_string(),
+            actor: c.actor,
+            fields: c.fields.iter().map(ToString::to_string).collect(),
+            status: c.status.to_string(),
+            survivor: c.survivor,
+            at: c.at,
         }
     }
 }

@@ -5,11 +5,10 @@
 //! savepoint, so a write that fails (a taken `userName`) undoes only itself. Callers still get
 //! their answer only once their write is committed.
 
-use std::sync::{Arc, OnceLock};
-
 use sqlx::{Acquire, Pool};
 use tokio::sync::{mpsc, oneshot};
 
+use super::queue::{Batches, Queue};
 use super::sso::{create_many, SsoWrite};
 use super::{Backend, Db, DIALECT};
 use crate::error::{Result, StoreError};
@@ -22,29 +21,17 @@ type Reply = oneshot::Sender<Result<Option<SsoUser>>>;
 
 /// The queue in front of SQLite's writer task, started on first use.
 #[derive(Clone, Default)]
-pub(crate) struct Combiner(Arc<OnceLock<mpsc::Sender<(SsoWrite, Reply)>>>);
+pub(crate) struct Combiner(Queue<(SsoWrite, Reply)>);
 
 impl Combiner {
     fn queue(&self, pool: &Pool<Db>) -> mpsc::Sender<(SsoWrite, Reply)> {
-        self.0
-            .get_or_init(|| {
-                let (tx, rx) = mpsc::channel(1024);
-                tokio::spawn(writer(pool.clone(), rx));
-                tx
-            })
-            .clone()
+        let pool = pool.clone();
+        self.0.sender(|batches| writer(pool, batches))
     }
 }
 
-async fn writer(pool: Pool<Db>, mut queue: mpsc::Receiver<(SsoWrite, Reply)>) {
-    while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+async fn writer(pool: Pool<Db>, mut queue: Batches<(SsoWrite, Reply)>) {
+    while let Some(batch) = queue.next(MAX_BATCH).await {
         commit_batch(&pool, batch).await;
     }
 }

@@ -12,6 +12,7 @@ mod merges;
 mod nonces;
 mod people;
 mod personal;
+mod queue;
 mod registry;
 mod reviews;
 mod rows;

@@ -5,11 +5,11 @@
 //! for its batch, so none is answered before its nonce is committed.
 
 use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
 
 use sqlx::{Pool, QueryBuilder, Row as _};
 use tokio::sync::{mpsc, oneshot};
 
+use super::queue::{Batches, Queue};
 use super::{Backend, Db};
 use crate::error::{Result, StoreError};
 
@@ -21,29 +21,17 @@ type Reply = oneshot::Sender<Result<bool>>;
 
 /// The queue in front of the nonce task, started on first use.
 #[derive(Clone, Default)]
-pub(crate) struct Batcher(Arc<OnceLock<mpsc::Sender<(Key, Reply)>>>);
+pub(crate) struct Batcher(Queue<(Key, Reply)>);
 
 impl Batcher {
     fn queue(&self, pool: &Pool<Db>) -> mpsc::Sender<(Key, Reply)> {
-        self.0
-            .get_or_init(|| {
-                let (tx, rx) = mpsc::channel(4096);
-                tokio::spawn(recorder(pool.clone(), rx));
-                tx
-            })
-            .clone()
+        let pool = pool.clone();
+        self.0.sender(|batches| recorder(pool, batches))
     }
 }
 
-async fn recorder(pool: Pool<Db>, mut queue: mpsc::Receiver<(Key, Reply)>) {
-    while let Some(first) = queue.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+async fn recorder(pool: Pool<Db>, mut queue: Batches<(Key, Reply)>) {
+    while let Some(batch) = queue.next(MAX_BATCH).await {
         match record(&pool, &batch).await {
             Ok(new) => {
                 // The same nonce twice in one batch: the first is the one that was new.

@@ -11,7 +11,7 @@ use identity_store::NewMerge;
 use serde::Deserialize;
 
 use super::error::AdminError;
-use super::{json_body, uuid_param, AppState, Caller};
+use super::{json_body, reason, uuid_param, AppState, Caller};
 use crate::role::Role;
 
 /// The longest reason kept with a merge.
@@ -33,10 +33,7 @@ pub(super) async fn create(
 ) -> Result<Response, AdminError> {
     caller.may(Role::Reviewer)?;
     let request: MergeRequest = json_body(&headers, bytes)?;
-    let reason = request.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON {
-        return Err(AdminError::bad_request(format!("reason must be 1 to {MAX_REASON} characters")));
-    }
+    let reason = reason(&request.reason, MAX_REASON)?;
     let new = NewMerge { survivor: request.survivor, merged: request.merged, reason: reason.to_owned() };
     let done = s.store.merge(&new, &caller.actor()).await?;
     tracing::info!(merge = %done.id, survivor = %done.survivor, merged = %done.merged, by = %caller.name, "merged");

@@ -137,6 +137,16 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, bytes: Result<Bytes, Byte
     serde_json::from_slice(&bytes).map_err(|e| AdminError::bad_request(format!("the body is not valid: {e}")))
 }
 
+/// A reason given in a body (a merge's, an erasure's), trimmed: 400 when blank or longer than
+/// `max` characters.
+fn reason(text: &str, max: usize) -> Result<&str, AdminError> {
+    let reason = text.trim();
+    if reason.is_empty() || reason.chars().count() > max {
+        return Err(AdminError::bad_request(format!("reason must be 1 to {max} characters")));
+    }
+    Ok(reason)
+}
+
 /// Refuses query parameters a route does not know, naming the first and those it takes.
 fn only(params: &HashMap<String, String>, known: &[&str]) -> Result<(), AdminError> {
     match params.keys().find(|k| !known.contains(&k.as_str())) {

@@ -11,14 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
-use identity_core::change::Change;
 use identity_core::merge::Merge;
 use identity_core::UserId;
 use serde::{Deserialize, Serialize};
 
 use super::error::AdminError;
-use super::{json_body, limit, only, uuid_param, AppState, Caller};
+use super::{json_body, limit, only, reason, uuid_param, AppState, Caller};
 use crate::role::Role;
+use crate::views::ChangeView;
 
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
@@ -31,34 +31,6 @@ struct History {
     next_before: Option<i64>,
     /// Every merge the person took part in, either side, newest first.
     merges: Vec<Merge>,
-}
-
-#[derive(Debug, Serialize)]
-struct ChangeView {
-    seq: i64,
-    kind: String,
-    source: String,
-    actor: String,
-    fields: Vec<String>,
-    status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    survivor: Option<UserId>,
-    at: DateTime<Utc>,
-}
-
-impl From<Change> for ChangeView {
-    fn from(c: Change) -> Self {
-        Self {
-            seq: c.seq,
-            kind: c.kind.to_string(),
-            source: c.source.to_string(),
-            actor: c.actor,
-            fields: c.fields.iter().map(ToString::to_string).collect(),
-            status: c.status.to_string(),
-            survivor: c.survivor,
-            at: c.at,
-        }
-    }
 }
 
 pub(super) async fn history(
@@ -133,10 +105,7 @@ pub(super) async fn erase(
     caller.may(Role::Admin)?;
     let id = UserId::from_uuid(uuid_param(&id, "the person id")?);
     let request: EraseRequest = json_body(&headers, bytes)?;
-    let reason = request.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON {
-        return Err(AdminError::bad_request(format!("reason must be 1 to {MAX_REASON} characters")));
-    }
+    let reason = reason(&request.reason, MAX_REASON)?;
     let done = s.store.erase(id, reason, &caller.actor()).await.map_err(AdminError::about("person"))?;
     // Ids only: the reason may name the request, never log it.
     tracing::info!(person = %done.person, records = done.people.len(), now = done.erased_now, by = %caller.name, "erased");
