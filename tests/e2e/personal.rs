@@ -153,6 +153,11 @@ pub async fn a_person_is_exported_then_erased_from_every_table(db: &TestDatabase
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "the feed has no gap");
     assert!(feed.iter().any(|c| c["kind"] == "erased" && c["user_id"] == person.as_str()));
 
+    // Their merge keeps who and when, not what it recorded: it cannot be undone.
+    let merge_id = merge.body["id"].as_str().unwrap();
+    let undo = id.admin_post(&format!("/admin/v1/merges/{merge_id}/undo"), None).await;
+    assert_eq!(undo.status, 409, "{}", undo.body);
+
     // Again: nothing more is done, the same erasure answers.
     let again = id.admin_post(&format!("/admin/v1/people/{person}/erase"), Some(json!({"reason": "again"}))).await;
     assert_eq!(again.status, 200, "{}", again.body);
