@@ -39,7 +39,7 @@ use crate::outage::Outage;
 
 /// The longest header read, as mohawk's.
 pub const MAX_HEADER: usize = 4096;
-/// How often, at most, a process sweeps old nonces.
+/// How often, at most, a process sweeps old nonces (and warns of checking them itself).
 const SWEEP_EVERY_SECONDS: i64 = 60;
 /// The most nonces a process remembers itself while the shared store is down (about 25 MiB);
 /// beyond it requests are refused, as without the fallback.
@@ -409,6 +409,13 @@ impl std::fmt::Debug for Hawk {
     }
 }
 
+/// True at most once a minute per `last` (seconds since the epoch of the last time it was), for
+/// work a process does now and then beside requests: whichever request comes first does it.
+fn once_a_minute(last: &AtomicI64, now: i64) -> bool {
+    let then = last.load(Ordering::Relaxed);
+    now - then >= SWEEP_EVERY_SECONDS && last.compare_exchange(then, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+}
+
 /// Whether a request carries a Hawk header (and so must be checked by [`Hawk::verify`]).
 pub fn is_hawk(headers: &HeaderMap) -> bool {
     headers
@@ -477,52 +484,55 @@ impl Hawk {
         let signed = Signed { method: parts.method.as_str(), resource, host, port };
         let now = chrono::Utc::now().timestamp();
         let (id, nonce, ts) = self.0.keys.check(header, &signed, content_type, &bytes, now)?;
-        match &self.0.local {
-            None => match self.0.store.hawk_nonce_first_use(id, nonce, ts).await {
-                Ok(true) => {}
-                Ok(false) => return Err(HawkError::Replayed),
-                Err(e) => {
-                    tracing::warn!(error = %e, "the Hawk nonce store cannot be reached; refusing the request");
-                    return Err(HawkError::Unavailable);
-                }
-            },
-            Some((local, outage)) => {
-                let before = now - 2 * i64::from(self.0.keys.skew_seconds) - 1;
-                if local.seen(id, nonce, before) {
-                    return Err(HawkError::Replayed);
-                }
-                match outage.ask(self.0.store.hawk_nonce_first_use(id, nonce, ts)).await {
-                    Some(Ok(true)) => {}
-                    Some(Ok(false)) => return Err(HawkError::Replayed),
-                    _ => {
-                        if !local.first_use(id, nonce, ts, before) {
-                            return Err(HawkError::Replayed);
-                        }
-                        let last = local.warned.load(Ordering::Relaxed);
-                        if now - last >= SWEEP_EVERY_SECONDS
-                            && local.warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-                        {
-                            tracing::warn!("the Hawk nonce store cannot be reached; checking nonces in this process");
-                        }
-                    }
-                }
-            }
-        }
+        self.record_nonce(id, nonce, ts, now).await?;
         let caller = HawkCaller { id: id.to_owned() };
         self.sweep_now_and_then(now);
         Ok((Request::from_parts(parts, Body::from(bytes)), caller))
     }
 
+    /// Records the nonce as used, or refuses it as a replay: in the shared store, or, in a binary
+    /// answering from memory while that store fails, in this process.
+    async fn record_nonce(&self, id: &str, nonce: &str, ts: i64, now: i64) -> Result<(), HawkError> {
+        let Some((local, outage)) = &self.0.local else {
+            return match self.0.store.hawk_nonce_first_use(id, nonce, ts).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(HawkError::Replayed),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the Hawk nonce store cannot be reached; refusing the request");
+                    Err(HawkError::Unavailable)
+                }
+            };
+        };
+        let before = self.oldest_acceptable(now);
+        if local.seen(id, nonce, before) {
+            return Err(HawkError::Replayed);
+        }
+        match outage.ask(self.0.store.hawk_nonce_first_use(id, nonce, ts)).await {
+            Some(Ok(true)) => Ok(()),
+            Some(Ok(false)) => Err(HawkError::Replayed),
+            _ if !local.first_use(id, nonce, ts, before) => Err(HawkError::Replayed),
+            _ => {
+                if once_a_minute(&local.warned, now) {
+                    tracing::warn!("the Hawk nonce store cannot be reached; checking nonces in this process");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The oldest timestamp a request can be accepted with now: nonces before it cannot be
+    /// replayed, since their requests are refused as stale.
+    fn oldest_acceptable(&self, now: i64) -> i64 {
+        now - 2 * i64::from(self.0.keys.skew_seconds) - 1
+    }
+
     /// Deletes nonces too old to be accepted again, at most once a minute per process, beside
     /// the request rather than in its way.
     fn sweep_now_and_then(&self, now: i64) {
-        let last = self.0.swept.load(Ordering::Relaxed);
-        if now - last < SWEEP_EVERY_SECONDS
-            || self.0.swept.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
-        {
+        if !once_a_minute(&self.0.swept, now) {
             return;
         }
-        let (store, before) = (self.0.store.clone(), now - 2 * i64::from(self.0.keys.skew_seconds) - 1);
+        let (store, before) = (self.0.store.clone(), self.oldest_acceptable(now));
         tokio::spawn(async move {
             if let Err(e) = store.hawk_nonces_sweep(before).await {
                 tracing::warn!(error = %e, "sweeping old Hawk nonces failed; the next sweep tries again");

@@ -183,14 +183,25 @@ pub const SEQUENCE_EVERY: std::time::Duration = std::time::Duration::from_millis
 /// Every binary that writes runs it; several at once are safe (they take turns). Follow it with
 /// [`sequence_last_changes`] once everything that writes has stopped.
 pub async fn sequence_changes(store: Store, mut shutdown: watch::Receiver<bool>) {
-    while !*shutdown.borrow() {
+    loop {
         if let Err(e) = store.sequence_changes().await {
             tracing::warn!(error = %e, "cannot number the change log");
         }
-        tokio::select! {
-            () = tokio::time::sleep(SEQUENCE_EVERY) => {}
-            _ = shutdown.changed() => {}
+        if pause(&mut shutdown, SEQUENCE_EVERY).await {
+            return;
         }
+    }
+}
+
+/// Sleeps for `duration` between two rounds of a background loop; true when shutdown has begun
+/// (before or meanwhile), so that the loop ends.
+pub async fn pause(shutdown: &mut watch::Receiver<bool>, duration: std::time::Duration) -> bool {
+    if *shutdown.borrow() {
+        return true;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(duration) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
     }
 }
 

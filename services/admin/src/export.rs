@@ -175,6 +175,48 @@ fn items<T, V: Serialize>(page: Vec<T>, first: bool, view: impl Fn(T) -> V) -> R
     Ok(text)
 }
 
+/// A piece of the export: the next page of the array `next` is in, and where to go after it.
+async fn piece(store: &Store, records: &[UserId], next: Next) -> Option<(Result<String, String>, Next)> {
+    let (text, next) = match next {
+        Next::Changes { who, before, first } => {
+            let page = match store.changes_of(records[who], before, PAGE).await {
+                Ok(page) => page,
+                Err(e) => return Some((Err(e.to_string()), Next::Done)),
+            };
+            let (full, last) = (page.len() == PAGE as usize, page.last().map(|c| c.seq));
+            let still_first = first && page.is_empty();
+            let text = items(page, first, ChangeView::from);
+            if full {
+                (text, Next::Changes { who, before: last, first: still_first })
+            } else if who + 1 < records.len() {
+                (text, Next::Changes { who: who + 1, before: None, first: still_first })
+            } else {
+                (text.map(|t| t + "],\"import_rows\":["), Next::ImportRows { who: 0, after: None, first: true })
+            }
+        }
+        Next::ImportRows { who, after, first } => {
+            let page = match store.import_rows_naming(records[who], after, PAGE).await {
+                Ok(page) => page,
+                Err(e) => return Some((Err(e.to_string()), Next::Done)),
+            };
+            let (full, last) = (page.len() == PAGE as usize, page.last().map(|r| (r.job_id, r.row.row_number)));
+            let still_first = first && page.is_empty();
+            let text = items(page, first, ImportRowView::from);
+            if full {
+                (text, Next::ImportRows { who, after: last, first: still_first })
+            } else if who + 1 < records.len() {
+                (text, Next::ImportRows { who: who + 1, after: None, first: still_first })
+            } else {
+                (text.map(|t| t + "]}\n"), Next::Done)
+            }
+        }
+        Next::Done => return None,
+    };
+    // An error ends the stream: the document is cut short, which a reader notices.
+    let next = if text.is_err() { Next::Done } else { next };
+    Some((text, next))
+}
+
 /// The export of `id` as a stream of JSON text. The first piece is read before this returns, so
 /// an unknown person is an error here, not in the middle of a response.
 pub async fn export(
@@ -185,59 +227,7 @@ pub async fn export(
     let start = Next::Changes { who: 0, before: None, first: true };
     let rest = stream::unfold(start, move |next| {
         let (store, records) = (store.clone(), records.clone());
-        async move {
-            let (text, next) = match next {
-                Next::Changes { who, before, first } => match store.changes_of(records[who], before, PAGE).await {
-                    Err(e) => return Some((Err(e.to_string()), Next::Done)),
-                    Ok(page) => {
-                        let (full, last, empty) =
-                            (page.len() == PAGE as usize, page.last().map(|c| c.seq), page.is_empty());
-                        let text = items(page, first, ChangeView::from);
-                        let first = first && empty;
-                        let next = if full {
-                            Next::Changes { who, before: last, first }
-                        } else if who + 1 < records.len() {
-                            Next::Changes { who: who + 1, before: None, first }
-                        } else {
-                            Next::ImportRows { who: 0, after: None, first: true }
-                        };
-                        (
-                            text.map(|t| {
-                                if matches!(next, Next::ImportRows { .. }) {
-                                    t + "],\"import_rows\":["
-                                } else {
-                                    t
-                                }
-                            }),
-                            next,
-                        )
-                    }
-                },
-                Next::ImportRows { who, after, first } => {
-                    match store.import_rows_naming(records[who], after, PAGE).await {
-                        Err(e) => return Some((Err(e.to_string()), Next::Done)),
-                        Ok(page) => {
-                            let (full, empty) = (page.len() == PAGE as usize, page.is_empty());
-                            let last = page.last().map(|r| (r.job_id, r.row.row_number));
-                            let text = items(page, first, ImportRowView::from);
-                            let first = first && empty;
-                            let next = if full {
-                                Next::ImportRows { who, after: last, first }
-                            } else if who + 1 < records.len() {
-                                Next::ImportRows { who: who + 1, after: None, first }
-                            } else {
-                                Next::Done
-                            };
-                            (text.map(|t| if matches!(next, Next::Done) { t + "]}\n" } else { t }), next)
-                        }
-                    }
-                }
-                Next::Done => return None,
-            };
-            // An error ends the stream: the document is cut short, which a reader notices.
-            let next = if text.is_err() { Next::Done } else { next };
-            Some((text, next))
-        }
+        async move { piece(&store, &records, next).await }
     });
     Ok(stream::once(async move { Ok(first) }).chain(rest))
 }

@@ -143,10 +143,7 @@ pub async fn follow(
             }
         };
         if !pause.is_zero() {
-            tokio::select! {
-                () = tokio::time::sleep(pause) => {}
-                _ = shutdown.changed() => {}
-            }
+            identity_server::runner::pause(&mut shutdown, pause).await;
         }
     }
 }

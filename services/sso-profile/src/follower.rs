@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use identity_server::health::Loaded;
 use identity_server::outage::Outage;
+use identity_server::runner;
 use identity_store::{Store, StoreError};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -92,7 +93,7 @@ impl Follower {
                     tracing::warn!(error = %e, "cannot load the sign-in profiles yet; trying again");
                 }
             }
-            if wait(&mut shutdown, RETRY_EVERY).await {
+            if runner::pause(&mut shutdown, RETRY_EVERY).await {
                 return;
             }
         };
@@ -128,7 +129,7 @@ impl Follower {
             };
             self.metrics.staleness.set(fresh_at.elapsed().as_secs_f64());
             self.metrics.users.set(i64::try_from(self.signins.len()).unwrap_or(i64::MAX));
-            if wait(&mut shutdown, pause).await {
+            if runner::pause(&mut shutdown, pause).await {
                 return;
             }
         }
@@ -169,16 +170,5 @@ impl Follower {
                 return Ok(());
             }
         }
-    }
-}
-
-/// Sleeps for `pause`; true when shutdown began meanwhile.
-async fn wait(shutdown: &mut watch::Receiver<bool>, pause: Duration) -> bool {
-    if *shutdown.borrow() {
-        return true;
-    }
-    tokio::select! {
-        () = tokio::time::sleep(pause) => false,
-        _ = shutdown.changed() => true,
     }
 }

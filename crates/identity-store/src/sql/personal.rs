@@ -35,12 +35,13 @@ async fn run_in(conn: &mut Conn, prefix: &str, expr: &str, people: &[UserId]) ->
     Ok(qb.build().execute(&mut *conn).await?.rows_affected())
 }
 
-async fn recorded(conn: &mut Conn, id: UserId) -> Result<Erasure> {
+/// The erasure that erased `id`, if it was.
+async fn recorded(conn: &mut Conn, id: UserId) -> Result<Option<Erasure>> {
     let row = sqlx::query("SELECT person, erased_by, erased_at, reason FROM erasures WHERE user_id = $1")
         .bind(id.as_uuid())
         .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("user {id} is erased but its erasure is not recorded")))?;
+        .await?;
+    let Some(row) = row else { return Ok(None) };
     let person = rows::user_id(&row, "person")?;
     let people = sqlx::query("SELECT user_id FROM erasures WHERE person = $1 ORDER BY user_id")
         .bind(person.as_uuid())
@@ -49,28 +50,21 @@ async fn recorded(conn: &mut Conn, id: UserId) -> Result<Erasure> {
         .iter()
         .map(|r| rows::user_id(r, "user_id"))
         .collect::<Result<_>>()?;
-    Ok(Erasure {
+    Ok(Some(Erasure {
         person,
         people,
         by: row.try_get("erased_by")?,
         at: rows::time(&row, "erased_at")?,
         reason: row.try_get("reason")?,
         erased_now: false,
-    })
+    }))
 }
 
 impl Backend {
     /// The erasure that erased `id`, if it was.
     pub(crate) async fn erasure_of(&self, id: UserId) -> Result<Option<Erasure>> {
         let mut conn = self.conns.acquire().await?;
-        let found = sqlx::query("SELECT 1 FROM erasures WHERE user_id = $1")
-            .bind(id.as_uuid())
-            .fetch_optional(conn.start())
-            .await;
-        if conn.finish(found)?.is_none() {
-            return Ok(None);
-        }
-        let done = recorded(conn.start(), id).await.map(Some);
+        let done = recorded(conn.start(), id).await;
         conn.finish(done)
     }
 
@@ -122,7 +116,9 @@ impl Backend {
         let lock = format!("SELECT status, merged_into FROM users WHERE id = $1{}", DIALECT.for_update());
         let row = sqlx::query(&lock).bind(id.as_uuid()).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
         if rows::status(&row, "status")? == UserStatus::Erased {
-            let done = recorded(&mut tx, id).await?;
+            let done = recorded(&mut tx, id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("user {id} is erased but its erasure is not recorded")))?;
             tx.rollback().await?;
             return Ok(done);
         }
