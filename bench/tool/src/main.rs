@@ -114,6 +114,23 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         sample: u32,
     },
+    /// One SCIM user updated CHANGES times (a change each), for the export and erasure
+    /// benchmarks; prints its id.
+    SeedHistory {
+        #[arg(long)]
+        changes: usize,
+        /// Tells this person's values from another's (user name, names and address).
+        #[arg(long)]
+        name: String,
+    },
+    /// JOBS finished import jobs of ROWS stored rows each, as uploads leave them, for the
+    /// retention sweep's benchmark.
+    SeedImportRows {
+        #[arg(long)]
+        jobs: usize,
+        #[arg(long)]
+        rows: usize,
+    },
     /// The matcher's precision and recall over labelled people (no database): some recorded
     /// twice with the differences real records have, some with a namesake; prints Markdown.
     MatchQuality {
@@ -261,6 +278,47 @@ async fn seed_people(store: &Store, count: usize, varied: bool) -> Result<Vec<Us
     Ok(ids)
 }
 
+/// Finished jobs of stored rows (outcome and user unset: the sweep reads neither).
+async fn seed_import_rows(store: &Store, jobs: usize, rows: usize) -> Result<(), String> {
+    let e = |e: identity_store::StoreError| e.to_string();
+    for j in 0..jobs {
+        let job = store
+            .import_job_create(&identity_store::NewImportJob {
+                service: ServiceName::new("seed").map_err(|e| e.to_string())?,
+                file_name: format!("seed-{j}.csv"),
+                submitted_by: "bench-seed".into(),
+                dry_run: false,
+                columns: "ID,EMAIL_ADDRESS,TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,PREFERRED_NAME,DATE_OF_BIRTH".into(),
+            })
+            .await
+            .map_err(e)?;
+        for start in (1..=rows).step_by(10_000) {
+            let batch: Vec<identity_store::NewImportRow> = (start..(start + 10_000).min(rows + 1))
+                .map(|n| {
+                    let i = j * rows + n;
+                    let (first, last, email) = person(i);
+                    identity_store::NewImportRow {
+                        row_number: n as i64,
+                        source_id: format!("s-{i}"),
+                        raw_data: format!("s-{i},{email},,{first},,{last},,{}", dob(i).date().format("%d%m%Y")),
+                        problem: None,
+                    }
+                })
+                .collect();
+            store.import_rows_append(job.id, &batch).await.map_err(e)?;
+        }
+        store.import_job_queue(job.id, rows as i64).await.map_err(e)?;
+        let lease = chrono::Utc::now() + chrono::Duration::minutes(5);
+        let claimed = store.import_job_claim("bench-seed", lease).await.map_err(e)?;
+        if claimed.as_ref().map(|c| c.id) != Some(job.id) {
+            return Err("another job is queued in this database: seed an empty one".into());
+        }
+        store.import_job_finish(job.id, "bench-seed", None).await.map_err(e)?;
+        eprintln!("  {} jobs of {rows} rows", j + 1);
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match &cli.command {
         Command::MatchQuality { people, seed } => {
@@ -374,6 +432,31 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             println!("{} reads/s", total / seconds);
         }
+        Command::SeedHistory { changes, name } => {
+            let write = |n: usize| SsoUserWrite {
+                user_name: name.clone(),
+                fields: ProfileFields {
+                    first_name: Some(format!("Given{name}")),
+                    last_name: Some(format!("Family{name}")),
+                    preferred_name: Some(format!("Nick{n}")),
+                    email: Email::parse(&format!("{name}@example.com")).ok(),
+                    ..ProfileFields::default()
+                },
+                attributes: json!({"userName": name, "active": true, "nickName": format!("Nick{n}")}),
+                active: true,
+            };
+            let actor = Actor::new("bench-seed");
+            let user = store.sso_create(&write(0), &actor).await.map_err(|e| e.to_string())?;
+            for n in 1..changes {
+                store.sso_replace(user.id, &write(n), None, &actor).await.map_err(|e| e.to_string())?;
+                if n % 2000 == 0 {
+                    eprintln!("  {n} changes");
+                }
+            }
+            store.sequence_changes().await.map_err(|e| e.to_string())?;
+            println!("{}", user.id);
+        }
+        Command::SeedImportRows { jobs, rows } => seed_import_rows(&store, jobs, rows).await?,
         Command::SeedPeople { count, out, varied } => {
             std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
             let ids = seed_people(&store, count, varied).await?;

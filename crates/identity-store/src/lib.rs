@@ -220,6 +220,43 @@ impl Store {
         dispatch!(self.matcher_advance(holder, from, to, keys, pairs))
     }
 
+    // --- Retention (import-worker's sweep) ---
+
+    /// Takes or renews the retention sweep's lease for `holder`; false while another holder's
+    /// lease runs.
+    pub async fn retention_lease(&self, holder: &str, until: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        dispatch!(self.retention_lease(holder, until))
+    }
+
+    /// Gives the sweep's lease up.
+    pub async fn retention_release(&self, holder: &str) -> Result<()> {
+        dispatch!(self.retention_release(holder))
+    }
+
+    /// One chunk of the sweep over import rows of jobs finished before `cutoff`, renewing the
+    /// lease until `until`; `None` when none is left, `NotFound` when `holder` lost the lease.
+    pub async fn retention_import_rows(
+        &self,
+        holder: &str,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<SweptRows>> {
+        dispatch!(self.retention_import_rows(holder, cutoff, limit, until))
+    }
+
+    /// One batch of the sweep over people archived before `cutoff`: how many had their history's
+    /// values removed, `None` when none is left, `NotFound` when `holder` lost the lease.
+    pub async fn retention_archived(
+        &self,
+        holder: &str,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<u64>> {
+        dispatch!(self.retention_archived(holder, cutoff, limit, until))
+    }
+
     // --- Merges (admin) ---
 
     /// Merges `new.merged` into `new.survivor` (see `identity_core::merge`); `Refused` when the

@@ -21,6 +21,7 @@ pub(crate) const POSTGRES: Embedded = &[
     (6, "reviews", include_str!("../../../migrations/postgres/0006_reviews.sql")),
     (7, "hawk_nonces", include_str!("../../../migrations/postgres/0007_hawk_nonces.sql")),
     (8, "erasure", include_str!("../../../migrations/postgres/0008_erasure.sql")),
+    (9, "retention", include_str!("../../../migrations/postgres/0009_retention.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -36,6 +37,7 @@ pub(crate) const SQLITE: Embedded = &[
     (6, "reviews", include_str!("../../../migrations/sqlite/0006_reviews.sql")),
     (7, "hawk_nonces", include_str!("../../../migrations/sqlite/0007_hawk_nonces.sql")),
     (8, "erasure", include_str!("../../../migrations/sqlite/0008_erasure.sql")),
+    (9, "retention", include_str!("../../../migrations/sqlite/0009_retention.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

@@ -48,6 +48,15 @@ pub struct Erasure {
     pub erased_now: bool,
 }
 
+/// One chunk of the retention sweep over import rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SweptRows {
+    /// Rows whose raw data, service id, problem and notes were removed.
+    pub rows: u64,
+    /// Whether that was the job's last chunk.
+    pub job_done: bool,
+}
+
 /// A merge to make: `merged` into `survivor`, and why (shown in the person's history).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMerge {
@@ -278,6 +287,8 @@ pub struct ImportJob {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// When the retention sweep removed its rows' raw data, service ids and notes.
+    pub data_removed_at: Option<DateTime<Utc>>,
 }
 
 /// A record of an uploaded file, stored before processing.

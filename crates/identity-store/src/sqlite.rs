@@ -107,7 +107,7 @@ async fn checkpoint_beside(options: SqliteConnectOptions, writer: sqlx::Pool<Db>
 }
 
 /// users rebuilt with 'erased' among its statuses (migration 0008's change of its CHECK
-/// constraint): SQLite's documented steps for a change ALTER TABLE cannot make, in one
+/// constraint), with the indexes of every migration since (dropped with the old table): SQLite's documented steps for a change ALTER TABLE cannot make, in one
 /// transaction, with foreign keys off around it so that dropping the old table touches no row
 /// that refers to it.
 const USERS_WITH_ERASED: &str = "BEGIN IMMEDIATE;
@@ -123,6 +123,7 @@ INSERT INTO users_rebuilt (id, status, merged_into, created_at, updated_at)
 DROP TABLE users;
 ALTER TABLE users_rebuilt RENAME TO users;
 CREATE INDEX users_merged_into ON users (merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX users_archived ON users (updated_at, id) WHERE status = 'archived' AND merged_into IS NULL;
 CREATE TRIGGER users_kept_delete BEFORE DELETE ON users
 BEGIN
     SELECT RAISE(ABORT, 'users are never deleted and their ids never change');

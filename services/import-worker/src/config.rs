@@ -1,3 +1,4 @@
+use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;
 
 use identity_server::config::{DatabaseConfig, HttpConfig, LogConfig, NetworkConfig};
@@ -13,6 +14,7 @@ pub struct Config {
     pub network: NetworkConfig,
     pub import: ImportConfig,
     pub registry: RegistryConfig,
+    pub retention: RetentionConfig,
 }
 
 /// How jobs are received and processed.
@@ -45,6 +47,43 @@ impl ImportConfig {
 impl Default for ImportConfig {
     fn default() -> Self {
         Self { max_upload_bytes: 256 * 1024 * 1024, chunk_rows: 1000, worker: true, lease_ms: 30_000, poll_ms: 500 }
+    }
+}
+
+/// How long identity keeps what it no longer needs (DESIGN.md §7.9; DECISIONS.md "Retention"
+/// gives the reasons for the defaults). A worker's sweep, one worker at a time, removes:
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days after a job finished that its rows keep their raw CSV lines, service ids and notes
+    /// (the result file needs them); its counts, outcomes and users stay.
+    pub import_rows_days: u32,
+    /// Days after a person was archived (deleted by its owner) that the values their history
+    /// holds stay: import rows naming them, review items, their merges' undo values.
+    pub archived_history_days: u32,
+    /// How often a worker runs the sweep.
+    pub sweep_every_s: NonZeroU64,
+    /// Import rows (or archived people, a hundredth of it) per transaction.
+    pub chunk_rows: NonZeroU32,
+    /// Whether `serve` runs the sweep (`import-worker retention sweep` runs it once either way).
+    pub enabled: bool,
+}
+
+impl RetentionConfig {
+    pub fn sweep_every(&self) -> Duration {
+        Duration::from_secs(self.sweep_every_s.get())
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            import_rows_days: 90,
+            archived_history_days: 365,
+            sweep_every_s: NonZeroU64::new(3600).unwrap_or(NonZeroU64::MIN),
+            chunk_rows: NonZeroU32::new(10_000).unwrap_or(NonZeroU32::MIN),
+            enabled: true,
+        }
     }
 }
 
@@ -100,6 +139,7 @@ impl Default for Config {
             network: NetworkConfig::default(),
             import: ImportConfig::default(),
             registry: RegistryConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }

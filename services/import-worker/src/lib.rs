@@ -7,6 +7,7 @@
 //! - `routes`: upload, job status, results, resume; `grant`: the services a token may import for.
 //! - `file_import`, `registry_load`: the command-line imports.
 //! - `registry`: the teacher registry, embedded or remote.
+//! - `retention`: the sweep that removes what identity no longer needs to keep.
 
 pub mod config;
 pub mod engine;
@@ -15,6 +16,7 @@ pub mod grant;
 pub mod reader;
 pub mod registry;
 pub mod registry_load;
+pub mod retention;
 mod routes;
 pub mod worker;
 

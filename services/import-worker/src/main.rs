@@ -13,7 +13,9 @@ use import_worker::engine::Engine;
 use import_worker::file_import::FileImport;
 use import_worker::grant::Grant;
 use import_worker::registry::AnyRegistry;
+use import_worker::retention::{Sweep, SweepMetrics};
 use import_worker::worker::Worker;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Notify;
 
@@ -60,6 +62,11 @@ enum Command {
     Registry {
         #[command(subcommand)]
         command: RegistryCommand,
+    },
+    /// Run the retention sweep ([retention] in the config).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
     },
     /// Manage the bearer tokens for the upload routes.
     Tokens {
@@ -112,6 +119,14 @@ impl TokenCommand {
 }
 
 #[derive(Subcommand)]
+enum RetentionCommand {
+    /// Sweep once now, to the end, showing progress: remove the raw data of import rows of jobs
+    /// finished more than import_rows_days ago, and the values the history of people archived
+    /// more than archived_history_days ago holds. Fails while a worker is sweeping.
+    Sweep,
+}
+
+#[derive(Subcommand)]
 enum RegistryCommand {
     /// Load records from a CSV: TRN,FIRST_NAME,MIDDLE_NAME,LAST_NAME,DATE_OF_BIRTH (ddMMyyyy).
     Load { file: PathBuf },
@@ -123,6 +138,9 @@ async fn serve(config: &Config) -> Result<(), String> {
     let mut metrics = Metrics::new(BINARY);
     let rows_processed = Counter::default();
     metrics.register("import_rows_processed", "Import rows decided and applied", rows_processed.clone());
+    let sweep_metrics = SweepMetrics::default();
+    sweep_metrics.register(&mut metrics);
+    let retention = config.retention.clone();
     let wake = Arc::new(Notify::new());
     let import = config.import.clone();
     let registry_config = config.registry.clone();
@@ -135,6 +153,19 @@ async fn serve(config: &Config) -> Result<(), String> {
         let drained = running.drained.clone();
         let sequencer = runner::sequence_changes(store.clone(), shutdown.clone());
         let last = store.clone();
+        let sweep = Sweep {
+            store: store.clone(),
+            config: retention,
+            holder: runner::replica_id("worker"),
+            metrics: sweep_metrics,
+        };
+        let sweeping = sweep.config.enabled && import.worker;
+        let sweep_shutdown = shutdown.clone();
+        let sweep = async move {
+            if sweeping {
+                sweep.run(sweep_shutdown).await;
+            }
+        };
         let worker = async move {
             if !import.worker {
                 return;
@@ -159,7 +190,7 @@ async fn serve(config: &Config) -> Result<(), String> {
         };
         // The last numbering waits for the worker's last chunk as well as the last upload.
         let background = async move {
-            tokio::join!(worker, sequencer);
+            tokio::join!(worker, sweep, sequencer);
             runner::sequence_last_changes(&last, drained).await;
         };
         (routes, background)
@@ -210,6 +241,25 @@ fn main() -> ExitCode {
                     }
                     return Err(format!("{} records were refused", loaded.refused_count));
                 }
+                Ok(())
+            }
+            Command::Retention { command: RetentionCommand::Sweep } => {
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                let sweep = Sweep {
+                    store,
+                    config: config.retention.clone(),
+                    holder: runner::replica_id("cli"),
+                    metrics: SweepMetrics::default(),
+                };
+                let (_stop, never) = tokio::sync::watch::channel(false);
+                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                if let Ok(style) = ProgressStyle::with_template("[{elapsed_precise}] swept {msg}") {
+                    bar.set_style(style);
+                }
+                let swept = sweep.run_once(&never, |s| bar.set_message(s.to_string())).await;
+                bar.finish_and_clear();
+                let swept = swept.map_err(|e| e.to_string())?;
+                println!("Removed the raw data of {swept}.");
                 Ok(())
             }
             Command::Tokens { command } => {

@@ -262,6 +262,9 @@ struct JobView {
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
+    /// When the retention sweep removed its rows' raw data, service ids and notes (`[retention]
+    /// import_rows_days` after it finished); its results can no longer be downloaded.
+    data_removed_at: Option<DateTime<Utc>>,
     links: JobLinks,
 }
 
@@ -285,6 +288,7 @@ impl JobView {
             created_at: job.created_at,
             started_at: job.started_at,
             finished_at: job.finished_at,
+            data_removed_at: job.data_removed_at,
             links: JobLinks { this: format!("/imports/{}", job.id), results: format!("/imports/{}/results", job.id) },
         }
     }
@@ -608,7 +612,7 @@ async fn job(
         (status = 400, description = "`invalid_id` (not a UUID) or `invalid_query` (this route takes no parameters)", body = ErrorBody),
         (status = 401, description = "`unauthorized`: no valid import token", body = ErrorBody),
         (status = 404, description = "`not_found`: no such job, or one of a service the token is not made for", body = ErrorBody),
-        (status = 409, description = "`not_failed`: only a failed job can be resumed; `upload_broke_off`: the job failed because its upload broke off, so it has no rows to run: upload the file again", body = ErrorBody),
+        (status = 409, description = "`not_failed`: only a failed job can be resumed; `upload_broke_off`: the job failed because its upload broke off, so it has no rows to run: upload the file again; `data_removed`: the retention sweep removed its rows", body = ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached; try again shortly", body = ErrorBody),
     ),
     security(("import_token" = []))
@@ -645,6 +649,11 @@ fn not_resumable(job: &ImportJob) -> ApiError {
                 job.error.as_deref().unwrap_or("the upload broke off")
             ),
         ),
+        ImportJobStatus::Failed if job.data_removed_at.is_some() => ApiError::new(
+            StatusCode::CONFLICT,
+            "data_removed",
+            "the retention sweep removed this job's rows, so it cannot be resumed: upload the file again",
+        ),
         // It was resumed by someone else, and failed again, between the two reads.
         ImportJobStatus::Failed => {
             ApiError::new(StatusCode::CONFLICT, "not_failed", "the job changed while it was being resumed; try again")
@@ -673,6 +682,7 @@ const RESULT_PAGE: u32 = 1000;
         (status = 401, description = "`unauthorized`: no valid import token", body = ErrorBody),
         (status = 404, description = "`not_found`: no such job, or one of a service the token is not made for", body = ErrorBody),
         (status = 409, description = "`not_done`: the job is not done yet (a failed job included)", body = ErrorBody),
+        (status = 410, description = "`data_removed`: the retention sweep removed the job's rows (`data_removed_at`); the job's counts stay", body = ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached; try again shortly", body = ErrorBody),
     ),
     security(("import_token" = []))
@@ -690,6 +700,17 @@ async fn results(
             StatusCode::CONFLICT,
             "not_done",
             format!("the job is {}; its results are available once it is done", job.status.as_str()),
+        ));
+    }
+    if let Some(at) = job.data_removed_at {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "data_removed",
+            format!(
+                "the retention sweep removed this job's rows on {} ([retention] import_rows_days after it \
+                 finished), so its results are gone; its counts stay",
+                at.format("%Y-%m-%d")
+            ),
         ));
     }
     let head =

@@ -24,7 +24,7 @@ use crate::model::{
 use crate::Claims;
 
 const JOB_COLUMNS: &str = "id, service, file_name, submitted_by, dry_run, status, columns, rows_total, rows_done, \
-     count_none, count_added, count_updated, count_invalid, error, attempts, created_at, started_at, finished_at";
+     count_none, count_added, count_updated, count_invalid, error, attempts, created_at, started_at, finished_at, data_removed_at";
 
 fn job(row: &Row) -> Result<ImportJob> {
     let service: String = row.try_get("service")?;
@@ -50,6 +50,7 @@ fn job(row: &Row) -> Result<ImportJob> {
         created_at: rows::time(row, "created_at")?,
         started_at: row.try_get::<Option<DateTime<Utc>>, _>("started_at")?,
         finished_at: row.try_get::<Option<DateTime<Utc>>, _>("finished_at")?,
+        data_removed_at: row.try_get::<Option<DateTime<Utc>>, _>("data_removed_at")?,
     })
 }
 
@@ -212,11 +213,11 @@ impl Backend {
     }
 
     /// Puts a failed job back in the queue; it resumes after its checkpoint, with its count of
-    /// claims started again.
+    /// claims started again. Not once the retention sweep removed its rows' data.
     pub(crate) async fn import_job_resume(&self, job_id: Uuid) -> Result<ImportJob> {
         let done = sqlx::query(
             "UPDATE import_jobs SET status = 'queued', error = NULL, finished_at = NULL, claimed_by = NULL, lease_until = NULL, \
-             attempts = 0 WHERE id = $1 AND status = 'failed' AND rows_total > 0",
+             attempts = 0 WHERE id = $1 AND status = 'failed' AND rows_total > 0 AND data_removed_at IS NULL",
         )
         .bind(job_id)
         .execute(&self.write)

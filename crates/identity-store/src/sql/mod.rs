@@ -14,6 +14,7 @@ mod people;
 mod personal;
 mod queue;
 mod registry;
+mod retention;
 mod reviews;
 mod rows;
 mod sign_ins;

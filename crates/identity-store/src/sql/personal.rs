@@ -60,6 +60,60 @@ async fn recorded(conn: &mut Conn, id: UserId) -> Result<Option<Erasure>> {
     }))
 }
 
+/// Removes the values the history of `people` holds, as their erasure and the retention sweep of
+/// archived people do: the raw data, service ids and notes of import rows naming them, review
+/// items naming them (whether they are the same as someone is moot now), and their merges'
+/// reasons and the values recorded for an undo (who, when and the people's ids stay; those
+/// merges can no longer be undone).
+pub(super) async fn redact_history(conn: &mut Conn, people: &[UserId]) -> Result<()> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    run_in(
+        conn,
+        "UPDATE import_rows SET raw_data = '', source_id = '', problem = NULL, notes = NULL WHERE ",
+        "user_id",
+        people,
+    )
+    .await?;
+    for column in ["subject_person", "candidate_person", "decision_person"] {
+        run_in(conn, "DELETE FROM review_items WHERE ", column, people).await?;
+    }
+    // One scan of the items for all of them: a candidate is named only inside the document.
+    let mut qb = QueryBuilder::<Db>::new("DELETE FROM review_items WHERE ");
+    for (i, p) in people.iter().enumerate() {
+        if i > 0 {
+            qb.push(" OR ");
+        }
+        qb.push("CAST(candidates AS TEXT) LIKE ").push_bind(format!("%{p}%"));
+    }
+    qb.build().execute(&mut *conn).await?;
+    let mut qb = QueryBuilder::<Db>::new(format!("SELECT {MERGE_COLUMNS} FROM merges WHERE "));
+    super::push_in(&mut qb, "survivor", ids(people));
+    qb.push(" OR ");
+    super::push_in(&mut qb, "merged", ids(people));
+    for row in qb.build().fetch_all(&mut *conn).await? {
+        let (merge, record) = merge_of(&row)?;
+        let emptied = |b: Before| Before {
+            status: b.status,
+            combined: CombinedProfile::default(),
+            version_after: b.version_after,
+        };
+        let record = MergeRecord {
+            survivor: emptied(record.survivor),
+            merged: emptied(record.merged),
+            moved_links: Vec::new(),
+            repointed: record.repointed,
+        };
+        sqlx::query("UPDATE merges SET reason = '', record = $2 WHERE id = $1")
+            .bind(merge.id)
+            .bind(Json(&record))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 impl Backend {
     /// The erasure that erased `id`, if it was.
     pub(crate) async fn erasure_of(&self, id: UserId) -> Result<Option<Erasure>> {
@@ -148,47 +202,7 @@ impl Backend {
         for table in ["match_keys", "links", "source_profiles", "combined_profiles"] {
             run_in(&mut tx, &format!("DELETE FROM {table} WHERE "), "user_id", &people).await?;
         }
-        run_in(
-            &mut tx,
-            "UPDATE import_rows SET raw_data = '', source_id = '', problem = NULL, notes = NULL WHERE ",
-            "user_id",
-            &people,
-        )
-        .await?;
-        // Review items naming them: whether they are the same as someone is moot now.
-        for column in ["subject_person", "candidate_person", "decision_person"] {
-            run_in(&mut tx, "DELETE FROM review_items WHERE ", column, &people).await?;
-        }
-        for p in &people {
-            sqlx::query("DELETE FROM review_items WHERE CAST(candidates AS TEXT) LIKE $1")
-                .bind(format!("%{p}%"))
-                .execute(&mut *tx)
-                .await?;
-        }
-        // Their merges keep who, when and the people's ids; the values recorded for an undo go.
-        let mut qb = QueryBuilder::<Db>::new(format!("SELECT {MERGE_COLUMNS} FROM merges WHERE "));
-        super::push_in(&mut qb, "survivor", ids(&people));
-        qb.push(" OR ");
-        super::push_in(&mut qb, "merged", ids(&people));
-        for row in qb.build().fetch_all(&mut *tx).await? {
-            let (merge, record) = merge_of(&row)?;
-            let emptied = |b: Before| Before {
-                status: b.status,
-                combined: CombinedProfile::default(),
-                version_after: b.version_after,
-            };
-            let record = MergeRecord {
-                survivor: emptied(record.survivor),
-                merged: emptied(record.merged),
-                moved_links: Vec::new(),
-                repointed: record.repointed,
-            };
-            sqlx::query("UPDATE merges SET reason = '', record = $2 WHERE id = $1")
-                .bind(merge.id)
-                .bind(Json(&record))
-                .execute(&mut *tx)
-                .await?;
-        }
+        redact_history(&mut tx, &people).await?;
         let mut qb = QueryBuilder::<Db>::new("UPDATE users SET status = 'erased', merged_into = NULL, updated_at = ");
         qb.push_bind(at).push(" WHERE ");
         super::push_in(&mut qb, "id", ids(&people));

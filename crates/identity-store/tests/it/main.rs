@@ -109,6 +109,8 @@ conformance!(
     a_change_committed_late_is_numbered,
     credentials_lifecycle,
     registry_records,
+    the_retention_sweep_redacts_finished_jobs_rows_once_under_a_lease,
+    the_retention_sweep_redacts_the_history_of_people_archived_long_ago,
 );
 
 /// SQLite: what is committed reaches the database file within moments, copied from the WAL by

@@ -10,6 +10,7 @@ mod generate;
 mod http;
 mod rawhttp;
 mod remote;
+mod retention;
 mod stub;
 mod support;
 
@@ -19,6 +20,7 @@ mod cases {
     pub use crate::errors::*;
     pub use crate::http::*;
     pub use crate::remote::*;
+    pub use crate::retention::*;
 }
 
 identity_testkit::both_backends!(crate::cases:
@@ -45,6 +47,8 @@ identity_testkit::both_backends!(crate::cases:
     the_remote_registry_is_retried,
     a_registry_outage_fails_the_job_resumably,
     cli_import_fails_with_a_reason_when_the_registry_is_down,
+    the_worker_sweeps_finished_jobs_rows_away,
+    the_command_line_sweeps_once,
 );
 
 #[tokio::test]
