@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod hawk;
+mod logs;
 mod merge;
 mod personal;
 mod sign_in;
@@ -13,6 +14,7 @@ mod support;
 
 mod cases {
     pub use crate::hawk::*;
+    pub use crate::logs::*;
     pub use crate::merge::*;
     pub use crate::personal::*;
     pub use crate::sign_in::*;
@@ -23,6 +25,7 @@ identity_testkit::both_backends!(crate::cases:
     scim_writes_reach_the_sign_in_profile,
     hawk_with_mohawk,
     a_person_is_exported_then_erased_from_every_table,
+    nothing_personal_reaches_the_logs,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

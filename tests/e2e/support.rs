@@ -35,10 +35,22 @@ pub struct Reply {
 
 impl Identity {
     pub async fn start(db: &TestDatabase) -> Self {
-        let scim = Service::start(&binary("sso-scim"), &db.url, &[]).await;
-        let import = Service::start(&binary("import-worker"), &db.url, &[("IDENTITY_IMPORT__POLL_MS", "50")]).await;
-        let admin = Service::start(&binary("admin"), &db.url, &[("IDENTITY_MATCHER__IDLE_MS", "50")]).await;
-        let api = Service::start(&binary("api"), &db.url, &[]).await;
+        Self::start_with(db, &[]).await
+    }
+
+    /// [`Identity::start`] with `env` set for every binary.
+    pub async fn start_with(db: &TestDatabase, env: &[(&str, &str)]) -> Self {
+        let with = |own: &[(&'static str, &'static str)]| -> Vec<(String, String)> {
+            own.iter().chain(env).map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        };
+        let start = |name: &'static str, own: Vec<(String, String)>| async move {
+            let own: Vec<(&str, &str)> = own.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            Service::start(&binary(name), &db.url, &own).await
+        };
+        let scim = start("sso-scim", with(&[])).await;
+        let import = start("import-worker", with(&[("IDENTITY_IMPORT__POLL_MS", "50")])).await;
+        let admin = start("admin", with(&[("IDENTITY_MATCHER__IDLE_MS", "50")])).await;
+        let api = start("api", with(&[])).await;
         let scim_token = scim.cli(&["tokens", "create", "--name", "staff-sso"]).await.trim().to_owned();
         let import_token =
             import.cli(&["tokens", "create", "--name", "imports", "--all-services"]).await.trim().to_owned();
