@@ -37,18 +37,6 @@ impl Dialect {
         matches!(self, Self::Postgres)
     }
 
-    /// Makes the transaction's commit return before its WAL reaches the disk (PostgreSQL's
-    /// `synchronous_commit = off`: a crash of the server loses at most its last ~0.6 s of such
-    /// commits, never consistency). For Hawk nonces, where that loss is a replay window of the
-    /// same length right after a database crash, and the wait was a signed request's largest
-    /// cost. SQLite's WAL commits do not wait for the disk already (`synchronous = NORMAL`).
-    pub(crate) const fn relaxed_commit(self) -> Option<&'static str> {
-        match self {
-            Self::Postgres => Some("SET LOCAL synchronous_commit TO OFF"),
-            Self::Sqlite => None,
-        }
-    }
-
     /// Whether small writes are committed together by one writer task (`sql/commit.rs`).
     pub(crate) const fn combines_writes(self) -> bool {
         matches!(self, Self::Sqlite)

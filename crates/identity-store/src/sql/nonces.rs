@@ -10,7 +10,7 @@ use sqlx::{Pool, QueryBuilder, Row as _};
 use tokio::sync::{mpsc, oneshot};
 
 use super::queue::{Batches, Queue};
-use super::{Backend, Db, DIALECT};
+use super::{Backend, Db};
 use crate::error::{Result, StoreError};
 
 /// The most nonces recorded by one statement (three bound values each).
@@ -62,16 +62,7 @@ async fn record(pool: &Pool<Db>, batch: &[(Key, Reply)]) -> Result<HashSet<Key>>
     });
     // ON CONFLICT rather than an error: PostgreSQL would log the failed key with its values.
     qb.push(" ON CONFLICT DO NOTHING RETURNING key_id, nonce, ts");
-    let rows = match DIALECT.relaxed_commit() {
-        Some(relax) => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(relax).execute(&mut *tx).await?;
-            let rows = qb.build().fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            rows
-        }
-        None => qb.build().fetch_all(pool).await?,
-    };
+    let rows = qb.build().fetch_all(pool).await?;
     rows.iter().map(|r| Ok((r.try_get("key_id")?, r.try_get("nonce")?, r.try_get("ts")?))).collect()
 }
 
