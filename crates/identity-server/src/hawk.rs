@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, OriginalUri, Request};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use hmac::{Hmac, Mac as _};
@@ -303,10 +303,12 @@ pub fn payload_hash(content_type: Option<&str>, body: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(hash.finalize())
 }
 
-/// The caller a valid signature proves: its key id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HawkCaller {
-    pub id: String,
+/// A request whose signature is good: its key id, and the nonce to record.
+struct Checked {
+    id: String,
+    nonce: String,
+    ts: i64,
+    now: i64,
 }
 
 impl HawkConfig {
@@ -454,9 +456,9 @@ impl Hawk {
             .then(|| Self(Arc::new(Inner { keys: config.clone(), store, network, swept: AtomicI64::new(0), local })))
     }
 
-    /// Verifies a signed request, reading its body (at most `max_body` bytes) to hash it; returns
-    /// the request with its body put back, and the caller.
-    pub async fn verify(&self, req: Request, max_body: usize) -> Result<(Request, HawkCaller), HawkError> {
+    /// Checks a signed request but for its nonce, reading its body (at most `max_body` bytes) to
+    /// hash it; returns the request with its body put back, and what is left to record.
+    async fn check(&self, req: Request, max_body: usize) -> Result<(Request, Checked), HawkError> {
         let (parts, body) = req.into_parts();
         let bytes: Bytes = axum::body::to_bytes(body, max_body).await.map_err(|_| HawkError::TooLarge)?;
         let header =
@@ -484,10 +486,15 @@ impl Hawk {
         let signed = Signed { method: parts.method.as_str(), resource, host, port };
         let now = chrono::Utc::now().timestamp();
         let (id, nonce, ts) = self.0.keys.check(header, &signed, content_type, &bytes, now)?;
-        self.record_nonce(id, nonce, ts, now).await?;
-        let caller = HawkCaller { id: id.to_owned() };
-        self.sweep_now_and_then(now);
-        Ok((Request::from_parts(parts, Body::from(bytes)), caller))
+        let checked = Checked { id: id.to_owned(), nonce: nonce.to_owned(), ts, now };
+        Ok((Request::from_parts(parts, Body::from(bytes)), checked))
+    }
+
+    /// Records a checked request's nonce, or refuses it as a replay.
+    async fn record(&self, c: &Checked) -> Result<(), HawkError> {
+        self.record_nonce(&c.id, &c.nonce, c.ts, c.now).await?;
+        self.sweep_now_and_then(c.now);
+        Ok(())
     }
 
     /// Records the nonce as used, or refuses it as a replay: in the shared store, or, in a binary
@@ -541,26 +548,43 @@ impl Hawk {
     }
 }
 
-/// Admits a request that carries a Hawk header ([`is_hawk`]): with `hawk` configured and the
-/// signature good, the request (its body put back) and its caller, named `hawk:<key id>` and
-/// given `scopes`; otherwise the refusal to send. Without Hawk configured every Hawk request is
-/// refused as an unknown key would be.
-pub async fn admit(
-    hawk: Option<&Hawk>,
-    req: Request,
-    max_body: usize,
-    scopes: &[&str],
-) -> Result<(Request, Principal), Response> {
-    let Some(hawk) = hawk else { return Err(HawkError::UnknownId.into_response()) };
-    let (req, caller) = hawk.verify(req, max_body).await.map_err(IntoResponse::into_response)?;
-    let name = format!("hawk:{}", caller.id);
+/// Admits a request that carries a Hawk header ([`is_hawk`]) and runs it: with `hawk`
+/// configured and the signature good, `run` gets the request (its body put back) and its
+/// caller, named `hawk:<key id>` and given `scopes`; otherwise the refusal is the answer. Without
+/// Hawk configured every Hawk request is refused as an unknown key would be.
+///
+/// A read (GET, HEAD) changes nothing, so it runs while its nonce is recorded, and its answer
+/// goes only once the nonce proved new: a replay gets the 401 and the answer is dropped. That
+/// takes the nonce's round trip out of a signed read's time. Any other method records first:
+/// its handler would act on a replayed request.
+pub async fn admit<F, Fut>(hawk: Option<&Hawk>, req: Request, max_body: usize, scopes: &[&str], run: F) -> Response
+where
+    F: FnOnce(Request, Principal) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    let Some(hawk) = hawk else { return HawkError::UnknownId.into_response() };
+    let (req, checked) = match hawk.check(req, max_body).await {
+        Ok(checked) => checked,
+        Err(refused) => return refused.into_response(),
+    };
+    let name = format!("hawk:{}", checked.id);
     // A stable id per key, for what is counted per caller (the api's rate limit).
     let digest = Sha256::digest(name.as_bytes());
     let mut id = [0u8; 16];
     id.copy_from_slice(&digest[..16]);
     let principal =
         Principal { id: uuid::Uuid::from_bytes(id), name, scopes: scopes.iter().map(|s| (*s).to_owned()).collect() };
-    Ok((req, principal))
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        let (recorded, answer) = tokio::join!(hawk.record(&checked), run(req, principal));
+        return match recorded {
+            Ok(()) => answer,
+            Err(refused) => refused.into_response(),
+        };
+    }
+    match hawk.record(&checked).await {
+        Ok(()) => run(req, principal).await,
+        Err(refused) => refused.into_response(),
+    }
 }
 
 /// `host[:port]` from a `Host` header, with the scheme's port when none is given.

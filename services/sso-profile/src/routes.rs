@@ -65,10 +65,7 @@ async fn sign_in_profile(State(s): State<AppState>, Path(id): Path<String>) -> R
 
 async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
     if hawk::is_hawk(req.headers()) {
-        return match hawk::admit(s.0.hawk.as_ref(), req, s.0.max_body, &[]).await {
-            Ok((req, _)) => next.run(req).await,
-            Err(refused) => refused,
-        };
+        return hawk::admit(s.0.hawk.as_ref(), req, s.0.max_body, &[], |req, _| next.run(req)).await;
     }
     match s.0.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
         Ok(_) => next.run(req).await,

@@ -63,6 +63,7 @@ pub fn routes(running: &Running, config: &Config) -> Router {
         .route("/api/v1/people", get(people::list))
         .route("/api/v1/people/{id}", get(people::get))
         .route("/api/v1/people/{id}/profiles", get(people::profiles))
+        .route("/api/v1/people/{id}/explain", get(people::explain))
         .route("/api/v1/changes", get(changes::feed))
         .route("/api/v1/openapi.json", get(docs::openapi))
         .route_layer(from_fn_with_state(state.clone(), authenticate))
@@ -76,25 +77,24 @@ async fn not_found() -> ApiError {
 
 /// Checks the key (or a Hawk signature, which has every scope), then its rate.
 async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let (mut req, principal) = if hawk::is_hawk(req.headers()) {
-        match hawk::admit(s.hawk.as_ref(), req, s.max_body, crate::SCOPES).await {
-            Ok(admitted) => admitted,
-            Err(refused) => return refused,
-        }
-    } else {
-        match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
-            Ok(p) => (req, p),
-            Err(AuthError::Unavailable) => {
-                return ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "credentials cannot be checked right now",
-                )
+    if hawk::is_hawk(req.headers()) {
+        return hawk::admit(s.hawk.as_ref(), req, s.max_body, crate::SCOPES, |req, principal| {
+            admitted(&s, req, principal, next)
+        })
+        .await;
+    }
+    match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
+        Ok(principal) => admitted(&s, req, principal, next).await,
+        Err(AuthError::Unavailable) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "credentials cannot be checked right now")
                 .into_response()
-            }
-            Err(e) => return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()).into_response(),
         }
-    };
+        Err(e) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()).into_response(),
+    }
+}
+
+/// A caller whose credential is good: charged against its rate, then served.
+async fn admitted(s: &AppState, mut req: Request, principal: Principal, next: Next) -> Response {
     if let Err(wait) = s.limiter.check(principal.id, Instant::now()) {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

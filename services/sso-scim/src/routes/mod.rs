@@ -106,13 +106,11 @@ async fn not_found() -> ScimResponse {
 
 async fn require_token(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     if hawk::is_hawk(req.headers()) {
-        return match hawk::admit(s.hawk.as_ref(), req, s.max_body, &[]).await {
-            Ok((mut req, principal)) => {
-                req.extensions_mut().insert(principal);
-                next.run(req).await
-            }
-            Err(refused) => refused,
-        };
+        return hawk::admit(s.hawk.as_ref(), req, s.max_body, &[], |mut req, principal| {
+            req.extensions_mut().insert(principal);
+            next.run(req)
+        })
+        .await;
     }
     match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
         Ok(principal) => {
