@@ -1,18 +1,16 @@
 //! The combined profile: what consumers read, derived from the source profiles.
 //!
-//! Each field is taken from the first source in its precedence list that has a value, and
-//! remembers that source, so a reader can always ask "why this value". Within one kind of
-//! source (several imports), the most recently updated profile wins, ties broken by name, so
-//! the result never depends on the order profiles were loaded in.
-//!
-//! First, middle and last name are one group: they all come from the first source that gives a
-//! first or last name. Mixing a registry's first name with another source's middle name would
-//! produce a name that nobody asserted.
+//! Each field is taken from the first source its precedence list (`crate::precedence`) allows
+//! that has a value, and remembers that source, so a reader can always ask "why this value"
+//! ([`explain`]).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::precedence::{Precedence, SourcePattern};
 use crate::profile::{DateOfBirth, Email, Field, ProfileFields, SourceProfile, Trn};
-use crate::source::{Source, SourceKind};
+use crate::source::Source;
+use crate::user::UserId;
 
 /// A value and the source it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,19 +31,29 @@ pub struct CombinedProfile {
     pub trn: Option<Sourced<Trn>>,
 }
 
-/// Which kinds of source a field is taken from, best first. A kind not listed never supplies
-/// the field.
-pub const fn precedence(field: Field) -> &'static [SourceKind] {
-    use SourceKind::{Import, Registry, Sso};
+/// The profiles in the order derivation considers them: the person's own newest first (ties by
+/// source), then the absorbed ones in their rank order.
+fn ranked<'a>(own: &'a [SourceProfile], absorbed: impl Iterator<Item = &'a SourceProfile>) -> Vec<&'a SourceProfile> {
+    let mut ordered: Vec<&SourceProfile> = own.iter().collect();
+    ordered.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.source.cmp(&b.source)));
+    ordered.extend(absorbed);
+    ordered
+}
+
+/// Whether `fields` can win `field`: the name group is won by a first or last name.
+fn offers(fields: &ProfileFields, field: Field) -> bool {
     match field {
-        // The registry holds legal names checked against documents; SSO's come from HR.
-        Field::FirstName | Field::MiddleName | Field::LastName => &[Registry, Sso, Import],
-        Field::PreferredName | Field::DisplayName => &[Sso, Import],
-        // SSO's address is the one people sign in with; imports bring personal addresses.
-        Field::Email => &[Sso, Import],
-        Field::DateOfBirth => &[Registry, Import, Sso],
-        Field::Trn => &[Registry, Import],
+        Field::FirstName | Field::MiddleName | Field::LastName => {
+            fields.first_name.is_some() || fields.last_name.is_some()
+        }
+        other => fields.text(other).is_some(),
     }
+}
+
+/// The profile that supplies `field`: the first that the first pattern able to matches.
+fn winner<'a>(ranked: &[&'a SourceProfile], list: &[SourcePattern], field: Field) -> Option<&'a SourceProfile> {
+    list.iter()
+        .find_map(|pattern| ranked.iter().copied().find(|p| pattern.matches(&p.source) && offers(&p.fields, field)))
 }
 
 impl CombinedProfile {
@@ -56,41 +64,32 @@ impl CombinedProfile {
     /// The combined profile of a person with its own profiles and those of the people merged
     /// into it (`absorbed`, in rank order: the person merged last first, so that in a chain the
     /// merged person's own values come before those of the people merged into it earlier): a
-    /// source kind's value comes from the person's own profiles when they have it, and from the
+    /// source's value comes from the person's own profiles when they have it, and from the
     /// absorbed ones, in their order, only when they do not, so a merge never puts the merged
     /// person's name or address over the survivor's from the same kind of source.
     pub fn derive_merged(own: &[SourceProfile], absorbed: &[SourceProfile]) -> Self {
-        // Newest first within a kind; the kind order comes from `precedence`.
-        let mut ordered: Vec<&SourceProfile> = own.iter().collect();
-        ordered.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.source.cmp(&b.source)));
-        ordered.extend(absorbed);
+        Self::derive_with(own, absorbed, Precedence::standard())
+    }
 
-        let pick = |field: Field, has: &dyn Fn(&ProfileFields) -> bool| -> Option<&SourceProfile> {
-            precedence(field)
-                .iter()
-                .find_map(|kind| ordered.iter().copied().find(|p| p.source.kind() == *kind && has(&p.fields)))
+    /// [`CombinedProfile::derive_merged`] with `precedence` deciding.
+    pub fn derive_with(own: &[SourceProfile], absorbed: &[SourceProfile], precedence: &Precedence) -> Self {
+        let ordered = ranked(own, absorbed.iter());
+        let pick = |field: Field| winner(&ordered, precedence.list(field), field);
+        let sourced = |field: Field, get: &dyn Fn(&ProfileFields) -> Option<String>| {
+            pick(field).and_then(|p| get(&p.fields).map(|value| Sourced { value, source: p.source.clone() }))
         };
-        let sourced = |p: Option<&SourceProfile>, get: &dyn Fn(&ProfileFields) -> Option<String>| {
-            p.and_then(|p| get(&p.fields).map(|value| Sourced { value, source: p.source.clone() }))
-        };
-
-        let names = pick(Field::FirstName, &|f| f.first_name.is_some() || f.last_name.is_some());
-        let preferred = pick(Field::PreferredName, &|f| f.preferred_name.is_some());
-        let display = pick(Field::DisplayName, &|f| f.display_name.is_some());
-        let email = pick(Field::Email, &|f| f.email.is_some());
-        let dob = pick(Field::DateOfBirth, &|f| f.date_of_birth.is_some());
-        let trn = pick(Field::Trn, &|f| f.trn.is_some());
-
         Self {
-            first_name: sourced(names, &|f| f.first_name.clone()),
-            middle_name: sourced(names, &|f| f.middle_name.clone()),
-            last_name: sourced(names, &|f| f.last_name.clone()),
-            preferred_name: sourced(preferred, &|f| f.preferred_name.clone()),
-            display_name: sourced(display, &|f| f.display_name.clone()),
-            email: email.and_then(|p| p.fields.email.clone().map(|value| Sourced { value, source: p.source.clone() })),
-            date_of_birth: dob
+            first_name: sourced(Field::FirstName, &|f| f.first_name.clone()),
+            middle_name: sourced(Field::MiddleName, &|f| f.middle_name.clone()),
+            last_name: sourced(Field::LastName, &|f| f.last_name.clone()),
+            preferred_name: sourced(Field::PreferredName, &|f| f.preferred_name.clone()),
+            display_name: sourced(Field::DisplayName, &|f| f.display_name.clone()),
+            email: pick(Field::Email)
+                .and_then(|p| p.fields.email.clone().map(|value| Sourced { value, source: p.source.clone() })),
+            date_of_birth: pick(Field::DateOfBirth)
                 .and_then(|p| p.fields.date_of_birth.map(|value| Sourced { value, source: p.source.clone() })),
-            trn: trn.and_then(|p| p.fields.trn.clone().map(|value| Sourced { value, source: p.source.clone() })),
+            trn: pick(Field::Trn)
+                .and_then(|p| p.fields.trn.clone().map(|value| Sourced { value, source: p.source.clone() })),
         }
     }
 
@@ -115,6 +114,73 @@ impl CombinedProfile {
     pub fn changed_fields(&self, other: &Self) -> Vec<Field> {
         Field::ALL.into_iter().filter(|f| self.get(*f) != other.get(*f)).collect()
     }
+}
+
+/// A source's value of one field, and when that source last wrote its profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub source: Source,
+    pub value: String,
+    pub set_at: DateTime<Utc>,
+    /// The merged person whose profile this is, when it is not the person's own.
+    pub merged_from: Option<UserId>,
+}
+
+/// Why a field has its value: the list that decided it, the winning offer, and every other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldExplanation {
+    pub field: Field,
+    /// The value and its source, as the combined profile holds them; none when no source the
+    /// list allows has one (a name group's winner may lack a middle name).
+    pub value: Option<String>,
+    pub source: Option<Source>,
+    pub set_at: Option<DateTime<Utc>>,
+    /// The merged person whose profile won, when it is not the person's own.
+    pub merged_from: Option<UserId>,
+    pub precedence: Vec<String>,
+    /// Every other source's value, in the order derivation considered them (also those the
+    /// list never takes).
+    pub others: Vec<Offer>,
+}
+
+/// Every field's explanation for a person with its own profiles and the absorbed ones (each
+/// with the merged person it belongs to, in rank order), decided by `precedence`: the same
+/// winners as [`CombinedProfile::derive_with`].
+pub fn explain(
+    own: &[SourceProfile],
+    absorbed: &[(UserId, SourceProfile)],
+    precedence: &Precedence,
+) -> Vec<FieldExplanation> {
+    let ordered = ranked(own, absorbed.iter().map(|(_, p)| p));
+    let owner = |p: &SourceProfile| absorbed.iter().find(|(_, a)| std::ptr::eq(a, p)).map(|(id, _)| *id);
+    Field::ALL
+        .into_iter()
+        .map(|field| {
+            let list = precedence.list(field);
+            let won = winner(&ordered, list, field);
+            let others = ordered
+                .iter()
+                .filter(|p| !won.is_some_and(|w| std::ptr::eq(w, **p)))
+                .filter_map(|p| {
+                    p.fields.text(field).map(|value| Offer {
+                        source: p.source.clone(),
+                        value,
+                        set_at: p.updated_at,
+                        merged_from: owner(p),
+                    })
+                })
+                .collect();
+            FieldExplanation {
+                field,
+                value: won.and_then(|p| p.fields.text(field)),
+                source: won.and_then(|p| p.fields.text(field).map(|_| p.source.clone())),
+                set_at: won.and_then(|p| p.fields.text(field).map(|_| p.updated_at)),
+                merged_from: won.filter(|p| p.fields.text(field).is_some()).and_then(|p| owner(p)),
+                precedence: list.iter().map(ToString::to_string).collect(),
+                others,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -271,5 +337,113 @@ mod tests {
         let combined = CombinedProfile::derive(&[profile(Source::Sso, 1, names("Ann", None, "Lee"))]);
         assert_eq!(combined.get(Field::FirstName), Some(("Ann".to_owned(), &Source::Sso)));
         assert_eq!(combined.get(Field::Trn), None);
+    }
+
+    fn precedence(entries: &[(&str, &[&str])]) -> Precedence {
+        let owned: Vec<(String, Vec<String>)> =
+            entries.iter().map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect())).collect();
+        Precedence::from_lists(owned.iter().map(|(k, v)| (k.as_str(), v.as_slice()))).unwrap()
+    }
+
+    /// Email from hr's import first, then SSO; other imports never; the rest as standard.
+    fn hr_first() -> Precedence {
+        precedence(&[
+            ("names", &["sso", "registry"]),
+            ("preferred_name", &["import:*", "sso"]),
+            ("display_name", &["sso"]),
+            ("email", &["import:hr", "sso"]),
+            ("date_of_birth", &["registry", "import:*", "sso"]),
+            ("trn", &["registry", "import:*"]),
+        ])
+    }
+
+    fn email(address: &str) -> ProfileFields {
+        ProfileFields { email: Some(Email::parse(address).unwrap()), ..Default::default() }
+    }
+
+    #[test]
+    fn precedence_as_data_decides_each_field() {
+        let profiles = [
+            profile(Source::Sso, 1, ProfileFields { preferred_name: Some("Annie".into()), ..email("ann@dept.gov.uk") }),
+            profile(import("hr"), 2, email("ann@hr.example")),
+            profile(import("npq"), 3, ProfileFields { preferred_name: Some("Nan".into()), ..email("ann@npq.example") }),
+            profile(Source::Registry, 1, names("Ann", Some("Beth"), "Lee")),
+        ];
+        let standard = CombinedProfile::derive(&profiles);
+        assert_eq!(standard.email.as_ref().unwrap().source, Source::Sso);
+        assert_eq!(standard.first_name.as_ref().unwrap().source, Source::Registry);
+
+        let custom = CombinedProfile::derive_with(&profiles, &[], &hr_first());
+        assert_eq!(custom.email.unwrap().value.as_str(), "ann@hr.example", "an exact import first");
+        assert_eq!(custom.preferred_name.unwrap().value, "Nan", "import:* before sso");
+        // SSO has no names: the registry's, as a group.
+        assert_eq!(custom.middle_name.unwrap().value, "Beth");
+
+        // Without hr, email falls to sso: npq matches no pattern of email.
+        let without_hr: Vec<SourceProfile> = profiles.iter().filter(|p| p.source != import("hr")).cloned().collect();
+        let custom = CombinedProfile::derive_with(&without_hr, &[], &hr_first());
+        assert_eq!(custom.email.unwrap().source, Source::Sso);
+        let only_npq = [profiles[2].clone()];
+        assert_eq!(CombinedProfile::derive_with(&only_npq, &[], &hr_first()).email, None, "npq never supplies email");
+    }
+
+    #[test]
+    fn explain_names_the_winner_its_list_and_every_other_offer() {
+        let merged = UserId::random();
+        let own = [
+            profile(Source::Sso, 5, ProfileFields { first_name: Some("Ann".into()), ..email("ann@dept.gov.uk") }),
+            profile(import("npq"), 7, email("ann@npq.example")),
+        ];
+        let absorbed = [(merged, profile(import("hr"), 9, email("ann@hr.example")))];
+        let fields = explain(&own, &absorbed, Precedence::standard());
+        let email = fields.iter().find(|f| f.field == Field::Email).unwrap();
+        assert_eq!(email.value.as_deref(), Some("ann@dept.gov.uk"));
+        assert_eq!(email.source, Some(Source::Sso));
+        assert_eq!(email.set_at, Some(at(5)));
+        assert_eq!(email.precedence, ["sso", "import:*"]);
+        let others: Vec<(String, Option<UserId>)> =
+            email.others.iter().map(|o| (o.source.to_string(), o.merged_from)).collect();
+        assert_eq!(others, [("import:npq".to_owned(), None), ("import:hr".to_owned(), Some(merged))]);
+        let trn = fields.iter().find(|f| f.field == Field::Trn).unwrap();
+        assert_eq!((trn.value.as_ref(), trn.source.as_ref(), trn.others.len()), (None, None, 0), "nobody gave one");
+
+        // With hr's import first, the absorbed profile wins: explain and derive agree on it.
+        let fields = explain(&own, &absorbed, &hr_first());
+        let email = fields.iter().find(|f| f.field == Field::Email).unwrap();
+        assert_eq!(email.source, Some(import("hr")));
+        assert_eq!(email.merged_from, Some(merged));
+        assert_eq!(email.others.len(), 2, "sso's and npq's (which the list never takes) are the others");
+    }
+
+    #[test]
+    fn explain_and_derive_agree_on_every_field() {
+        let profiles = [
+            profile(Source::Sso, 1, names("Ann", None, "Lee")),
+            profile(
+                import("aaa"),
+                2,
+                ProfileFields { trn: Some(Trn::parse("1234567").unwrap()), ..email("a@a.example") },
+            ),
+            profile(
+                import("zzz"),
+                2,
+                ProfileFields { preferred_name: Some("Z".into()), ..names("Anne", Some("Z"), "Leigh") },
+            ),
+            profile(
+                Source::Registry,
+                3,
+                ProfileFields { date_of_birth: DateOfBirth::parse_ddmmyyyy("01021980").ok(), ..Default::default() },
+            ),
+        ];
+        let absorbed = [(UserId::random(), profile(Source::Sso, 4, email("other@dept.gov.uk")))];
+        let absorbed_profiles: Vec<SourceProfile> = absorbed.iter().map(|(_, p)| p.clone()).collect();
+        for p in [Precedence::standard().clone(), hr_first()] {
+            let combined = CombinedProfile::derive_with(&profiles, &absorbed_profiles, &p);
+            for e in explain(&profiles, &absorbed, &p) {
+                let derived = combined.get(e.field);
+                assert_eq!(e.value.as_deref(), derived.as_ref().map(|(v, _)| v.as_str()), "{}", e.field);
+                assert_eq!(e.source.as_ref(), derived.map(|(_, s)| s), "{}", e.field);
+            }
+        }
     }
 }

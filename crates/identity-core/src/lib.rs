@@ -8,6 +8,7 @@ pub mod matcher;
 pub mod merge;
 pub mod nicknames;
 pub mod normalize;
+pub mod precedence;
 pub mod profile;
 pub mod query;
 pub mod registry;

@@ -309,6 +309,11 @@ impl Store {
         dispatch!(self.profiles(id))
     }
 
+    /// A person's own profiles and the merged people's, ranked as derivation ranks them.
+    pub async fn ranked_profiles(&self, id: UserId) -> Result<RankedProfiles> {
+        dispatch!(self.ranked_profiles(id))
+    }
+
     /// The profiles of the people merged into `id`, each with its person.
     pub async fn merged_profiles(&self, id: UserId) -> Result<Vec<(UserId, StoredProfile)>> {
         dispatch!(self.merged_profiles(id))

@@ -48,6 +48,14 @@ pub struct Erasure {
     pub erased_now: bool,
 }
 
+/// A person's source profiles as derivation ranks them: its own, then those of the people merged
+/// into it (with whose each is), the person merged last first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedProfiles {
+    pub own: Vec<StoredProfile>,
+    pub absorbed: Vec<(UserId, StoredProfile)>,
+}
+
 /// One chunk of the retention sweep over import rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweptRows {

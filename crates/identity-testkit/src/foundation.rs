@@ -269,6 +269,7 @@ pub const API_ROUTES: &[&str] = &[
     "/api/v1/people",
     "/api/v1/people/00000000-0000-4000-8000-000000000000",
     "/api/v1/people/00000000-0000-4000-8000-000000000000/profiles",
+    "/api/v1/people/00000000-0000-4000-8000-000000000000/explain",
     "/api/v1/changes",
     "/api/v1/openapi.json",
 ];

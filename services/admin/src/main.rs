@@ -41,11 +41,22 @@ enum Command {
         #[command(subcommand)]
         command: ReviewCommand,
     },
+    /// Which source supplies each field of the combined profile.
+    Precedence {
+        #[command(subcommand)]
+        command: PrecedenceCommand,
+    },
     /// A person's data: everything held about them, or all of it erased.
     People {
         #[command(subcommand)]
         command: PeopleCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum PrecedenceCommand {
+    /// Print the precedence in force as TOML: for each field, its sources best first.
+    Show,
 }
 
 #[derive(Subcommand)]
@@ -153,6 +164,10 @@ fn main() -> ExitCode {
                     TokenCommand::Revoke { name } => KeyCommand::Revoke { name },
                 };
                 identity_server::cli::run_credentials(&store, CredentialKind::AdminToken, command, &Role::NAMES).await
+            }
+            Command::Precedence { command: PrecedenceCommand::Show } => {
+                print!("{}", identity_core::precedence::Precedence::standard().to_toml());
+                Ok(())
             }
             Command::People { command } => {
                 let store = runner::store_for_command(BINARY, &config.database).await?;

@@ -177,6 +177,67 @@ pub struct MergedProfileView {
     pub profile: SourceProfileView,
 }
 
+/// Why each field of a person's combined profile has its value (DESIGN.md §7.2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExplainView {
+    pub id: Uuid,
+    pub fields: Vec<FieldExplanationView>,
+}
+
+/// One field: its value and the source that won it, when that source last wrote it, the
+/// precedence list that decided it, and what every other source says.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldExplanationView {
+    /// `first_name`, `middle_name`, `last_name`, `preferred_name`, `display_name`, `email`,
+    /// `date_of_birth` or `trn`.
+    pub field: String,
+    /// Absent when no source the list allows has a value.
+    pub value: Option<String>,
+    pub source: Option<String>,
+    pub set_at: Option<DateTime<Utc>>,
+    /// The merged person whose profile won, when not this person's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<Uuid>,
+    /// The sources that may supply the field, best first (`import:*`: every import); first,
+    /// middle and last name share one list and come from one source together.
+    pub precedence: Vec<String>,
+    pub others: Vec<OfferView>,
+}
+
+/// Another source's value of a field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferView {
+    pub source: String,
+    pub value: String,
+    pub set_at: DateTime<Utc>,
+    /// The merged person whose profile it is, when not this person's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<Uuid>,
+}
+
+impl FieldExplanationView {
+    pub fn of(e: identity_core::combined::FieldExplanation) -> Self {
+        Self {
+            field: e.field.as_str().to_owned(),
+            value: e.value,
+            source: e.source.map(|s| s.to_string()),
+            set_at: e.set_at,
+            merged_from: e.merged_from.map(|id| *id.as_uuid()),
+            precedence: e.precedence,
+            others: e
+                .others
+                .into_iter()
+                .map(|o| OfferView {
+                    source: o.source.to_string(),
+                    value: o.value,
+                    set_at: o.set_at,
+                    merged_from: o.merged_from.map(|id| *id.as_uuid()),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// One entry of the change feed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeView {

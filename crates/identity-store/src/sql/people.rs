@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::rows::{self, corrupt};
 use super::{write, Backend, Db, Row, DIALECT};
 use crate::error::{Result, StoreError};
-use crate::model::{Page, PeopleQuery, Person, StoredProfile};
+use crate::model::{Page, PeopleQuery, Person, RankedProfiles, StoredProfile};
 
 pub(super) static SELECT: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -146,6 +146,15 @@ impl Backend {
 
     /// The profiles of the people merged into `id`, each with its person: part of `id`'s
     /// combined profile, though they stay with their own person.
+    /// A person's own profiles, and those of the people merged into it with whose they are, in
+    /// the order derivation ranks them.
+    pub(crate) async fn ranked_profiles(&self, id: UserId) -> Result<RankedProfiles> {
+        let mut conn = self.conns.acquire().await?;
+        let loaded = write::load_profiles(conn.start(), id).await;
+        let write::Profiles { own, absorbed, absorbed_from } = conn.finish(loaded)?;
+        Ok(RankedProfiles { own, absorbed: absorbed_from.into_iter().zip(absorbed).collect() })
+    }
+
     pub(crate) async fn merged_profiles(&self, id: UserId) -> Result<Vec<(UserId, StoredProfile)>> {
         let sql = format!(
             "SELECT {} FROM source_profiles WHERE user_id IN (SELECT id FROM users WHERE merged_into = $1) \

@@ -297,6 +297,8 @@ pub(super) fn stored_profile(row: &super::Row) -> Result<StoredProfile> {
 pub(super) struct Profiles {
     pub own: Vec<StoredProfile>,
     pub absorbed: Vec<StoredProfile>,
+    /// The merged person each of `absorbed` belongs to.
+    pub absorbed_from: Vec<UserId>,
 }
 
 pub(super) async fn load_profiles(conn: &mut Conn, user_id: UserId) -> Result<Profiles> {
@@ -324,8 +326,12 @@ pub(super) async fn load_profiles_of(conn: &mut Conn, users: &[UserId]) -> Resul
         qb.push(") ORDER BY absorbed, merged_at DESC, updated_at DESC, source");
         for row in qb.build().fetch_all(&mut *conn).await? {
             let profiles = out.entry(rows::user_id(&row, "owner")?).or_default();
-            let list = if row.try_get::<i32, _>("absorbed")? == 0 { &mut profiles.own } else { &mut profiles.absorbed };
-            list.push(stored_profile(&row)?);
+            if row.try_get::<i32, _>("absorbed")? == 0 {
+                profiles.own.push(stored_profile(&row)?);
+            } else {
+                profiles.absorbed.push(stored_profile(&row)?);
+                profiles.absorbed_from.push(rows::user_id(&row, "user_id")?);
+            }
         }
     }
     Ok(out)

@@ -60,3 +60,16 @@ async fn readiness_follows_postgres() {
 fn deploy_files_agree() {
     identity_testkit::foundation::deploy_files_agree::<admin::config::Config>("admin", |c| c.http.bind.port());
 }
+
+/// `admin precedence show` prints the precedence in force as TOML, every field with its list.
+#[tokio::test]
+async fn precedence_show_prints_every_field() {
+    let dir = std::env::temp_dir().join(format!("identity-precedence-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("identity.db").display());
+    let out = identity_testkit::run_cli(env!("CARGO_BIN_EXE_admin"), &url, &["precedence", "show"]).await;
+    assert!(out.contains("names = [\"registry\", \"sso\", \"import:*\"]\n"), "{out}");
+    assert!(out.contains("email = [\"sso\", \"import:*\"]\n"), "{out}");
+    assert_eq!(out.lines().filter(|l| !l.starts_with('#')).count(), 6, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

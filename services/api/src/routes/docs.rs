@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use crate::views::{
-    ChangeView, ChangesPage, CombinedView, FieldsView, LinkView, MergedProfileView, MergedView, PeoplePage, PersonView,
-    ProfilesView, SourceProfileView, SourcedValue,
+    ChangeView, ChangesPage, CombinedView, ExplainView, FieldExplanationView, FieldsView, LinkView, MergedProfileView,
+    MergedView, OfferView, PeoplePage, PersonView, ProfilesView, SourceProfileView, SourcedValue,
 };
 
 #[derive(OpenApi)]
@@ -18,10 +18,10 @@ use crate::views::{
         description = "Read people: combined profiles with the source of each value, lookups by email, TRN or a source's id, and a change feed. Authenticate with `Authorization: Bearer <API key>`; each route needs the scope it names.",
         version = env!("CARGO_PKG_VERSION")
     ),
-    paths(super::people::get, super::people::profiles, super::people::list, super::changes::feed, openapi),
+    paths(super::people::get, super::people::profiles, super::people::explain, super::people::list, super::changes::feed, openapi),
     components(schemas(
         PersonView, CombinedView, SourcedValue, LinkView, PeoplePage, ProfilesView, SourceProfileView, FieldsView, ChangeView,
-        ChangesPage, MergedView, MergedProfileView, ErrorBody
+        ChangesPage, MergedView, MergedProfileView, ExplainView, FieldExplanationView, OfferView, ErrorBody
     )),
     modifiers(&BearerKey),
     tags((name = "people", description = "People and their profiles"), (name = "changes", description = "The change feed"))

@@ -9,14 +9,18 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use identity_core::{Source, Trn, UserId, UserStatus};
+use identity_core::precedence::Precedence;
+use identity_core::{Source, SourceProfile, Trn, UserId, UserStatus};
 use identity_server::auth::Principal;
 use identity_store::{PeopleQuery, Person};
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::{only, require, AppState};
-use crate::views::{MergedProfileView, MergedView, PeoplePage, PersonView, ProfilesView, SourceProfileView};
+use crate::views::{
+    ExplainView, FieldExplanationView, MergedProfileView, MergedView, PeoplePage, PersonView, ProfilesView,
+    SourceProfileView,
+};
 
 fn query(q: Result<Query<HashMap<String, String>>, QueryRejection>) -> Result<HashMap<String, String>, ApiError> {
     q.map(|Query(q)| q).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", e.body_text()))
@@ -127,6 +131,44 @@ pub async fn profiles(
         .map(|(person, p)| MergedProfileView { person: *person.as_uuid(), profile: SourceProfileView::of(p) })
         .collect();
     cacheable(&headers, &ProfilesView { id: *id.as_uuid(), profiles, merged_profiles })
+}
+
+/// Why each field of a person's combined profile has its value: the winning source, when it set
+/// it, the precedence list that decided, and every other source's value.
+#[utoipa::path(
+    get,
+    path = "/api/v1/people/{id}/explain",
+    tag = "people",
+    params(("id" = Uuid, Path, description = "The person's identity id")),
+    responses(
+        (status = 200, description = "Each field's explanation", body = ExplainView),
+        (status = 400, description = "Malformed id, or a query parameter (this route takes none)", body = super::error::ErrorBody),
+        (status = 403, description = "The key lacks profiles:read", body = super::error::ErrorBody),
+        (status = 404, description = "No such person", body = super::error::ErrorBody),
+        (status = 410, description = "Archived or erased", body = super::error::ErrorBody),
+    ),
+    security(("api_key" = ["profiles:read"]))
+)]
+pub async fn explain(
+    State(s): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require(&principal, "profiles:read")?;
+    only(&query(q)?, &[])?;
+    let id = person_id(&id)?;
+    gone(&s.store.person(id).await?)?;
+    let ranked = s.store.ranked_profiles(id).await?;
+    let own: Vec<SourceProfile> = ranked.own.iter().map(SourceProfile::from).collect();
+    let absorbed: Vec<(UserId, SourceProfile)> =
+        ranked.absorbed.iter().map(|(who, p)| (*who, SourceProfile::from(p))).collect();
+    let fields = identity_core::combined::explain(&own, &absorbed, Precedence::standard())
+        .into_iter()
+        .map(FieldExplanationView::of)
+        .collect();
+    cacheable(&headers, &ExplainView { id: *id.as_uuid(), fields })
 }
 
 const CURSOR_PREFIX: &str = "p1.";

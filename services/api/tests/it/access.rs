@@ -60,6 +60,7 @@ pub async fn the_openapi_document_is_valid_and_complete(db: &TestDatabase) {
         "/api/v1/people",
         "/api/v1/people/{id}",
         "/api/v1/people/{id}/profiles",
+        "/api/v1/people/{id}/explain",
         "/api/v1/changes",
         "/api/v1/openapi.json",
     ] {

@@ -19,6 +19,7 @@ mod cases {
 
 identity_testkit::both_backends!(crate::cases:
     a_person_with_the_source_of_every_field,
+    explain_says_why_each_field_has_its_value,
     archived_merged_and_missing_people,
     lookups_and_listing,
     the_feed_has_no_gap_and_no_repeat_under_concurrent_writers,

@@ -161,3 +161,55 @@ pub async fn lookups_and_listing(db: &TestDatabase) {
     let past = api.get("/api/v1/people?updated_since=2000-01-01T00:00:00Z&limit=1000").await;
     assert_eq!(found(&past.body).len(), 8);
 }
+
+/// `GET /api/v1/people/{id}/explain`: for each field the value the combined profile holds, the
+/// source that won it (a merged person's profile among them), the list that decided it, and
+/// every other source's value.
+pub async fn explain_says_why_each_field_has_its_value(db: &TestDatabase) {
+    let api = Api::start(db, &[]).await;
+    let bob = api.imported_user("npq", "N-1", "bob@home.example", "1234567", ("Robert", "Smith")).await;
+    let sso = api.sso_user("bob.smith", "Bob", "Smith", "bob.smith@dept.example").await;
+    let merge = identity_store::NewMerge { survivor: bob, merged: sso, reason: "the same person".into() };
+    api.store.merge(&merge, &Actor::new("reviewer")).await.unwrap();
+
+    let r = api.get(&format!("/api/v1/people/{bob}/explain")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let fields = r.body["fields"].as_array().unwrap();
+    let field = |name: &str| fields.iter().find(|f| f["field"] == name).unwrap_or_else(|| panic!("{name}: {}", r.body));
+    let email = field("email");
+    assert_eq!(email["value"], "bob.smith@dept.example");
+    assert_eq!(email["source"], "sso");
+    assert_eq!(email["merged_from"], sso.to_string(), "{email}");
+    assert_eq!(email["precedence"], json!(["sso", "import:*"]));
+    assert_eq!(email["others"].as_array().unwrap().len(), 1, "{email}");
+    assert_eq!(
+        (email["others"][0]["source"].as_str(), email["others"][0]["value"].as_str()),
+        (Some("import:npq"), Some("bob@home.example"))
+    );
+    assert!(email["others"][0]["set_at"].is_string() && email["set_at"].is_string());
+    let first = field("first_name");
+    assert_eq!((first["value"].as_str(), first["source"].as_str()), (Some("Robert"), Some("registry")));
+    assert_eq!(first["precedence"], json!(["registry", "sso", "import:*"]));
+    assert_eq!(first["others"][0]["value"], "Bob");
+    let middle = field("middle_name");
+    assert!(middle["value"].is_null() && middle["source"].is_null(), "the registry's names, as a group: {middle}");
+
+    // The same values, from the same sources, as the combined profile the store keeps.
+    let person = api.get(&format!("/api/v1/people/{bob}")).await.body;
+    for f in fields {
+        let name = f["field"].as_str().unwrap();
+        let kept = &person["profile"][name];
+        assert_eq!(f["source"], kept.get("source").cloned().unwrap_or(json!(null)), "{name}");
+        if name != "date_of_birth" {
+            assert_eq!(f["value"], kept.get("value").cloned().unwrap_or(json!(null)), "{name}");
+        }
+    }
+
+    let reader = api.key("reader", "people:read").await;
+    let explain = format!("/api/v1/people/{bob}/explain");
+    api.get_with(&explain, Some(&reader), &[]).await.assert_error(403, "forbidden", None);
+    api.get(&format!("{explain}?field=email")).await.assert_error(400, "invalid_parameter", Some("field"));
+    api.get("/api/v1/people/not-a-uuid/explain").await.assert_error(400, "invalid_parameter", Some("id"));
+    api.get("/api/v1/people/00000000-0000-4000-8000-000000000000/explain").await.assert_error(404, "not_found", None);
+    api.get(&format!("/api/v1/people/{sso}/explain")).await.assert_error(410, "gone", None);
+}

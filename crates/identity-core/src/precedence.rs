@@ -1,0 +1,278 @@
+//! Which source supplies each field of the combined profile (DESIGN.md §7.2): an ordered list of
+//! source patterns per field, best first. A pattern names one source (`sso`, `registry`,
+//! `import:hr`) or every import (`import:*`); a source no pattern matches never supplies the
+//! field. Among the profiles one pattern matches (several imports), the newest wins, ties broken
+//! by name, so the result never depends on the order profiles were loaded in.
+//!
+//! First, middle and last name are one group, `names`: they all come from the first source that
+//! gives a first or last name. Mixing a registry's first name with another source's middle name
+//! would produce a name that nobody asserted.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+use crate::profile::Field;
+use crate::source::Source;
+
+/// One entry of a field's list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SourcePattern {
+    /// Exactly this source.
+    Is(Source),
+    /// Every import (`import:*`).
+    AnyImport,
+}
+
+impl SourcePattern {
+    pub fn matches(&self, source: &Source) -> bool {
+        match self {
+            Self::Is(s) => s == source,
+            Self::AnyImport => matches!(source, Source::Import(_)),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, PrecedenceError> {
+        if text == "import:*" {
+            return Ok(Self::AnyImport);
+        }
+        text.parse().map(Self::Is).map_err(|e: crate::source::SourceError| PrecedenceError::Pattern {
+            pattern: text.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for SourcePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Is(s) => s.fmt(f),
+            Self::AnyImport => f.write_str("import:*"),
+        }
+    }
+}
+
+/// A field of the precedence document: the name group, or one field outside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Decided {
+    Names,
+    One(Field),
+}
+
+impl Decided {
+    /// Every entry of a document, in the order `show` prints them.
+    pub const ALL: [Self; 6] = [
+        Self::Names,
+        Self::One(Field::PreferredName),
+        Self::One(Field::DisplayName),
+        Self::One(Field::Email),
+        Self::One(Field::DateOfBirth),
+        Self::One(Field::Trn),
+    ];
+
+    /// The entry that decides `field`.
+    pub const fn of(field: Field) -> Self {
+        match field {
+            Field::FirstName | Field::MiddleName | Field::LastName => Self::Names,
+            other => Self::One(other),
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Names => "names",
+            Self::One(field) => field.as_str(),
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrecedenceError {
+    #[error(
+        "unknown field {0:?} (expected names, preferred_name, display_name, email, date_of_birth or trn; \
+         names decides first, middle and last name together)"
+    )]
+    UnknownField(String),
+    #[error("{0} is missing: every field needs its list")]
+    MissingField(&'static str),
+    #[error("{0} lists no source: every field needs at least one")]
+    Empty(&'static str),
+    #[error("bad source pattern {pattern:?}: {reason} (or import:* for every import)")]
+    Pattern { pattern: String, reason: String },
+    #[error("{field} lists {pattern} twice")]
+    Repeated { field: &'static str, pattern: String },
+    #[error("{field} lists {pattern} after import:*, which matches it already")]
+    Unreachable { field: &'static str, pattern: String },
+}
+
+/// The lists of every entry, checked: each present, none empty, no pattern twice, none after
+/// one that already covers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Precedence {
+    lists: BTreeMap<Decided, Vec<SourcePattern>>,
+}
+
+fn list(patterns: &[&str]) -> Vec<SourcePattern> {
+    patterns.iter().filter_map(|p| SourcePattern::parse(p).ok()).collect()
+}
+
+static STANDARD: LazyLock<Precedence> = LazyLock::new(|| Precedence {
+    lists: BTreeMap::from([
+        // The registry holds legal names checked against documents; SSO's come from HR.
+        (Decided::Names, list(&["registry", "sso", "import:*"])),
+        (Decided::One(Field::PreferredName), list(&["sso", "import:*"])),
+        (Decided::One(Field::DisplayName), list(&["sso", "import:*"])),
+        // SSO's address is the one people sign in with; imports bring personal addresses.
+        (Decided::One(Field::Email), list(&["sso", "import:*"])),
+        (Decided::One(Field::DateOfBirth), list(&["registry", "import:*", "sso"])),
+        (Decided::One(Field::Trn), list(&["registry", "import:*"])),
+    ]),
+});
+
+impl Precedence {
+    /// The precedence the project ships (DECISIONS.md "Precedence" gives the reasons).
+    pub fn standard() -> &'static Self {
+        &STANDARD
+    }
+
+    /// Checks `entries` (entry name, its patterns) and makes a precedence of them.
+    pub fn from_lists<'a>(entries: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Result<Self, PrecedenceError> {
+        let mut lists = BTreeMap::new();
+        for (name, patterns) in entries {
+            let decided = Decided::parse(name).ok_or_else(|| PrecedenceError::UnknownField(name.to_owned()))?;
+            let field = decided.as_str();
+            if patterns.is_empty() {
+                return Err(PrecedenceError::Empty(field));
+            }
+            let mut parsed: Vec<SourcePattern> = Vec::with_capacity(patterns.len());
+            for text in patterns {
+                let pattern = SourcePattern::parse(text)?;
+                if parsed.contains(&pattern) {
+                    return Err(PrecedenceError::Repeated { field, pattern: text.clone() });
+                }
+                if matches!(pattern, SourcePattern::Is(Source::Import(_))) && parsed.contains(&SourcePattern::AnyImport)
+                {
+                    return Err(PrecedenceError::Unreachable { field, pattern: text.clone() });
+                }
+                parsed.push(pattern);
+            }
+            lists.insert(decided, parsed);
+        }
+        if let Some(missing) = Decided::ALL.into_iter().find(|d| !lists.contains_key(d)) {
+            return Err(PrecedenceError::MissingField(missing.as_str()));
+        }
+        Ok(Self { lists })
+    }
+
+    /// The list that decides `field`, best first.
+    pub fn list(&self, field: Field) -> &[SourcePattern] {
+        self.lists.get(&Decided::of(field)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The TOML document `admin precedence show` prints (and `set` will read).
+    pub fn to_toml(&self) -> String {
+        let mut out = String::from(
+            "# Which source supplies each field of the combined profile, best first: sso, registry,\n\
+             # import:<service>, or import:* for every import. names decides first, middle and last\n\
+             # name together. A source not listed never supplies the field.\n",
+        );
+        for (decided, list) in self.entries() {
+            let quoted: Vec<String> = list.iter().map(|p| format!("\"{p}\"")).collect();
+            out.push_str(&format!("{} = [{}]\n", decided.as_str(), quoted.join(", ")));
+        }
+        out
+    }
+
+    /// Every entry with its list, in the document's order.
+    pub fn entries(&self) -> impl Iterator<Item = (Decided, &[SourcePattern])> {
+        Decided::ALL.into_iter().map(|d| (d, self.lists.get(&d).map_or(&[][..], Vec::as_slice)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::ServiceName;
+
+    fn lists(entries: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+        entries.iter().map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect())).collect()
+    }
+
+    fn parse(entries: &[(&str, &[&str])]) -> Result<Precedence, PrecedenceError> {
+        let owned = lists(entries);
+        Precedence::from_lists(owned.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+    }
+
+    const FULL: [(&str, &[&str]); 6] = [
+        ("names", &["registry", "sso", "import:*"]),
+        ("preferred_name", &["sso", "import:*"]),
+        ("display_name", &["sso", "import:*"]),
+        ("email", &["sso", "import:*"]),
+        ("date_of_birth", &["registry", "import:*", "sso"]),
+        ("trn", &["registry", "import:*"]),
+    ];
+
+    #[test]
+    fn the_standard_precedence_reads_back_from_its_own_document() {
+        assert_eq!(parse(&FULL).unwrap(), *Precedence::standard());
+        let text = Precedence::standard().to_toml();
+        assert!(text.contains("names = [\"registry\", \"sso\", \"import:*\"]\n"), "{text}");
+        assert!(text.contains("trn = [\"registry\", \"import:*\"]\n"), "{text}");
+    }
+
+    #[test]
+    fn patterns_match_one_source_or_every_import() {
+        let hr = Source::Import(ServiceName::new("hr").unwrap());
+        let npq = Source::Import(ServiceName::new("npq").unwrap());
+        assert!(SourcePattern::parse("import:*").unwrap().matches(&hr));
+        assert!(!SourcePattern::parse("import:*").unwrap().matches(&Source::Sso));
+        assert!(SourcePattern::parse("import:hr").unwrap().matches(&hr));
+        assert!(!SourcePattern::parse("import:hr").unwrap().matches(&npq));
+        assert!(SourcePattern::parse("sso").unwrap().matches(&Source::Sso));
+        assert!(!SourcePattern::parse("registry").unwrap().matches(&Source::Sso));
+        assert_eq!(SourcePattern::parse("import:*").unwrap().to_string(), "import:*");
+    }
+
+    #[test]
+    fn a_bad_document_is_refused_precisely() {
+        let mut unknown = FULL.to_vec();
+        unknown.push(("nickname", &["sso"]));
+        assert_eq!(parse(&unknown), Err(PrecedenceError::UnknownField("nickname".into())));
+        // first_name alone is not an entry: names decides the group.
+        let mut split = FULL.to_vec();
+        split[0] = ("first_name", &["sso"]);
+        assert_eq!(parse(&split), Err(PrecedenceError::UnknownField("first_name".into())));
+        assert_eq!(parse(&FULL[1..]), Err(PrecedenceError::MissingField("names")));
+        let mut empty = FULL.to_vec();
+        empty[3] = ("email", &[]);
+        assert_eq!(parse(&empty), Err(PrecedenceError::Empty("email")));
+        for bad in ["hr", "import:", "import:HR", "sso:*", "*"] {
+            let mut with_bad = FULL.to_vec();
+            let pattern = [bad];
+            with_bad[3] = ("email", &pattern);
+            assert!(matches!(parse(&with_bad), Err(PrecedenceError::Pattern { .. })), "{bad}");
+        }
+        let mut twice = FULL.to_vec();
+        twice[3] = ("email", &["sso", "import:hr", "sso"]);
+        assert_eq!(parse(&twice), Err(PrecedenceError::Repeated { field: "email", pattern: "sso".into() }));
+        let mut shadowed = FULL.to_vec();
+        shadowed[3] = ("email", &["import:*", "import:hr"]);
+        assert_eq!(parse(&shadowed), Err(PrecedenceError::Unreachable { field: "email", pattern: "import:hr".into() }));
+        // One service before the rest is fine.
+        let mut first = FULL.to_vec();
+        first[3] = ("email", &["import:hr", "sso", "import:*"]);
+        assert!(parse(&first).is_ok());
+    }
+
+    #[test]
+    fn the_name_group_shares_one_list() {
+        let p = Precedence::standard();
+        assert_eq!(p.list(Field::FirstName), p.list(Field::MiddleName));
+        assert_eq!(p.list(Field::LastName), p.list(Field::FirstName));
+        assert_eq!(p.entries().count(), 6);
+    }
+}
