@@ -22,6 +22,7 @@ pub(crate) const POSTGRES: Embedded = &[
     (7, "hawk_nonces", include_str!("../../../migrations/postgres/0007_hawk_nonces.sql")),
     (8, "erasure", include_str!("../../../migrations/postgres/0008_erasure.sql")),
     (9, "retention", include_str!("../../../migrations/postgres/0009_retention.sql")),
+    (10, "hawk_nonces_by_time", include_str!("../../../migrations/postgres/0010_hawk_nonces_by_time.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -38,6 +39,7 @@ pub(crate) const SQLITE: Embedded = &[
     (7, "hawk_nonces", include_str!("../../../migrations/sqlite/0007_hawk_nonces.sql")),
     (8, "erasure", include_str!("../../../migrations/sqlite/0008_erasure.sql")),
     (9, "retention", include_str!("../../../migrations/sqlite/0009_retention.sql")),
+    (10, "hawk_nonces_by_time", include_str!("../../../migrations/sqlite/0010_hawk_nonces_by_time.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {
