@@ -14,7 +14,8 @@ CREATE TABLE retention_state (
     after_user  uuid
 );
 
--- A finished job whose rows' raw data, service ids and notes the sweep removed, and when.
+-- When the sweep began removing a finished job's rows' raw data, service ids and notes: from then
+-- the job cannot be resumed and its results are gone.
 ALTER TABLE import_jobs ADD COLUMN data_removed_at timestamptz;
 CREATE INDEX import_jobs_retention ON import_jobs (finished_at, id)
     WHERE data_removed_at IS NULL AND finished_at IS NOT NULL;

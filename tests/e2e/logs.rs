@@ -30,6 +30,26 @@ const VALUES: &[&str] = &[
     "lg-4343",
 ];
 const SCIM: &str = "application/scim+json";
+const HAWK_ID: &str = "staff-sso";
+const HAWK_KEY: &str = "a-hawk-key-for-the-log-scan";
+
+/// A GET of `resource` signed with Hawk for `base`.
+fn signed(base: &str, resource: &str, nonce: &str) -> String {
+    let (host, port) = identity_testkit::hawk::host_and_port(base);
+    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    identity_testkit::hawk::Signing {
+        key: HAWK_KEY,
+        id: HAWK_ID,
+        ts,
+        nonce,
+        method: "GET",
+        resource,
+        host: &host,
+        port,
+        hash: None,
+    }
+    .header()
+}
 
 fn person(nickname: &str) -> Value {
     json!({
@@ -48,8 +68,10 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
 }
 
 pub async fn nothing_personal_reaches_the_logs(db: &TestDatabase) {
-    let debug = [("RUST_LOG", "debug")];
-    let id = Identity::start_with(db, &debug).await;
+    let id = Identity::start_with(db, &[("RUST_LOG", "debug")]).await;
+    // Signed callers reach api and sso-profile with Hawk.
+    let debug = [("RUST_LOG", "debug"), ("IDENTITY_HAWK__ID", HAWK_ID), ("IDENTITY_HAWK__KEY", HAWK_KEY)];
+    let signed_api = Service::start(&binary("api"), &db.url, &debug).await;
     let profile = Service::start(&binary("sso-profile"), &db.url, &debug).await;
     let profile_token = profile.cli(&["tokens", "create", "--name", "staff-sso"]).await.trim().to_owned();
     let http = id.http();
@@ -118,6 +140,15 @@ pub async fn nothing_personal_reaches_the_logs(db: &TestDatabase) {
     assert_eq!(id.api_get("/api/v1/people?email=Marguerite%20Logscanova").await.status, 200);
     assert_eq!(id.api_get("/api/v1/people?nickname=Marguerite").await.status, 400);
     assert_eq!(id.api_get("/api/v1/changes?after=0").await.status, 200);
+    assert_eq!(id.api_get(&format!("/api/v1/people/{person_id}/explain")).await.status, 200);
+    let by_email = format!("/api/v1/people?email={EMAIL}");
+    assert_eq!(send(http.get(id.api.url(&by_email)).bearer_auth("idt_api_not-a-key")).await.0, 401);
+    let hawk = signed(&signed_api.base, &by_email, "log-scan-1");
+    assert_eq!(send(http.get(signed_api.url(&by_email)).header("authorization", &hawk)).await.0, 200);
+    assert_eq!(send(http.get(signed_api.url(&by_email)).header("authorization", &hawk)).await.0, 401, "a replay");
+    let sign_in_path = format!("/api/sso/{USER_NAME}");
+    let hawk = signed(&profile.base, &sign_in_path, "log-scan-2");
+    assert_eq!(send(http.get(profile.url(&sign_in_path)).header("authorization", hawk)).await.0, 200);
 
     // admin: a merge with a reason naming them, its undo, her history and export, then erasure.
     let merge = id
@@ -137,10 +168,11 @@ pub async fn nothing_personal_reaches_the_logs(db: &TestDatabase) {
     let erased = id.admin_post(&erase, Some(json!({"reason": "Marguerite Logscanova asked (ref 12)"}))).await;
     assert_eq!(erased.status, 200, "{}", erased.body);
     assert_eq!(send(scim(reqwest::Method::GET, &user)).await.0, 404);
+    assert_eq!(id.api_get(&format!("/api/v1/people/{person_id}")).await.status, 410);
     // The background work that follows the feed (the matcher, sso-profile's memory) sees it all.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let services = [&id.scim, &id.import, &id.admin, &id.api, &profile];
+    let services = [&id.scim, &id.import, &id.admin, &id.api, &signed_api, &profile];
     let mut lines = 0;
     let mut found = Vec::new();
     for service in services {

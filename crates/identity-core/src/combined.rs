@@ -175,7 +175,7 @@ pub fn explain(
                 value: won.and_then(|p| p.fields.text(field)),
                 source: won.and_then(|p| p.fields.text(field).map(|_| p.source.clone())),
                 set_at: won.and_then(|p| p.fields.text(field).map(|_| p.updated_at)),
-                merged_from: won.filter(|p| p.fields.text(field).is_some()).and_then(|p| owner(p)),
+                merged_from: won.filter(|p| p.fields.text(field).is_some()).and_then(&owner),
                 precedence: list.iter().map(ToString::to_string).collect(),
                 others,
             }

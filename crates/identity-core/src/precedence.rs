@@ -97,6 +97,8 @@ pub enum PrecedenceError {
          names decides first, middle and last name together)"
     )]
     UnknownField(String),
+    #[error("{0} is given twice")]
+    Twice(&'static str),
     #[error("{0} is missing: every field needs its list")]
     MissingField(&'static str),
     #[error("{0} lists no source: every field needs at least one")]
@@ -160,7 +162,9 @@ impl Precedence {
                 }
                 parsed.push(pattern);
             }
-            lists.insert(decided, parsed);
+            if lists.insert(decided, parsed).is_some() {
+                return Err(PrecedenceError::Twice(field));
+            }
         }
         if let Some(missing) = Decided::ALL.into_iter().find(|d| !lists.contains_key(d)) {
             return Err(PrecedenceError::MissingField(missing.as_str()));
@@ -247,6 +251,9 @@ mod tests {
         split[0] = ("first_name", &["sso"]);
         assert_eq!(parse(&split), Err(PrecedenceError::UnknownField("first_name".into())));
         assert_eq!(parse(&FULL[1..]), Err(PrecedenceError::MissingField("names")));
+        let mut again = FULL.to_vec();
+        again.push(("email", &["import:*"]));
+        assert_eq!(parse(&again), Err(PrecedenceError::Twice("email")));
         let mut empty = FULL.to_vec();
         empty[3] = ("email", &[]);
         assert_eq!(parse(&empty), Err(PrecedenceError::Empty("email")));

@@ -550,23 +550,29 @@ impl Hawk {
 
 /// Admits a request that carries a Hawk header ([`is_hawk`]) and runs it: with `hawk`
 /// configured and the signature good, `run` gets the request (its body put back) and its
-/// caller, named `hawk:<key id>` and given `scopes`; otherwise the refusal is the answer. Without
-/// Hawk configured every Hawk request is refused as an unknown key would be.
+/// caller, named `hawk:<key id>` and given `scopes`, and its answer is `Ok` once the nonce proved
+/// new; otherwise `Err` holds the refusal to send. Without Hawk configured every Hawk request is
+/// refused as an unknown key would be.
 ///
 /// A read (GET, HEAD) changes nothing, so it runs while its nonce is recorded, and its answer
 /// goes only once the nonce proved new: a replay gets the 401 and the answer is dropped. That
 /// takes the nonce's round trip out of a signed read's time. Any other method records first:
-/// its handler would act on a replayed request.
-pub async fn admit<F, Fut>(hawk: Option<&Hawk>, req: Request, max_body: usize, scopes: &[&str], run: F) -> Response
+/// its handler would act on a replayed request. What `run` counts against the caller (the api's
+/// rate) is therefore for the caller to charge once the answer is `Ok`, so that a replay charges
+/// nothing.
+pub async fn admit<F, Fut>(
+    hawk: Option<&Hawk>,
+    req: Request,
+    max_body: usize,
+    scopes: &[&str],
+    run: F,
+) -> Result<Response, Response>
 where
     F: FnOnce(Request, Principal) -> Fut,
     Fut: std::future::Future<Output = Response>,
 {
-    let Some(hawk) = hawk else { return HawkError::UnknownId.into_response() };
-    let (req, checked) = match hawk.check(req, max_body).await {
-        Ok(checked) => checked,
-        Err(refused) => return refused.into_response(),
-    };
+    let Some(hawk) = hawk else { return Err(HawkError::UnknownId.into_response()) };
+    let (req, checked) = hawk.check(req, max_body).await.map_err(IntoResponse::into_response)?;
     let name = format!("hawk:{}", checked.id);
     // A stable id per key, for what is counted per caller (the api's rate limit).
     let digest = Sha256::digest(name.as_bytes());
@@ -576,15 +582,10 @@ where
         Principal { id: uuid::Uuid::from_bytes(id), name, scopes: scopes.iter().map(|s| (*s).to_owned()).collect() };
     if matches!(*req.method(), Method::GET | Method::HEAD) {
         let (recorded, answer) = tokio::join!(hawk.record(&checked), run(req, principal));
-        return match recorded {
-            Ok(()) => answer,
-            Err(refused) => refused.into_response(),
-        };
+        return recorded.map(|()| answer).map_err(IntoResponse::into_response);
     }
-    match hawk.record(&checked).await {
-        Ok(()) => run(req, principal).await,
-        Err(refused) => refused.into_response(),
-    }
+    hawk.record(&checked).await.map_err(IntoResponse::into_response)?;
+    Ok(run(req, principal).await)
 }
 
 /// `host[:port]` from a `Host` header, with the scheme's port when none is given.

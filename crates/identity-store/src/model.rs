@@ -295,7 +295,8 @@ pub struct ImportJob {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// When the retention sweep removed its rows' raw data, service ids and notes.
+    /// When the retention sweep began removing its rows' raw data, service ids and notes (in
+    /// the transaction of its first chunk): from then it cannot be resumed.
     pub data_removed_at: Option<DateTime<Utc>>,
 }
 

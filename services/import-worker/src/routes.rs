@@ -262,8 +262,9 @@ struct JobView {
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
-    /// When the retention sweep removed its rows' raw data, service ids and notes (`[retention]
-    /// import_rows_days` after it finished); its results can no longer be downloaded.
+    /// When the retention sweep began removing its rows' raw data, service ids and notes
+    /// (`[retention] import_rows_days` after it finished); its results can no longer be
+    /// downloaded, nor the job resumed.
     data_removed_at: Option<DateTime<Utc>>,
     links: JobLinks,
 }

@@ -65,7 +65,8 @@ async fn sign_in_profile(State(s): State<AppState>, Path(id): Path<String>) -> R
 
 async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
     if hawk::is_hawk(req.headers()) {
-        return hawk::admit(s.0.hawk.as_ref(), req, s.0.max_body, &[], |req, _| next.run(req)).await;
+        let answer = hawk::admit(s.0.hawk.as_ref(), req, s.0.max_body, &[], |req, _| next.run(req)).await;
+        return answer.unwrap_or_else(|refused| refused);
     }
     match s.0.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
         Ok(_) => next.run(req).await,

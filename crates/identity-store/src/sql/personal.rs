@@ -60,6 +60,9 @@ async fn recorded(conn: &mut Conn, id: UserId) -> Result<Option<Erasure>> {
     }))
 }
 
+/// People whose review items one statement looks for.
+const LIKES_PER_SCAN: usize = 200;
+
 /// Removes the values the history of `people` holds, as their erasure and the retention sweep of
 /// archived people do: the raw data, service ids and notes of import rows naming them, review
 /// items naming them (whether they are the same as someone is moot now), and their merges'
@@ -79,15 +82,18 @@ pub(super) async fn redact_history(conn: &mut Conn, people: &[UserId]) -> Result
     for column in ["subject_person", "candidate_person", "decision_person"] {
         run_in(conn, "DELETE FROM review_items WHERE ", column, people).await?;
     }
-    // One scan of the items for all of them: a candidate is named only inside the document.
-    let mut qb = QueryBuilder::<Db>::new("DELETE FROM review_items WHERE ");
-    for (i, p) in people.iter().enumerate() {
-        if i > 0 {
-            qb.push(" OR ");
+    // One scan of the items for many of them (a candidate is named only inside the document),
+    // in groups well inside SQLite's limit on an expression's depth (1,000).
+    for group in people.chunks(LIKES_PER_SCAN) {
+        let mut qb = QueryBuilder::<Db>::new("DELETE FROM review_items WHERE ");
+        for (i, p) in group.iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            qb.push("CAST(candidates AS TEXT) LIKE ").push_bind(format!("%{p}%"));
         }
-        qb.push("CAST(candidates AS TEXT) LIKE ").push_bind(format!("%{p}%"));
+        qb.build().execute(&mut *conn).await?;
     }
-    qb.build().execute(&mut *conn).await?;
     let mut qb = QueryBuilder::<Db>::new(format!("SELECT {MERGE_COLUMNS} FROM merges WHERE "));
     super::push_in(&mut qb, "survivor", ids(people));
     qb.push(" OR ");

@@ -13,13 +13,20 @@ use sqlx::{QueryBuilder, Row as _};
 
 use super::personal::redact_history;
 use super::rows::{self, now};
-use super::{Backend, Db, DIALECT};
+use super::{Backend, Conn, Db, Row, DIALECT};
 use crate::columns::Column;
 use crate::error::{Result, StoreError};
 use crate::model::SweptRows;
 
 /// The sweep's row in `retention_state`.
 const SWEEP: &str = "sweep";
+
+/// The sweep's place (`columns` of its row), locked, while `holder` holds the lease; `NotFound`
+/// once it does not.
+async fn place(conn: &mut Conn, holder: &str, columns: &str) -> Result<Row> {
+    let sql = format!("SELECT {columns} FROM retention_state WHERE name = $1 AND holder = $2{}", DIALECT.for_update());
+    sqlx::query(&sql).bind(SWEEP).bind(holder).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)
+}
 
 impl Backend {
     /// Takes (or renews) the sweep's lease for `holder` until `until`, if nobody else holds it
@@ -66,29 +73,29 @@ impl Backend {
         until: DateTime<Utc>,
     ) -> Result<Option<SweptRows>> {
         let mut tx = self.begin_write().await?;
-        let place = format!(
-            "SELECT job_id, after_row FROM retention_state WHERE name = $1 AND holder = $2{}",
-            DIALECT.for_update()
-        );
-        let row =
-            sqlx::query(&place).bind(SWEEP).bind(holder).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let row = place(&mut tx, holder, "job_id, after_row").await?;
         let (job, after) = match row.try_get::<Option<uuid::Uuid>, _>("job_id")? {
             Some(job) => (job, row.try_get::<i64, _>("after_row")?),
             None => {
-                let next = sqlx::query(
+                // Locked and marked in the transaction of its first chunk: from then on the job
+                // cannot be resumed (a resume needs `data_removed_at` unset), and its results
+                // answer 410, for they are no longer whole.
+                let next = format!(
                     "SELECT id FROM import_jobs WHERE data_removed_at IS NULL AND finished_at IS NOT NULL \
-                     AND finished_at < $1 ORDER BY finished_at, id LIMIT 1",
-                )
-                .bind(cutoff)
-                .fetch_optional(&mut *tx)
-                .await?;
-                match next {
-                    Some(r) => (r.try_get::<uuid::Uuid, _>("id")?, 0),
-                    None => {
-                        tx.rollback().await?;
-                        return Ok(None);
-                    }
-                }
+                     AND finished_at < $1 ORDER BY finished_at, id LIMIT 1{}",
+                    DIALECT.for_update()
+                );
+                let Some(next) = sqlx::query(&next).bind(cutoff).fetch_optional(&mut *tx).await? else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                let job: uuid::Uuid = next.try_get("id")?;
+                sqlx::query("UPDATE import_jobs SET data_removed_at = $2 WHERE id = $1")
+                    .bind(job)
+                    .bind(now())
+                    .execute(&mut *tx)
+                    .await?;
+                (job, 0)
             }
         };
         let last: Option<i64> = sqlx::query_scalar("SELECT max(row_number) FROM import_rows WHERE job_id = $1")
@@ -108,13 +115,6 @@ impl Backend {
         .await?
         .rows_affected();
         let job_done = to >= last;
-        if job_done {
-            sqlx::query("UPDATE import_jobs SET data_removed_at = $2 WHERE id = $1")
-                .bind(job)
-                .bind(now())
-                .execute(&mut *tx)
-                .await?;
-        }
         sqlx::query("UPDATE retention_state SET job_id = $2, after_row = $3, lease_until = $4 WHERE name = $1")
             .bind(SWEEP)
             .bind(if job_done { None } else { Some(job) })
@@ -137,12 +137,7 @@ impl Backend {
         until: DateTime<Utc>,
     ) -> Result<Option<u64>> {
         let mut tx = self.begin_write().await?;
-        let place = format!(
-            "SELECT after_at, after_user FROM retention_state WHERE name = $1 AND holder = $2{}",
-            DIALECT.for_update()
-        );
-        let row =
-            sqlx::query(&place).bind(SWEEP).bind(holder).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let row = place(&mut tx, holder, "after_at, after_user").await?;
         let after_at: Option<DateTime<Utc>> = row.try_get("after_at")?;
         let after_user: Option<uuid::Uuid> = row.try_get("after_user")?;
         let mut qb = QueryBuilder::<Db>::new(

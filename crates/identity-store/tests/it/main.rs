@@ -111,6 +111,7 @@ conformance!(
     registry_records,
     the_retention_sweep_redacts_finished_jobs_rows_once_under_a_lease,
     the_retention_sweep_redacts_the_history_of_people_archived_long_ago,
+    the_retention_sweep_takes_each_archived_person_once,
 );
 
 /// SQLite: what is committed reaches the database file within moments, copied from the WAL by

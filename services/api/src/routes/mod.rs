@@ -78,13 +78,26 @@ async fn not_found() -> ApiError {
 /// Checks the key (or a Hawk signature, which has every scope), then its rate.
 async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
     if hawk::is_hawk(req.headers()) {
-        return hawk::admit(s.hawk.as_ref(), req, s.max_body, crate::SCOPES, |req, principal| {
-            admitted(&s, req, principal, next)
+        // A signed read runs while its nonce is checked: its token is taken once the nonce
+        // proved new, so a replay (refused) charges the caller nothing.
+        let mut caller = None;
+        let answer = hawk::admit(s.hawk.as_ref(), req, s.max_body, crate::SCOPES, |req, principal| {
+            caller = Some(principal.id);
+            admitted(&s, req, principal, next, Charge::Later)
         })
         .await;
+        return match answer {
+            Ok(answer) => {
+                if let Some(id) = caller {
+                    s.limiter.take(id, Instant::now());
+                }
+                answer
+            }
+            Err(refused) => refused,
+        };
     }
     match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
-        Ok(principal) => admitted(&s, req, principal, next).await,
+        Ok(principal) => admitted(&s, req, principal, next, Charge::Now).await,
         Err(AuthError::Unavailable) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "credentials cannot be checked right now")
                 .into_response()
@@ -93,9 +106,22 @@ async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Re
     }
 }
 
-/// A caller whose credential is good: charged against its rate, then served.
-async fn admitted(s: &AppState, mut req: Request, principal: Principal, next: Next) -> Response {
-    if let Err(wait) = s.limiter.check(principal.id, Instant::now()) {
+/// When a request's token is taken from its caller's bucket.
+enum Charge {
+    Now,
+    /// By the caller of [`admitted`], once the request proved to be no replay; here the bucket
+    /// is only looked at.
+    Later,
+}
+
+/// A caller whose credential is good: refused while its rate is spent, else served.
+async fn admitted(s: &AppState, mut req: Request, principal: Principal, next: Next, charge: Charge) -> Response {
+    let now = Instant::now();
+    let spent = match charge {
+        Charge::Now => s.limiter.check(principal.id, now),
+        Charge::Later => s.limiter.peek(principal.id, now),
+    };
+    if let Err(wait) = spent {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",

@@ -96,6 +96,21 @@ pub async fn get(
     cacheable(&headers, &PersonView::of(&person))
 }
 
+/// The id of a person a `profiles:read` route answers for: a live one, and a request with no
+/// query parameters.
+async fn live_for_profiles(
+    s: &AppState,
+    principal: &Principal,
+    id: &str,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<UserId, ApiError> {
+    require(principal, "profiles:read")?;
+    only(&query(q)?, &[])?;
+    let id = person_id(id)?;
+    gone(&s.store.person(id).await?)?;
+    Ok(id)
+}
+
 /// Every source profile of a person as stored: the "why this value" view.
 #[utoipa::path(
     get,
@@ -117,11 +132,7 @@ pub async fn profiles(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    require(&principal, "profiles:read")?;
-    only(&query(q)?, &[])?;
-    let id = person_id(&id)?;
-    let person = s.store.person(id).await?;
-    gone(&person)?;
+    let id = live_for_profiles(&s, &principal, &id, q).await?;
     let profiles = s.store.profiles(id).await?.into_iter().map(SourceProfileView::of).collect();
     let merged_profiles = s
         .store
@@ -156,10 +167,7 @@ pub async fn explain(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    require(&principal, "profiles:read")?;
-    only(&query(q)?, &[])?;
-    let id = person_id(&id)?;
-    gone(&s.store.person(id).await?)?;
+    let id = live_for_profiles(&s, &principal, &id, q).await?;
     let ranked = s.store.ranked_profiles(id).await?;
     let own: Vec<SourceProfile> = ranked.own.iter().map(SourceProfile::from).collect();
     let absorbed: Vec<(UserId, SourceProfile)> =

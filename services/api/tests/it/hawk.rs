@@ -136,3 +136,43 @@ pub async fn hawk_is_refused_unless_configured(db: &TestDatabase) {
     assert_eq!(r.status().as_u16(), 401);
     assert_eq!(r.text().await.unwrap(), r#"{"detail":"Unauthorized"}"#);
 }
+
+/// A signed read runs while its nonce is checked, but only a request whose nonce proved new
+/// takes a token: replays of a captured request cannot spend its caller's rate.
+pub async fn a_replay_spends_none_of_the_callers_rate(db: &TestDatabase) {
+    let env = [
+        ("IDENTITY_HAWK__ID", ID),
+        ("IDENTITY_HAWK__KEY", KEY),
+        ("IDENTITY_API__RATE_LIMIT_PER_SECOND", "1"),
+        ("IDENTITY_API__RATE_LIMIT_BURST", "2"),
+    ];
+    let api = Api::start(db, &env).await;
+    let (host, port) = identity_testkit::hawk::host_and_port(&api.svc.url(""));
+    let now = chrono::Utc::now().timestamp();
+    let header = |nonce: &str| {
+        Signing {
+            key: KEY,
+            id: ID,
+            ts: now,
+            nonce,
+            method: "GET",
+            resource: "/api/v1/people",
+            host: &host,
+            port,
+            hash: None,
+        }
+        .header()
+    };
+    let http = reqwest::Client::new();
+    let send = |header: String| {
+        let req = http.get(api.svc.url("/api/v1/people")).header("authorization", header);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let captured = header("captured");
+    assert_eq!(send(captured.clone()).await, 200, "the first of a burst of two");
+    for _ in 0..5 {
+        assert_eq!(send(captured.clone()).await, 401, "a replay");
+    }
+    assert_eq!(send(header("second")).await, 200, "the replays took no token");
+    assert_eq!(send(header("third")).await, 429, "the burst is spent");
+}

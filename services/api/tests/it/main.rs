@@ -27,6 +27,7 @@ identity_testkit::both_backends!(crate::cases:
     the_openapi_document_is_valid_and_complete,
     only_api_routes_are_served,
     hawk_signatures_are_checked,
+    a_replay_spends_none_of_the_callers_rate,
     hawk_is_refused_unless_configured,
 );
 

@@ -106,11 +106,12 @@ async fn not_found() -> ScimResponse {
 
 async fn require_token(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     if hawk::is_hawk(req.headers()) {
-        return hawk::admit(s.hawk.as_ref(), req, s.max_body, &[], |mut req, principal| {
+        let answer = hawk::admit(s.hawk.as_ref(), req, s.max_body, &[], |mut req, principal| {
             req.extensions_mut().insert(principal);
             next.run(req)
         })
         .await;
+        return answer.unwrap_or_else(|refused| refused);
     }
     match s.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
         Ok(principal) => {

@@ -110,8 +110,45 @@ pub async fn the_retention_sweep_redacts_finished_jobs_rows_once_under_a_lease(s
     assert_eq!(store.retention_import_rows("b", cutoff - Duration::days(1), 3, later()).await.unwrap(), None);
     assert_eq!(rows_with_data(&store, recent).await, 2);
 
+    // A failed job the sweep has begun cannot be resumed: its rows are no longer whole.
+    let failed = job(&store, 4, None, false).await;
+    store.import_job_finish(failed, "worker-1", Some("the registry was down")).await.unwrap();
+    let cutoff = Utc::now() + Duration::seconds(1);
+    while store.import_job(failed).await.unwrap().data_removed_at.is_none() {
+        store.retention_import_rows("b", cutoff, 1, later()).await.unwrap().unwrap();
+    }
+    assert!(rows_with_data(&store, failed).await > 0, "begun, not done: {}", rows_with_data(&store, failed).await);
+    assert!(matches!(store.import_job_resume(failed).await, Err(StoreError::NotFound)));
+    while store.retention_import_rows("b", cutoff, 1, later()).await.unwrap().is_some() {}
+    assert_eq!(rows_with_data(&store, failed).await, 0);
+
     store.retention_release("b").await.unwrap();
     assert!(store.retention_lease("c", later()).await.unwrap(), "a released lease is free at once");
+}
+
+/// The archived part's place moves forward one person at a time: each archived person once, in
+/// the order of their archiving, and a person archived after the sweep passed comes later.
+pub async fn the_retention_sweep_takes_each_archived_person_once(store: Store) {
+    let mut archived = Vec::new();
+    for name in ["ann", "bob", "cat"] {
+        let user =
+            store.sso_create(&sso_user(name, name, "Lee", &format!("{name}@example.com")), &actor()).await.unwrap().id;
+        job(&store, 1, Some(user), true).await;
+        store.sso_archive(user, None, &actor()).await.unwrap();
+        archived.push(user);
+    }
+    assert!(store.retention_lease("a", later()).await.unwrap());
+    let cutoff = Utc::now() + Duration::seconds(1);
+    for _ in &archived {
+        assert_eq!(store.retention_archived("a", cutoff, 1, later()).await.unwrap(), Some(1));
+    }
+    assert_eq!(store.retention_archived("a", cutoff, 1, later()).await.unwrap(), None);
+    let late = store.sso_create(&sso_user("dan", "Dan", "Lee", "dan@example.com"), &actor()).await.unwrap().id;
+    let late_rows = job(&store, 1, Some(late), true).await;
+    store.sso_archive(late, None, &actor()).await.unwrap();
+    let cutoff = Utc::now() + Duration::seconds(1);
+    assert_eq!(store.retention_archived("a", cutoff, 5, later()).await.unwrap(), Some(1), "only the new one");
+    assert_eq!(rows_with_data(&store, late_rows).await, 0);
 }
 
 /// The archived part: people archived (by their owner) before the cutoff lose the values their
