@@ -381,6 +381,12 @@ impl Store {
         dispatch!(self.changes_after(after, limit))
     }
 
+    /// A page of one person's numbered changes, oldest first, after row id `after`; each with
+    /// its row id, the next page's `after`.
+    pub async fn changes_written(&self, user: UserId, after: Option<i64>, limit: u32) -> Result<Vec<(i64, Change)>> {
+        dispatch!(self.changes_written(user, after, limit))
+    }
+
     /// One person's changes numbered before `before` (all, without it), newest first.
     pub async fn changes_of(&self, user: UserId, before: Option<i64>, limit: u32) -> Result<Vec<Change>> {
         dispatch!(self.changes_of(user, before, limit))

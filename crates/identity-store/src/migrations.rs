@@ -23,6 +23,11 @@ pub(crate) const POSTGRES: Embedded = &[
     (8, "erasure", include_str!("../../../migrations/postgres/0008_erasure.sql")),
     (9, "retention", include_str!("../../../migrations/postgres/0009_retention.sql")),
     (10, "hawk_nonces_by_time", include_str!("../../../migrations/postgres/0010_hawk_nonces_by_time.sql")),
+    (
+        11,
+        "changes_by_person_in_order",
+        include_str!("../../../migrations/postgres/0011_changes_by_person_in_order.sql"),
+    ),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -40,6 +45,7 @@ pub(crate) const SQLITE: Embedded = &[
     (8, "erasure", include_str!("../../../migrations/sqlite/0008_erasure.sql")),
     (9, "retention", include_str!("../../../migrations/sqlite/0009_retention.sql")),
     (10, "hawk_nonces_by_time", include_str!("../../../migrations/sqlite/0010_hawk_nonces_by_time.sql")),
+    (11, "changes_by_person_in_order", include_str!("../../../migrations/sqlite/0011_changes_by_person_in_order.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

@@ -115,7 +115,7 @@ impl From<ImportRowNaming> for ImportRowView {
 /// Where the stream is: `who` indexes the person and the records merged into them; `first` says
 /// no item of the array was written yet.
 enum Next {
-    Changes { who: usize, before: Option<i64>, first: bool },
+    Changes { who: usize, after: Option<i64>, first: bool },
     ImportRows { who: usize, after: Option<(uuid::Uuid, i64)>, first: bool },
     Done,
 }
@@ -178,18 +178,18 @@ fn items<T, V: Serialize>(page: Vec<T>, first: bool, view: impl Fn(T) -> V) -> R
 /// A piece of the export: the next page of the array `next` is in, and where to go after it.
 async fn piece(store: &Store, records: &[UserId], next: Next) -> Option<(Result<String, String>, Next)> {
     let (text, next) = match next {
-        Next::Changes { who, before, first } => {
-            let page = match store.changes_of(records[who], before, PAGE).await {
+        Next::Changes { who, after, first } => {
+            let page = match store.changes_written(records[who], after, PAGE).await {
                 Ok(page) => page,
                 Err(e) => return Some((Err(e.to_string()), Next::Done)),
             };
-            let (full, last) = (page.len() == PAGE as usize, page.last().map(|c| c.seq));
+            let (full, last) = (page.len() == PAGE as usize, page.last().map(|(id, _)| *id));
             let still_first = first && page.is_empty();
-            let text = items(page, first, ChangeView::from);
+            let text = items(page, first, |(_, change)| ChangeView::from(change));
             if full {
-                (text, Next::Changes { who, before: last, first: still_first })
+                (text, Next::Changes { who, after: last, first: still_first })
             } else if who + 1 < records.len() {
-                (text, Next::Changes { who: who + 1, before: None, first: still_first })
+                (text, Next::Changes { who: who + 1, after: None, first: still_first })
             } else {
                 (text.map(|t| t + "],\"import_rows\":["), Next::ImportRows { who: 0, after: None, first: true })
             }
@@ -224,7 +224,7 @@ pub async fn export(
     id: UserId,
 ) -> Result<impl Stream<Item = Result<String, String>>, identity_store::StoreError> {
     let (first, records) = head(&store, id).await?;
-    let start = Next::Changes { who: 0, before: None, first: true };
+    let start = Next::Changes { who: 0, after: None, first: true };
     let rest = stream::unfold(start, move |next| {
         let (store, records) = (store.clone(), records.clone());
         async move { piece(&store, &records, next).await }

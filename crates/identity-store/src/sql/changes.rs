@@ -79,6 +79,27 @@ impl Backend {
         found.iter().map(change).collect()
     }
 
+    /// A page of one person's numbered changes in the order they were written, after the one
+    /// with row id `after`, each with its row id (the next page's `after`). A person's changes
+    /// are written in turn (each under the person's lock), so this is also their `seq` order. By
+    /// `(user_id, id)`, one index range per page however long the history (the export's).
+    pub(crate) async fn changes_written(
+        &self,
+        user: UserId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, Change)>> {
+        let query = sqlx::query(
+            "SELECT id, seq, user_id, source, actor, kind, fields, status, survivor, at FROM changes \
+             WHERE user_id = $1 AND id > $2 AND seq IS NOT NULL ORDER BY id LIMIT $3",
+        )
+        .bind(user.as_uuid())
+        .bind(after.unwrap_or(0))
+        .bind(i64::from(limit));
+        let found = self.conns.fetch_all(query).await?;
+        found.iter().map(|r| Ok((r.try_get("id")?, change(r)?))).collect()
+    }
+
     /// One person's numbered changes with `seq < before`, newest first.
     pub(crate) async fn changes_of(&self, user: UserId, before: Option<i64>, limit: u32) -> Result<Vec<Change>> {
         let query = sqlx::query(

@@ -28,6 +28,7 @@ identity_testkit::both_backends!(crate::cases:
     the_matcher_follows_the_feed,
     an_admin_manages_tokens_over_http,
     an_erasure_killed_midway_is_whole_or_absent,
+    a_long_history_is_exported_whole_and_in_order,
 );
 
 #[tokio::test]

@@ -73,3 +73,31 @@ pub async fn an_erasure_killed_midway_is_whole_or_absent(db: &TestDatabase) {
         }
     }
 }
+
+/// An export pages through a long history (more changes than a page holds, 500) and holds each
+/// change once, in the order they were written.
+pub async fn a_long_history_is_exported_whole_and_in_order(db: &TestDatabase) {
+    let admin = Admin::start(db).await;
+    let token = admin.token("admin").await;
+    let person = admin.sso_user("long", "Lorna", "lorna@example.com").await;
+    let write = |n: usize| identity_store::SsoUserWrite {
+        user_name: "long".into(),
+        fields: identity_core::ProfileFields {
+            first_name: Some(format!("Lorna{n}")),
+            email: Some(identity_core::Email::parse("lorna@example.com").unwrap()),
+            ..Default::default()
+        },
+        attributes: json!({"userName": "long"}),
+        active: true,
+    };
+    for n in 0..1100 {
+        admin.store.sso_replace(person, &write(n), None, &identity_store::Actor::new("scim:test")).await.unwrap();
+    }
+    admin.store.sequence_changes().await.unwrap();
+    let export = admin.get(&format!("/admin/v1/people/{person}/export"), &token).await;
+    assert_eq!(export.status, 200);
+    let changes = export.body["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1101, "the create and every update");
+    let seqs: Vec<i64> = changes.iter().map(|c| c["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "oldest first, none twice");
+}
