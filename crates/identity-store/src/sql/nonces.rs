@@ -5,7 +5,6 @@
 //! for its batch, so none is answered before its nonce is committed.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use sqlx::{Pool, QueryBuilder, Row as _};
 use tokio::sync::{mpsc, oneshot};
@@ -16,13 +15,6 @@ use crate::error::{Result, StoreError};
 
 /// The most nonces recorded by one statement (three bound values each).
 const MAX_BATCH: usize = 500;
-
-/// How long a batch waits for more nonces after its first. Signed requests come one at a time
-/// even under load (a batch takes less time than the next takes to arrive), so without it each
-/// was a statement and a commit of its own: on SQLite, where every commit goes through the one
-/// writer, a signed read cost twice a keyed one. A signed read's handler runs meanwhile
-/// (`identity-server::hawk::admit`), so the wait hides behind its own database read.
-const LINGER: Duration = Duration::from_millis(1);
 
 type Key = (String, String, i64);
 type Reply = oneshot::Sender<Result<bool>>;
@@ -39,7 +31,7 @@ impl Batcher {
 }
 
 async fn recorder(pool: Pool<Db>, mut queue: Batches<(Key, Reply)>) {
-    while let Some(batch) = queue.next_lingering(MAX_BATCH, LINGER).await {
+    while let Some(batch) = queue.next(MAX_BATCH).await {
         match record(&pool, &batch).await {
             Ok(new) => {
                 // The same nonce twice in one batch: the first is the one that was new.

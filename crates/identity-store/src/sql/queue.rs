@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -51,21 +50,6 @@ impl<T> Batches<T> {
             match self.0.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
-            }
-        }
-        Some(batch)
-    }
-
-    /// As [`Batches::next`], but after the first job waits up to `linger` for more to join it:
-    /// for jobs that arrive one at a time, each alone would be a commit.
-    pub(crate) async fn next_lingering(&mut self, max: usize, linger: Duration) -> Option<Vec<T>> {
-        let first = self.0.recv().await?;
-        let mut batch = vec![first];
-        let until = tokio::time::Instant::now() + linger;
-        while batch.len() < max {
-            match tokio::time::timeout_at(until, self.0.recv()).await {
-                Ok(Some(job)) => batch.push(job),
-                Ok(None) | Err(_) => break,
             }
         }
         Some(batch)
