@@ -9,7 +9,7 @@
 #     stored import rows of finished jobs (target >= 50,000 rows/s).
 # The floor's GET by id (../shared/bench/floor, 100,000 users, PostgreSQL) runs first in the same
 # sitting: the machine's speed that day.
-#   bench/personal.sh                        # both backends (~10 minutes)
+#   bench/personal.sh                        # both backends (~15 minutes)
 #   BACKENDS=pg ROUNDS=1 bench/personal.sh
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -170,12 +170,15 @@ pub fn explain(
                     })
                 })
                 .collect();
+            // The name group's winner may lack this one of its names: then there is no value.
+            let value = won.and_then(|p| p.fields.text(field));
+            let supplier = won.filter(|_| value.is_some());
             FieldExplanation {
                 field,
-                value: won.and_then(|p| p.fields.text(field)),
-                source: won.and_then(|p| p.fields.text(field).map(|_| p.source.clone())),
-                set_at: won.and_then(|p| p.fields.text(field).map(|_| p.updated_at)),
-                merged_from: won.filter(|p| p.fields.text(field).is_some()).and_then(&owner),
+                value,
+                source: supplier.map(|p| p.source.clone()),
+                set_at: supplier.map(|p| p.updated_at),
+                merged_from: supplier.and_then(&owner),
                 precedence: list.iter().map(ToString::to_string).collect(),
                 others,
             }
