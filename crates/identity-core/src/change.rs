@@ -78,13 +78,15 @@ impl FromStr for ChangeKind {
 }
 
 /// What made a change: a source writing its profile of the user, or a reviewer merging people
-/// (or undoing a merge), which writes no source's profile, or an administrator erasing a person.
-/// Stored as the source's name, `review` or `erasure`.
+/// (or undoing a merge), which writes no source's profile, an administrator erasing a person, or
+/// a new precedence deriving the combined profile again. Stored as the source's name, `review`,
+/// `erasure` or `precedence`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     Source(Source),
     Review,
     Erasure,
+    Precedence,
 }
 
 impl fmt::Display for Origin {
@@ -93,6 +95,7 @@ impl fmt::Display for Origin {
             Self::Source(source) => source.fmt(f),
             Self::Review => f.write_str("review"),
             Self::Erasure => f.write_str("erasure"),
+            Self::Precedence => f.write_str("precedence"),
         }
     }
 }
@@ -104,6 +107,7 @@ impl FromStr for Origin {
         match s {
             "review" => Ok(Self::Review),
             "erasure" => Ok(Self::Erasure),
+            "precedence" => Ok(Self::Precedence),
             _ => s.parse().map(Self::Source),
         }
     }
@@ -161,7 +165,7 @@ mod tests {
 
     #[test]
     fn origins_round_trip_through_text() {
-        for text in ["sso", "registry", "import:npq", "review", "erasure"] {
+        for text in ["sso", "registry", "import:npq", "review", "erasure", "precedence"] {
             assert_eq!(text.parse::<Origin>().map(|o| o.to_string()).as_deref(), Ok(text));
         }
         assert!("admin".parse::<Origin>().is_err());

@@ -109,6 +109,10 @@ pub enum PrecedenceError {
     Repeated { field: &'static str, pattern: String },
     #[error("{field} lists {pattern} after import:*, which matches it already")]
     Unreachable { field: &'static str, pattern: String },
+    #[error("not a precedence document: {0}")]
+    Toml(String),
+    #[error("{0} must be a list of sources, such as [\"sso\", \"import:*\"]")]
+    NotAList(String),
 }
 
 /// The lists of every entry, checked: each present, none empty, no pattern twice, none after
@@ -172,12 +176,31 @@ impl Precedence {
         Ok(Self { lists })
     }
 
+    /// Reads the TOML document [`Precedence::to_toml`] writes (`admin precedence set`): one key
+    /// per entry, each a list of source patterns.
+    pub fn from_toml(text: &str) -> Result<Self, PrecedenceError> {
+        let table: toml::Table =
+            text.parse().map_err(|e: toml::de::Error| PrecedenceError::Toml(e.message().to_owned()))?;
+        let mut entries = Vec::with_capacity(table.len());
+        for (name, value) in &table {
+            let not_a_list = || PrecedenceError::NotAList(name.clone());
+            let patterns = value
+                .as_array()
+                .ok_or_else(not_a_list)?
+                .iter()
+                .map(|p| p.as_str().map(str::to_owned).ok_or_else(not_a_list))
+                .collect::<Result<Vec<String>, _>>()?;
+            entries.push((name.as_str(), patterns));
+        }
+        Self::from_lists(entries.iter().map(|(name, patterns)| (*name, patterns.as_slice())))
+    }
+
     /// The list that decides `field`, best first.
     pub fn list(&self, field: Field) -> &[SourcePattern] {
         self.lists.get(&Decided::of(field)).map_or(&[], Vec::as_slice)
     }
 
-    /// The TOML document `admin precedence show` prints (and `set` will read).
+    /// The TOML document `admin precedence show` prints and `set` reads.
     pub fn to_toml(&self) -> String {
         let mut out = String::from(
             "# Which source supplies each field of the combined profile, best first: sso, registry,\n\
@@ -273,6 +296,35 @@ mod tests {
         let mut first = FULL.to_vec();
         first[3] = ("email", &["import:hr", "sso", "import:*"]);
         assert!(parse(&first).is_ok());
+    }
+
+    #[test]
+    fn a_document_reads_back_and_a_bad_one_says_why() {
+        let standard = Precedence::standard();
+        assert_eq!(Precedence::from_toml(&standard.to_toml()).as_ref(), Ok(standard));
+        let custom = standard.to_toml().replace("email = [\"sso\", \"import:*\"]", "email = [\"import:hr\", \"sso\"]");
+        let parsed = Precedence::from_toml(&custom).unwrap();
+        assert_eq!(
+            parsed.list(Field::Email),
+            [SourcePattern::parse("import:hr").unwrap(), SourcePattern::Is(Source::Sso)]
+        );
+        assert!(matches!(Precedence::from_toml("names = ["), Err(PrecedenceError::Toml(_))));
+        assert_eq!(
+            Precedence::from_toml(
+                &standard.to_toml().replace("trn = [\"registry\", \"import:*\"]", "trn = \"registry\"")
+            ),
+            Err(PrecedenceError::NotAList("trn".into()))
+        );
+        assert_eq!(
+            Precedence::from_toml(
+                &standard.to_toml().replace("trn = [\"registry\", \"import:*\"]", "trn = [\"registry\", 1]")
+            ),
+            Err(PrecedenceError::NotAList("trn".into()))
+        );
+        assert_eq!(
+            Precedence::from_toml(&format!("{}nickname = [\"sso\"]\n", standard.to_toml())),
+            Err(PrecedenceError::UnknownField("nickname".into()))
+        );
     }
 
     #[test]

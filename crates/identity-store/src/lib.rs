@@ -233,6 +233,44 @@ impl Store {
         dispatch!(self.retention_release(holder))
     }
 
+    /// The precedence in force (version 0: the one the project ships), as this process read it
+    /// at most a second ago: every write derives with it.
+    pub async fn precedence(&self) -> Result<PrecedenceVersion> {
+        dispatch!(self.precedence()).map(|v| (*v).clone())
+    }
+
+    /// Stores `precedence` as the next version, by `by`. Writers take it up within a second;
+    /// [`Store::rederive_step`] derives everyone again with it.
+    pub async fn precedence_set(
+        &self,
+        precedence: &identity_core::precedence::Precedence,
+        by: &str,
+    ) -> Result<PrecedenceVersion> {
+        dispatch!(self.precedence_set(precedence, by))
+    }
+
+    /// Takes or renews the re-derivation's lease for `holder`; false while another holder's
+    /// lease runs.
+    pub async fn rederive_lease(&self, holder: &str, until: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        dispatch!(self.rederive_lease(holder, until))
+    }
+
+    /// Gives the re-derivation's lease up.
+    pub async fn rederive_release(&self, holder: &str) -> Result<()> {
+        dispatch!(self.rederive_release(holder))
+    }
+
+    /// One chunk of the re-derivation after a new precedence (up to `limit` people, one
+    /// transaction), renewing the lease until `until`; `NotFound` when `holder` lost the lease.
+    pub async fn rederive_step(
+        &self,
+        holder: &str,
+        limit: u32,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Rederived> {
+        dispatch!(self.rederive_step(holder, limit, until))
+    }
+
     /// One chunk of the sweep over import rows of jobs finished before `cutoff`, renewing the
     /// lease until `until`; `None` when none is left, `NotFound` when `holder` lost the lease.
     pub async fn retention_import_rows(

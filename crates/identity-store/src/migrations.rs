@@ -28,6 +28,7 @@ pub(crate) const POSTGRES: Embedded = &[
         "changes_by_person_in_order",
         include_str!("../../../migrations/postgres/0011_changes_by_person_in_order.sql"),
     ),
+    (12, "precedence_versions", include_str!("../../../migrations/postgres/0012_precedence_versions.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -46,6 +47,7 @@ pub(crate) const SQLITE: Embedded = &[
     (9, "retention", include_str!("../../../migrations/sqlite/0009_retention.sql")),
     (10, "hawk_nonces_by_time", include_str!("../../../migrations/sqlite/0010_hawk_nonces_by_time.sql")),
     (11, "changes_by_person_in_order", include_str!("../../../migrations/sqlite/0011_changes_by_person_in_order.sql")),
+    (12, "precedence_versions", include_str!("../../../migrations/sqlite/0012_precedence_versions.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

@@ -65,6 +65,41 @@ pub struct SweptRows {
     pub job_done: bool,
 }
 
+/// A version of the precedence (DESIGN.md §7.2). Version 0 is the one the project ships, in
+/// force until the first `admin precedence set`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrecedenceVersion {
+    pub version: i64,
+    pub precedence: identity_core::precedence::Precedence,
+    /// Who stored it and when; none for version 0.
+    pub set_by: Option<String>,
+    pub set_at: Option<DateTime<Utc>>,
+}
+
+/// What one step of the re-derivation after a new precedence did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rederived {
+    /// Every combined profile is derived with the version in force.
+    UpToDate { version: i64 },
+    /// A chunk of people was derived again with `version`.
+    Chunk(RederivedChunk),
+    /// A new version whose pass begins at `at`, once no writer can still be deriving with the
+    /// version before.
+    Settling { version: i64, at: DateTime<Utc> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RederivedChunk {
+    pub version: i64,
+    /// People looked at.
+    pub people: u64,
+    /// People whose combined profile changed (each with one change appended).
+    pub changed: u64,
+    /// People whose new combined profile would take an address someone else holds: kept as
+    /// they were.
+    pub held_back: u64,
+}
+
 /// A merge to make: `merged` into `survivor`, and why (shown in the person's history).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMerge {

@@ -116,3 +116,57 @@ pub async fn erase(store: &Store, id: identity_core::UserId, reason: &str) -> Re
     }
     Ok(())
 }
+
+/// `admin precedence show`: the version in force as the TOML document `set` reads.
+pub async fn precedence_show(store: &Store) -> Result<(), String> {
+    let current = store.precedence().await.map_err(|e| e.to_string())?;
+    match (&current.set_by, current.set_at) {
+        (Some(by), Some(at)) => println!("# version {}, set by {by} at {}", current.version, at.to_rfc3339()),
+        _ => println!("# version 0: the precedence identity ships (DECISIONS.md \"Precedence\" gives its reasons)"),
+    }
+    print!("{}", current.precedence.to_toml());
+    Ok(())
+}
+
+/// `admin precedence set FILE`: checks the document whole and stores it as the next version;
+/// nothing is stored when it is refused.
+pub async fn precedence_set(store: &Store, file: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let precedence = identity_core::precedence::Precedence::from_toml(&text)
+        .map_err(|e| format!("{}: {e}; nothing was stored", file.display()))?;
+    let who = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    let stored = store.precedence_set(&precedence, &format!("admin-cli:{who}")).await.map_err(|e| e.to_string())?;
+    println!(
+        "stored precedence version {}: writers derive with it within a second; admin serve derives everyone \
+         again in the background (or run `admin precedence rederive`)",
+        stored.version
+    );
+    Ok(())
+}
+
+/// `admin precedence rederive`: derives everyone again with the version in force, now, with
+/// progress on standard error.
+pub async fn rederive(store: &Store, config: crate::rederive::PrecedenceConfig) -> Result<(), String> {
+    let rederivation = crate::rederive::Rederivation {
+        store: store.clone(),
+        config,
+        holder: identity_server::runner::replica_id("admin-cli"),
+        metrics: Default::default(),
+    };
+    let (_stop, never) = tokio::sync::watch::channel(false);
+    let started = std::time::Instant::now();
+    let mut shown = 0;
+    let totals = rederivation
+        .run_once(&never, |t| {
+            if t.people >= shown + 100_000 {
+                shown = t.people;
+                eprintln!("{} people derived again, {} changed ({:.0?})", t.people, t.changed, started.elapsed());
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    // Numbered now, as a serving writer's sequencer would have.
+    while store.sequence_changes().await.map_err(|e| e.to_string())? > 0 {}
+    println!("{totals} in {:.1?}", started.elapsed());
+    Ok(())
+}

@@ -2,6 +2,7 @@ use identity_server::config::{DatabaseConfig, HttpConfig, LogConfig, NetworkConf
 use serde::{Deserialize, Serialize};
 
 pub use crate::follower::MatcherConfig;
+pub use crate::rederive::PrecedenceConfig;
 
 /// The admin configuration; see `deploy/admin/config.toml` for every key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -12,6 +13,7 @@ pub struct Config {
     pub log: LogConfig,
     pub network: NetworkConfig,
     pub matcher: MatcherConfig,
+    pub precedence: PrecedenceConfig,
 }
 
 impl Default for Config {
@@ -22,6 +24,7 @@ impl Default for Config {
             log: LogConfig::default(),
             network: NetworkConfig::default(),
             matcher: MatcherConfig::default(),
+            precedence: PrecedenceConfig::default(),
         }
     }
 }
@@ -45,5 +48,12 @@ mod tests {
         let err = load(&[("IDENTITY_MATCHER__BATCH", "0")]).unwrap_err();
         assert!(err.contains("matcher.batch"), "{err}");
         assert!(!load(&[("IDENTITY_MATCHER__FOLLOW", "false")]).unwrap().matcher.follow);
+    }
+
+    #[test]
+    fn a_rederivation_that_could_never_move_is_refused_at_start() {
+        assert_eq!(load(&[("IDENTITY_PRECEDENCE__CHUNK_PEOPLE", "500")]).unwrap().precedence.chunk_people.get(), 500);
+        let err = load(&[("IDENTITY_PRECEDENCE__CHUNK_PEOPLE", "0")]).unwrap_err();
+        assert!(err.contains("precedence.chunk_people"), "{err}");
     }
 }

@@ -9,13 +9,15 @@
 //! - `views`: review items as the routes and `admin reviews list` show them.
 //! - `matching`: pairs worth a review among people, by the matcher's blocking keys; `scan`
 //!   (`admin reviews scan`) runs it over everyone, `follower` over the people the change feed
-//!   says changed; `cli`: the `reviews` commands.
+//!   says changed; `cli`: the `reviews`, `people` and `precedence` commands.
+//! - `rederive`: every combined profile derived again after a new precedence.
 
 pub mod cli;
 pub mod config;
 pub mod export;
 pub mod follower;
 mod matching;
+pub mod rederive;
 pub mod role;
 mod routes;
 pub mod scan;

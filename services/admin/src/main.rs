@@ -57,6 +57,12 @@ enum Command {
 enum PrecedenceCommand {
     /// Print the precedence in force as TOML: for each field, its sources best first.
     Show,
+    /// Store a new version from a TOML file (the document `show` prints). It is checked whole:
+    /// an unknown field or source pattern is refused and nothing is stored.
+    Set { file: std::path::PathBuf },
+    /// Derive every combined profile again with the version in force, now, with progress (admin
+    /// serve does it in the background after each new version; refused while a process is at it).
+    Rederive,
 }
 
 #[derive(Subcommand)]
@@ -130,6 +136,8 @@ fn main() -> ExitCode {
                 let mut metrics = Metrics::new(BINARY);
                 let follower_metrics = admin::follower::FollowerMetrics::default();
                 follower_metrics.register(&mut metrics);
+                let rederive_metrics = admin::rederive::RederiveMetrics::default();
+                rederive_metrics.register(&mut metrics);
                 runner::serve_binary(BINARY, &config, metrics, |running| {
                     // Merges append changes: number them here too, as every writer does.
                     let (store, shutdown, drained) =
@@ -139,17 +147,29 @@ fn main() -> ExitCode {
                         let matcher = config.matcher.clone();
                         admin::follower::follow(store.clone(), matcher, holder, follower_metrics, shutdown.clone())
                     });
+                    let rederivation = config.precedence.rederive.then(|| admin::rederive::Rederivation {
+                        store: store.clone(),
+                        config: config.precedence.clone(),
+                        holder: runner::replica_id(BINARY),
+                        metrics: rederive_metrics,
+                    });
+                    let rederive_shutdown = shutdown.clone();
                     let background = async move {
                         let sequencer = async {
                             runner::sequence_changes(store.clone(), shutdown).await;
                             runner::sequence_last_changes(&store, drained).await;
                         };
-                        match follower {
-                            Some(follower) => {
-                                tokio::join!(sequencer, follower);
+                        let follower = async {
+                            if let Some(follower) = follower {
+                                follower.await;
                             }
-                            None => sequencer.await,
-                        }
+                        };
+                        let rederivation = async {
+                            if let Some(rederivation) = rederivation {
+                                rederivation.run(rederive_shutdown).await;
+                            }
+                        };
+                        tokio::join!(sequencer, follower, rederivation);
                     };
                     (admin::routes(running), background)
                 })
@@ -165,9 +185,13 @@ fn main() -> ExitCode {
                 };
                 identity_server::cli::run_credentials(&store, CredentialKind::AdminToken, command, &Role::NAMES).await
             }
-            Command::Precedence { command: PrecedenceCommand::Show } => {
-                print!("{}", identity_core::precedence::Precedence::standard().to_toml());
-                Ok(())
+            Command::Precedence { command } => {
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                match command {
+                    PrecedenceCommand::Show => admin::cli::precedence_show(&store).await,
+                    PrecedenceCommand::Set { file } => admin::cli::precedence_set(&store, &file).await,
+                    PrecedenceCommand::Rederive => admin::cli::rederive(&store, config.precedence.clone()).await,
+                }
             }
             Command::People { command } => {
                 let store = runner::store_for_command(BINARY, &config.database).await?;

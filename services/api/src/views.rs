@@ -181,6 +181,8 @@ pub struct MergedProfileView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExplainView {
     pub id: Uuid,
+    /// The precedence version that decided (`admin precedence show`; 0: the one identity ships).
+    pub precedence_version: i64,
     pub fields: Vec<FieldExplanationView>,
 }
 

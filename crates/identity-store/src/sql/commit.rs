@@ -5,6 +5,9 @@
 //! savepoint, so a write that fails (a taken `userName`) undoes only itself. Callers still get
 //! their answer only once their write is committed.
 
+use std::sync::Arc;
+
+use identity_core::precedence::Precedence;
 use sqlx::{Acquire, Pool};
 use tokio::sync::{mpsc, oneshot};
 
@@ -12,39 +15,42 @@ use super::queue::{Batches, Queue};
 use super::sso::{create_many, SsoWrite};
 use super::{Backend, Db, DIALECT};
 use crate::error::{Result, StoreError};
-use crate::model::SsoUser;
+use crate::model::{PrecedenceVersion, SsoUser};
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 64;
 
 type Reply = oneshot::Sender<Result<Option<SsoUser>>>;
 
+/// A write waiting for the writer task, with the precedence its caller derives with.
+type Pending = (SsoWrite, Arc<PrecedenceVersion>, Reply);
+
 /// The queue in front of SQLite's writer task, started on first use.
 #[derive(Clone, Default)]
-pub(crate) struct Combiner(Queue<(SsoWrite, Reply)>);
+pub(crate) struct Combiner(Queue<Pending>);
 
 impl Combiner {
-    fn queue(&self, pool: &Pool<Db>) -> mpsc::Sender<(SsoWrite, Reply)> {
+    fn queue(&self, pool: &Pool<Db>) -> mpsc::Sender<Pending> {
         let pool = pool.clone();
         self.0.sender(|batches| writer(pool, batches))
     }
 }
 
-async fn writer(pool: Pool<Db>, mut queue: Batches<(SsoWrite, Reply)>) {
+async fn writer(pool: Pool<Db>, mut queue: Batches<Pending>) {
     while let Some(batch) = queue.next(MAX_BATCH).await {
         commit_batch(&pool, batch).await;
     }
 }
 
-async fn commit_batch(pool: &Pool<Db>, batch: Vec<(SsoWrite, Reply)>) {
+async fn commit_batch(pool: &Pool<Db>, batch: Vec<Pending>) {
     // Creates go together through multi-row statements: one statement per table for the whole
     // batch. If one of them conflicts the transaction is thrown away and every write is redone
     // in its own savepoint, to find which.
-    let creates = batch.iter().filter(|(w, _)| w.as_create().is_some()).count();
+    let creates = batch.iter().filter(|(w, ..)| w.as_create().is_some()).count();
     if creates > 1 {
         match together(pool, &batch).await {
             Ok(results) => {
-                for ((_, reply), result) in batch.into_iter().zip(results) {
+                for ((_, _, reply), result) in batch.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
                 return;
@@ -59,24 +65,31 @@ async fn commit_batch(pool: &Pool<Db>, batch: Vec<(SsoWrite, Reply)>) {
 
 /// The batch in one transaction: the creates in multi-row statements, the other writes each in
 /// a savepoint. Fails as a whole if a create fails.
-async fn together(pool: &Pool<Db>, batch: &[(SsoWrite, Reply)]) -> Result<Vec<Result<Option<SsoUser>>>> {
+async fn together(pool: &Pool<Db>, batch: &[Pending]) -> Result<Vec<Result<Option<SsoUser>>>> {
     let mut tx = pool.begin_with(DIALECT.begin_write()).await?;
-    let creates: Vec<_> = batch.iter().filter_map(|(w, _)| w.as_create()).collect();
-    let mut created = create_many(&mut tx, &creates).await?.into_iter();
+    let creates: Vec<_> = batch.iter().filter_map(|(w, ..)| w.as_create()).collect();
+    // The batch's writes were queued within moments of each other: its creates derive with the
+    // newest precedence any of them holds.
+    let Some(precedence) = batch.iter().map(|(_, p, _)| p).max_by_key(|p| p.version) else { return Ok(Vec::new()) };
+    let mut created = create_many(&mut tx, &creates, &precedence.precedence).await?.into_iter();
     let mut results = Vec::with_capacity(batch.len());
-    for (write, _) in batch {
+    for (write, precedence, _) in batch {
         results.push(match write.as_create() {
             Some(_) => Ok(created.next()),
-            None => in_savepoint(&mut tx, write).await,
+            None => in_savepoint(&mut tx, write, &precedence.precedence).await,
         });
     }
     tx.commit().await?;
     Ok(results)
 }
 
-async fn in_savepoint(tx: &mut sqlx::Transaction<'static, Db>, write: &SsoWrite) -> Result<Option<SsoUser>> {
+async fn in_savepoint(
+    tx: &mut sqlx::Transaction<'static, Db>,
+    write: &SsoWrite,
+    precedence: &Precedence,
+) -> Result<Option<SsoUser>> {
     let mut savepoint = tx.begin().await?;
-    match write.run(&mut savepoint).await {
+    match write.run(&mut savepoint, precedence).await {
         Ok(out) => {
             savepoint.commit().await?;
             Ok(out)
@@ -96,20 +109,20 @@ fn shared_failure(e: sqlx::Error) -> impl Fn() -> StoreError {
     move || if busy { StoreError::Busy(reason.clone()) } else { StoreError::Commit(reason.clone()) }
 }
 
-async fn one_by_one(pool: &Pool<Db>, batch: Vec<(SsoWrite, Reply)>) {
+async fn one_by_one(pool: &Pool<Db>, batch: Vec<Pending>) {
     let mut tx = match pool.begin_with(DIALECT.begin_write()).await {
         Ok(tx) => tx,
         Err(e) => {
             let failure = shared_failure(e);
-            for (_, reply) in batch {
+            for (_, _, reply) in batch {
                 let _ = reply.send(Err(failure()));
             }
             return;
         }
     };
     let mut done = Vec::with_capacity(batch.len());
-    for (write, reply) in batch {
-        let result = in_savepoint(&mut tx, &write).await;
+    for (write, precedence, reply) in batch {
+        let result = in_savepoint(&mut tx, &write, &precedence.precedence).await;
         done.push((reply, result));
     }
     match tx.commit().await {
@@ -130,11 +143,12 @@ async fn one_by_one(pool: &Pool<Db>, batch: Vec<(SsoWrite, Reply)>) {
 impl Backend {
     /// Runs a SCIM write and commits it (see the module's comment for how).
     pub(super) async fn commit_sso(&self, write: SsoWrite) -> Result<Option<SsoUser>> {
+        let precedence = self.precedence().await?;
         if DIALECT.combines_writes() {
             let (reply, answer) = oneshot::channel();
             self.combiner
                 .queue(&self.write)
-                .send((write, reply))
+                .send((write, precedence, reply))
                 .await
                 .map_err(|_| StoreError::Commit("the writer has stopped".into()))?;
             answer.await.map_err(|_| StoreError::Commit("the writer has stopped".into()))?
@@ -142,23 +156,24 @@ impl Backend {
             // A write the server refused because it ended the session did not commit: it is
             // sent once more, on a new connection. (One whose connection just broke may have
             // committed, and is not.)
-            match self.write_once(&write).await {
-                Err(e) if e.server_ended_session() => self.write_once(&write).await,
+            let precedence = &precedence.precedence;
+            match self.write_once(&write, precedence).await {
+                Err(e) if e.server_ended_session() => self.write_once(&write, precedence).await,
                 done => done,
             }
         }
     }
 
-    async fn write_once(&self, write: &SsoWrite) -> Result<Option<SsoUser>> {
+    async fn write_once(&self, write: &SsoWrite, precedence: &Precedence) -> Result<Option<SsoUser>> {
         if write.as_create().is_some() && DIALECT.merges_statements() {
             // A create is a single merged statement (see `write::Batch`), atomic on its own: no
             // BEGIN and COMMIT round trips, and no transaction pool.
             let mut conn = self.conns.acquire().await?;
-            let created = write.run(conn.start()).await;
+            let created = write.run(conn.start(), precedence).await;
             conn.finish(created)
         } else {
             let mut tx = self.begin_write().await?;
-            let out = write.run(&mut tx).await?;
+            let out = write.run(&mut tx, precedence).await?;
             tx.commit().await?;
             Ok(out)
         }

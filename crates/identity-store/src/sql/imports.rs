@@ -2,8 +2,6 @@
 //! of rows in: the facts of the flowchart read, the writes made, and the job's checkpoint moved,
 //! in one transaction.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use identity_core::change::{ChangeKind, NewChange, Origin};
 use identity_core::import::{Candidate, ExistingUser, Outcome};
@@ -289,6 +287,7 @@ impl Backend {
     /// A transaction for applying rows. Commit it, or drop it to roll back (a dry run).
     pub(crate) async fn import_session(&self, claims: Claims) -> Result<Session> {
         let horizon = self.horizon.load(std::sync::atomic::Ordering::Relaxed);
+        let precedence = self.precedence().await?;
         let mut tx = self.begin_write().await?;
         // The session's own key, held until it ends, that a later session waits on before it
         // commits (`Session::after`).
@@ -299,7 +298,7 @@ impl Backend {
         // With the one write lock held, so nothing can be committed between this mark and the
         // session's own reads.
         let began = if DIALECT.locks_rows_apart() { None } else { Some(feed_mark(&mut tx).await?) };
-        Ok(Session { tx, claims, changes: Vec::new(), horizon, order, began })
+        Ok(Session { tx, claims, changes: Vec::new(), horizon, order, began, precedence })
     }
 
     /// A chunk's facts read on a connection of their own, in one read transaction, with the
@@ -406,6 +405,8 @@ pub(crate) struct Session {
     order: i64,
     /// The change log's mark when the session began (SQLite, see `feed_mark`).
     began: Option<i64>,
+    /// The precedence the session's combined profiles are derived with.
+    precedence: std::sync::Arc<crate::model::PrecedenceVersion>,
 }
 
 /// The key of a claim on an identifier: a 64-bit FNV-1a hash of its kind and value, the same in
@@ -544,7 +545,7 @@ impl Session {
         let mut touched: Vec<UserId> = updated.iter().chain(&linked).copied().collect();
         touched.sort();
         touched.dedup();
-        let statuses = lock_users(conn, &touched).await?;
+        let statuses = write::lock_users(conn, &touched).await?;
         if statuses.len() != touched.len() || statuses.values().any(|s| s.is_gone()) {
             return Err(StoreError::AlreadyExists(crate::error::Uniqueness::Id));
         }
@@ -603,7 +604,7 @@ impl Session {
         // A TRN or an ID taken meanwhile by someone else fails the chunk (the worker retries it
         // with fresh facts); an ID already linked to the same user is a re-run.
         write::insert_links(&mut batch, &links, OnLinked::Fail, at).await?;
-        write::write_users(&mut batch, &writes, &w.actor, at).await?;
+        write::write_users(&mut batch, &writes, &self.precedence.precedence, &w.actor, at).await?;
         write::insert_links(&mut batch, &matched, OnLinked::Keep, at).await?;
         // A matched row links the service's id to a person: no field changes, but consumers
         // reading the person, or following the feed, see the new link.
@@ -671,21 +672,6 @@ impl Session {
         }
         Ok(())
     }
-}
-
-/// Locks users (in id order, so two writers never wait on each other in a circle) and reads
-/// their statuses.
-async fn lock_users(conn: &mut super::Conn, ids: &[UserId]) -> Result<HashMap<UserId, UserStatus>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(BATCH) {
-        let mut qb = QueryBuilder::<Db>::new("SELECT id, status FROM users WHERE ");
-        super::push_in(&mut qb, "id", Column::Uuid(chunk.iter().map(|u| *u.as_uuid()).collect()));
-        qb.push(" ORDER BY id").push(DIALECT.for_update());
-        for row in qb.build().fetch_all(&mut *conn).await? {
-            out.insert(rows::user_id(&row, "id")?, rows::status(&row, "status")?);
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use identity_core::change::{ChangeKind, NewChange, Origin};
 use identity_core::link::link_key;
 use identity_core::merge::{self, Before, Merge, MergeRecord, Refusal, Undone};
+use identity_core::precedence::Precedence;
 use identity_core::{CombinedProfile, Source, SourceProfile, UserId, UserStatus};
 use sqlx::types::Json;
 use sqlx::Row as _;
@@ -136,6 +137,7 @@ async fn move_links(conn: &mut Conn, links: &[(Source, String)], from: UserId, t
 pub(super) async fn merge_in(
     conn: &mut Conn,
     new: &NewMerge,
+    precedence: &Precedence,
     actor: &Actor,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Merge> {
@@ -177,7 +179,7 @@ pub(super) async fn merge_in(
     let profiles = write::load_profiles(conn, survivor.user.id).await?;
     let own: Vec<SourceProfile> = profiles.own.iter().map(SourceProfile::from).collect();
     let absorbed: Vec<SourceProfile> = profiles.absorbed.iter().map(SourceProfile::from).collect();
-    let combined = CombinedProfile::derive_merged(&own, &absorbed);
+    let combined = CombinedProfile::derive_with(&own, &absorbed, precedence);
     let changed = survivor.combined.changed_fields(&combined);
     let mut batch = Batch::new(conn);
     // The address the survivor ends with may be one someone else took since it was released (by a
@@ -230,8 +232,9 @@ pub(super) async fn merge_in(
 
 impl Backend {
     pub(crate) async fn merge(&self, new: &NewMerge, actor: &Actor) -> Result<Merge> {
+        let precedence = self.precedence().await?;
         let mut tx = self.begin_write().await?;
-        let done = merge_in(&mut tx, new, actor, now()).await?;
+        let done = merge_in(&mut tx, new, &precedence.precedence, actor, now()).await?;
         tx.commit().await?;
         Ok(done)
     }

@@ -12,6 +12,7 @@ mod merges;
 mod nonces;
 mod people;
 mod personal;
+mod precedence;
 mod queue;
 mod registry;
 mod retention;
@@ -47,6 +48,8 @@ pub(crate) struct Backend {
     horizon: Arc<AtomicI64>,
     /// Hawk nonces waiting to be recorded together (`nonces.rs`).
     nonces: nonces::Batcher,
+    /// The precedence version in force, as last read (`precedence.rs`).
+    precedence: precedence::Cache,
 }
 
 impl Backend {
@@ -57,6 +60,7 @@ impl Backend {
             combiner: commit::Combiner::default(),
             horizon: Arc::default(),
             nonces: Default::default(),
+            precedence: Default::default(),
         }
     }
 

@@ -40,8 +40,8 @@ fn sourced<T>(
     }
 }
 
-pub(super) fn person(row: &Row) -> Result<Person> {
-    let id = rows::user_id(row, "id")?;
+/// The combined profile of a row with `combined_profiles`' value and source columns.
+pub(super) fn combined(row: &Row) -> Result<CombinedProfile> {
     let text = |s: String| Ok(s);
     let dob_value: Option<chrono::NaiveDate> = row.try_get("date_of_birth")?;
     let dob_source: Option<String> = row.try_get("date_of_birth_source")?;
@@ -51,7 +51,7 @@ pub(super) fn person(row: &Row) -> Result<Person> {
         }
         _ => None,
     };
-    let combined = CombinedProfile {
+    Ok(CombinedProfile {
         first_name: sourced(row, ("first_name", "first_name_source"), text)?,
         middle_name: sourced(row, ("middle_name", "middle_name_source"), text)?,
         last_name: sourced(row, ("last_name", "last_name_source"), text)?,
@@ -60,7 +60,12 @@ pub(super) fn person(row: &Row) -> Result<Person> {
         email: sourced(row, ("email", "email_source"), |s| Email::parse(&s).map_err(|e| corrupt("email", e)))?,
         date_of_birth,
         trn: sourced(row, ("trn", "trn_source"), |s| Trn::parse(&s).map_err(|e| corrupt("trn", e)))?,
-    };
+    })
+}
+
+pub(super) fn person(row: &Row) -> Result<Person> {
+    let id = rows::user_id(row, "id")?;
+    let combined = combined(row)?;
     let pairs: Vec<(String, String)> =
         serde_json::from_str(&row.try_get::<String, _>("links")?).map_err(|e| corrupt("links", e))?;
     let links = pairs

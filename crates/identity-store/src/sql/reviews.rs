@@ -3,6 +3,7 @@
 //! new person, a pair remembered as different).
 
 use chrono::{DateTime, Utc};
+use identity_core::precedence::Precedence;
 use identity_core::review::{self, Decision, DecisionError, ImportSubject, Kind, ReviewCandidate};
 use identity_core::{CombinedProfile, ProfileFields, ServiceName, Source, SourceProfile, UserId, UserStatus};
 use sqlx::types::Json;
@@ -198,6 +199,8 @@ impl Backend {
     /// reviewer deciding the same item waits for the first and is refused.
     pub(crate) async fn review_decide(&self, id: Uuid, decision: Decision, actor: &Actor) -> Result<ReviewItem> {
         let at = now();
+        let precedence = self.precedence().await?;
+        let precedence = &precedence.precedence;
         let mut tx = self.begin_write().await?;
         let sql = format!("SELECT {ITEM_COLUMNS} FROM review_items WHERE id = $1{}", DIALECT.for_update());
         let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
@@ -232,7 +235,7 @@ impl Backend {
                 let (subject, other) = pair_of(subject, &candidates)?;
                 let merged = if survivor == subject { other } else { subject };
                 let merge = NewMerge { survivor, merged, reason: format!("review {id}") };
-                super::merges::merge_in(&mut tx, &merge, actor, at).await?;
+                super::merges::merge_in(&mut tx, &merge, precedence, actor, at).await?;
             }
             (ReviewSubject::Person(_), Decision::Different) => {
                 let (subject, other) = pair_of(subject, &candidates)?;
@@ -248,10 +251,10 @@ impl Backend {
                 .await?;
             }
             (ReviewSubject::Import { subject, fields }, Decision::Link { person }) => {
-                link_row(&mut tx, subject, fields, person, actor, at).await?;
+                link_row(&mut tx, subject, fields, person, precedence, actor, at).await?;
             }
             (ReviewSubject::Import { subject, fields }, Decision::Different) => {
-                new_person_of_row(&mut tx, subject, fields, actor, at).await?;
+                new_person_of_row(&mut tx, subject, fields, precedence, actor, at).await?;
             }
             // `review::check` refused the rest.
             _ => return Err(undecidable(DecisionError::Decided)),
@@ -285,6 +288,7 @@ async fn link_row(
     subject: &ImportSubject,
     fields: &ProfileFields,
     person: UserId,
+    precedence: &Precedence,
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<()> {
@@ -302,7 +306,7 @@ async fn link_row(
     let mut own: Vec<SourceProfile> = profiles.own.iter().filter(|p| p.source != source).map(From::from).collect();
     own.push(SourceProfile { source: source.clone(), fields: fields.clone(), updated_at: at });
     let absorbed: Vec<SourceProfile> = profiles.absorbed.iter().map(From::from).collect();
-    let email = CombinedProfile::derive_merged(&own, &absorbed).email.map(|e| e.value.key());
+    let email = CombinedProfile::derive_with(&own, &absorbed, precedence).email.map(|e| e.value.key());
     let mut batch = Batch::new(conn);
     let mut claims = vec![Claim::Link { source: &source, external_id: &subject.id, except: None }];
     claims.extend(email.filter(|_| status.holds_identifiers()).map(|key| Claim::Email { key, except: Some(person) }));
@@ -318,7 +322,7 @@ async fn link_row(
         absorbed: &profiles.absorbed,
         put,
     };
-    write::write_users(&mut batch, &[user], &actor.0, at).await?;
+    write::write_users(&mut batch, &[user], precedence, &actor.0, at).await?;
     batch.finish_guarded().await
 }
 
@@ -328,6 +332,7 @@ async fn new_person_of_row(
     conn: &mut Conn,
     subject: &ImportSubject,
     fields: &ProfileFields,
+    precedence: &Precedence,
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<()> {
@@ -356,6 +361,6 @@ async fn new_person_of_row(
         absorbed: &[],
         put,
     };
-    write::write_users(&mut batch, &[user], &actor.0, at).await?;
+    write::write_users(&mut batch, &[user], precedence, &actor.0, at).await?;
     batch.finish_guarded().await
 }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use identity_core::link::link_key;
+use identity_core::precedence::Precedence;
 use identity_core::query::Filter;
 use identity_core::{Source, UserId, UserStatus};
 use serde_json::Value;
@@ -78,13 +79,15 @@ impl SsoWrite {
     }
 
     /// Runs the write; `None` for an archive.
-    pub(super) async fn run(&self, conn: &mut Conn) -> Result<Option<SsoUser>> {
+    pub(super) async fn run(&self, conn: &mut Conn, precedence: &Precedence) -> Result<Option<SsoUser>> {
         match self {
-            Self::Create { write, actor } => create(conn, write, actor).await.map(Some),
+            Self::Create { write, actor } => create(conn, write, precedence, actor).await.map(Some),
             Self::Replace { id, write, if_version, actor } => {
-                replace(conn, *id, write, *if_version, actor).await.map(Some)
+                replace(conn, *id, write, *if_version, precedence, actor).await.map(Some)
             }
-            Self::Archive { id, if_version, actor } => archive(conn, *id, *if_version, actor).await.map(|()| None),
+            Self::Archive { id, if_version, actor } => {
+                archive(conn, *id, *if_version, precedence, actor).await.map(|()| None)
+            }
         }
     }
 }
@@ -92,13 +95,13 @@ impl SsoWrite {
 /// Creates a user, or, when the address is already held by a live person no SSO user is
 /// linked to (someone an import brought in), gives that person the SSO profile: it is the same
 /// person, and refusing would leave the identity provider unable to provision them.
-async fn create(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
+async fn create(conn: &mut Conn, w: &SsoUserWrite, precedence: &Precedence, actor: &Actor) -> Result<SsoUser> {
     let created = if DIALECT.merges_statements() {
         // One statement: atomic on its own.
-        create_many(conn, &[(w, actor)]).await
+        create_many(conn, &[(w, actor)], precedence).await
     } else {
         let mut savepoint = conn.begin().await?;
-        let created = create_many(&mut savepoint, &[(w, actor)]).await;
+        let created = create_many(&mut savepoint, &[(w, actor)], precedence).await;
         if created.is_ok() {
             savepoint.commit().await?;
         } else {
@@ -108,16 +111,16 @@ async fn create(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoU
     };
     match created {
         Ok(mut users) => users.pop().ok_or_else(no_user),
-        Err(StoreError::AlreadyExists(Uniqueness::Email)) => attach(conn, w, actor).await,
+        Err(StoreError::AlreadyExists(Uniqueness::Email)) => attach(conn, w, precedence, actor).await,
         Err(e) => Err(e),
     }
 }
 
 /// Gives the live person holding `w`'s address the SSO profile, if SSO has none for them.
-async fn attach(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
+async fn attach(conn: &mut Conn, w: &SsoUserWrite, precedence: &Precedence, actor: &Actor) -> Result<SsoUser> {
     let key = w.fields.email.as_ref().ok_or(StoreError::AlreadyExists(Uniqueness::Email))?.key();
     let mut tx = conn.begin().await?;
-    match attach_in(&mut tx, &key, w, actor).await {
+    match attach_in(&mut tx, &key, w, precedence, actor).await {
         Ok(user) => {
             tx.commit().await?;
             Ok(user)
@@ -131,7 +134,13 @@ async fn attach(conn: &mut Conn, w: &SsoUserWrite, actor: &Actor) -> Result<SsoU
     }
 }
 
-async fn attach_in(tx: &mut Conn, key: &str, w: &SsoUserWrite, actor: &Actor) -> Result<SsoUser> {
+async fn attach_in(
+    tx: &mut Conn,
+    key: &str,
+    w: &SsoUserWrite,
+    precedence: &Precedence,
+    actor: &Actor,
+) -> Result<SsoUser> {
     let taken = || StoreError::AlreadyExists(Uniqueness::Email);
     let holder = sqlx::query("SELECT user_id FROM combined_profiles WHERE email_key = $1")
         .bind(key)
@@ -149,7 +158,7 @@ async fn attach_in(tx: &mut Conn, key: &str, w: &SsoUserWrite, actor: &Actor) ->
     let mut batch = Batch::new(tx);
     batch.guard(&claims_of(w, Some(id))).await?;
     write::insert_links(&mut batch, &[(&Source::Sso, &w.user_name, id)], OnLinked::Fail, at).await?;
-    let (status, written) = put_sso_profile(&mut batch, id, w, old_status, &profiles, actor, at).await?;
+    let (status, written) = put_sso_profile(&mut batch, id, w, (old_status, &profiles), precedence, actor, at).await?;
     batch.finish_guarded().await?;
     Ok(SsoUser {
         id,
@@ -169,8 +178,8 @@ async fn put_sso_profile(
     batch: &mut Batch<'_>,
     id: UserId,
     w: &SsoUserWrite,
-    old_status: UserStatus,
-    profiles: &Profiles,
+    (old_status, profiles): (UserStatus, &Profiles),
+    precedence: &Precedence,
     actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<(UserStatus, Option<write::Written>)> {
@@ -188,7 +197,7 @@ async fn put_sso_profile(
         absorbed: &profiles.absorbed,
         put,
     };
-    let written = write::write_users(batch, &[user], &actor.0, at).await?;
+    let written = write::write_users(batch, &[user], precedence, &actor.0, at).await?;
     Ok((status, written.into_iter().next()))
 }
 
@@ -204,7 +213,11 @@ fn claims_of(w: &SsoUserWrite, except: Option<UserId>) -> Vec<Claim<'_>> {
 
 /// Creates users with multi-row statements: one statement per table, however many users. Any
 /// conflict fails them all (the caller then creates them one by one).
-pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Actor)]) -> Result<Vec<SsoUser>> {
+pub(super) async fn create_many(
+    conn: &mut Conn,
+    writes: &[(&SsoUserWrite, &Actor)],
+    precedence: &Precedence,
+) -> Result<Vec<SsoUser>> {
     let at = now();
     let users: Vec<(UserId, UserStatus)> =
         writes.iter().map(|(w, _)| (UserId::random(), status_of(w.active))).collect();
@@ -236,7 +249,7 @@ pub(super) async fn create_many(conn: &mut Conn, writes: &[(&SsoUserWrite, &Acto
         let actor = written[start].1;
         let end = written[start..].iter().position(|(_, a)| *a != actor).map_or(written.len(), |n| start + n);
         let group: Vec<UserWrite<'_>> = written[start..end].iter().map(|(u, _)| u.clone()).collect();
-        let versions = write::write_users(&mut batch, &group, actor, at).await?;
+        let versions = write::write_users(&mut batch, &group, precedence, actor, at).await?;
         for ((w, _), ((id, status), v)) in writes[start..end].iter().zip(users[start..end].iter().zip(versions)) {
             out.push(SsoUser {
                 id: *id,
@@ -259,6 +272,7 @@ async fn replace(
     id: UserId,
     w: &SsoUserWrite,
     if_version: Option<i64>,
+    precedence: &Precedence,
     actor: &Actor,
 ) -> Result<SsoUser> {
     let at = now();
@@ -273,7 +287,7 @@ async fn replace(
     } else if old_name != w.user_name {
         write::respell_link(&mut batch, &Source::Sso, &w.user_name, id).await?;
     }
-    let (status, written) = put_sso_profile(&mut batch, id, w, old_status, &profiles, actor, at).await?;
+    let (status, written) = put_sso_profile(&mut batch, id, w, (old_status, &profiles), precedence, actor, at).await?;
     batch.finish_guarded().await?;
     let written = written.as_ref();
     Ok(SsoUser {
@@ -289,7 +303,13 @@ async fn replace(
 
 /// Archives a user: kept with its history, hidden from SCIM, its `userName` and email address
 /// released.
-async fn archive(conn: &mut Conn, id: UserId, if_version: Option<i64>, actor: &Actor) -> Result<()> {
+async fn archive(
+    conn: &mut Conn,
+    id: UserId,
+    if_version: Option<i64>,
+    precedence: &Precedence,
+    actor: &Actor,
+) -> Result<()> {
     let at = now();
     let (_, profiles, sso) = lock_sso_user(conn, id).await?;
     check_version(sso.version, if_version)?;
@@ -308,7 +328,7 @@ async fn archive(conn: &mut Conn, id: UserId, if_version: Option<i64>, actor: &A
         absorbed: &profiles.absorbed,
         put,
     };
-    write::write_users(&mut batch, &[user], &actor.0, at).await?;
+    write::write_users(&mut batch, &[user], precedence, &actor.0, at).await?;
     batch.finish().await
 }
 

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use identity_core::change::{ChangeKind, NewChange, Origin};
 use identity_core::link::link_key;
 use identity_core::normalize::name_key;
+use identity_core::precedence::Precedence;
 use identity_core::profile::Field;
 use identity_core::{CombinedProfile, ProfileFields, Source, SourceProfile, Sourced, UserId, UserStatus};
 use serde_json::Value;
@@ -679,6 +680,7 @@ pub(super) struct Written {
 pub(super) async fn write_users(
     batch: &mut Batch<'_>,
     writes: &[UserWrite<'_>],
+    precedence: &Precedence,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<Written>> {
@@ -737,7 +739,7 @@ pub(super) async fn write_users(
             updated_at: now,
         }));
         let absorbed: Vec<SourceProfile> = w.absorbed.iter().map(SourceProfile::from).collect();
-        let combined = CombinedProfile::derive_merged(&sources, &absorbed);
+        let combined = CombinedProfile::derive_with(&sources, &absorbed, precedence);
         let rows = if w.is_new { &mut combined_rows } else { &mut old_combined_rows };
         rows.push(CombinedRow { user_id: w.user_id, status: w.status, combined });
         written.push(Written { versions, created_at });
@@ -764,4 +766,19 @@ fn change_kind(creates: bool, w: &UserWrite<'_>, changed: &[Field], relinked: bo
     } else {
         None
     }
+}
+
+/// Locks users (in id order, so two writers never wait on each other in a circle) and reads
+/// their statuses.
+pub(super) async fn lock_users(conn: &mut Conn, ids: &[UserId]) -> Result<HashMap<UserId, UserStatus>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(BATCH) {
+        let mut qb = QueryBuilder::<Db>::new("SELECT id, status FROM users WHERE ");
+        super::push_in(&mut qb, "id", Column::Uuid(chunk.iter().map(|u| *u.as_uuid()).collect()));
+        qb.push(" ORDER BY id").push(DIALECT.for_update());
+        for row in qb.build().fetch_all(&mut *conn).await? {
+            out.insert(rows::user_id(&row, "id")?, rows::status(&row, "status")?);
+        }
+    }
+    Ok(out)
 }

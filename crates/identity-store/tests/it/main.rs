@@ -64,7 +64,7 @@ macro_rules! schema_cases {
     };
 }
 
-schema_cases!(every_row_keeps_its_user);
+schema_cases!(every_row_keeps_its_user, a_precedence_version_is_taken_up_by_every_writer);
 
 conformance!(
     migrations_apply_twice,
@@ -112,6 +112,7 @@ conformance!(
     the_retention_sweep_redacts_finished_jobs_rows_once_under_a_lease,
     the_retention_sweep_redacts_the_history_of_people_archived_long_ago,
     the_retention_sweep_takes_each_archived_person_once,
+    a_new_precedence_derives_everyone_again_once,
 );
 
 /// SQLite: what is committed reaches the database file within moments, copied from the WAL by

@@ -6,6 +6,7 @@
 
 mod merges;
 mod personal;
+mod precedence;
 mod reviews;
 mod support;
 mod tokens;
@@ -13,6 +14,7 @@ mod tokens;
 mod cases {
     pub use crate::merges::*;
     pub use crate::personal::*;
+    pub use crate::precedence::*;
     pub use crate::reviews::*;
     pub use crate::tokens::*;
 }
@@ -29,6 +31,8 @@ identity_testkit::both_backends!(crate::cases:
     an_admin_manages_tokens_over_http,
     an_erasure_killed_midway_is_whole_or_absent,
     a_long_history_is_exported_whole_and_in_order,
+    a_precedence_is_checked_stored_and_derived_in_the_background,
+    a_rederivation_killed_midway_finishes_once,
 );
 
 #[tokio::test]
@@ -60,17 +64,4 @@ async fn readiness_follows_postgres() {
 #[test]
 fn deploy_files_agree() {
     identity_testkit::foundation::deploy_files_agree::<admin::config::Config>("admin", |c| c.http.bind.port());
-}
-
-/// `admin precedence show` prints the precedence in force as TOML, every field with its list.
-#[tokio::test]
-async fn precedence_show_prints_every_field() {
-    let dir = std::env::temp_dir().join(format!("identity-precedence-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("identity.db").display());
-    let out = identity_testkit::run_cli(env!("CARGO_BIN_EXE_admin"), &url, &["precedence", "show"]).await;
-    assert!(out.contains("names = [\"registry\", \"sso\", \"import:*\"]\n"), "{out}");
-    assert!(out.contains("email = [\"sso\", \"import:*\"]\n"), "{out}");
-    assert_eq!(out.lines().filter(|l| !l.starts_with('#')).count(), 6, "{out}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

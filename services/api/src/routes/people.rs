@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use identity_core::precedence::Precedence;
 use identity_core::{Source, SourceProfile, Trn, UserId, UserStatus};
 use identity_server::auth::Principal;
 use identity_store::{PeopleQuery, Person};
@@ -172,11 +171,12 @@ pub async fn explain(
     let own: Vec<SourceProfile> = ranked.own.iter().map(SourceProfile::from).collect();
     let absorbed: Vec<(UserId, SourceProfile)> =
         ranked.absorbed.iter().map(|(who, p)| (*who, SourceProfile::from(p))).collect();
-    let fields = identity_core::combined::explain(&own, &absorbed, Precedence::standard())
+    let precedence = s.store.precedence().await?;
+    let fields = identity_core::combined::explain(&own, &absorbed, &precedence.precedence)
         .into_iter()
         .map(FieldExplanationView::of)
         .collect();
-    cacheable(&headers, &ExplainView { id: *id.as_uuid(), fields })
+    cacheable(&headers, &ExplainView { id: *id.as_uuid(), precedence_version: precedence.version, fields })
 }
 
 const CURSOR_PREFIX: &str = "p1.";

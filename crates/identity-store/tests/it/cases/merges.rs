@@ -21,7 +21,7 @@ async fn imported(store: &Store, id: &str, first: &str, email: &str) -> UserId {
 }
 
 /// A person with the last name Lee imported by `service`.
-async fn imported_by(
+pub(super) async fn imported_by(
     store: &Store,
     service: &str,
     id: &str,
