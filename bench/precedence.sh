@@ -42,7 +42,7 @@ rederive() {
   local url=$1 doc=$2 out="$WORK/precedence-run"
   DATABASE_URL="$url" RUST_LOG=warn "$BIN/admin" precedence set "$doc" > /dev/null
   sleep 6
-  DATABASE_URL="$url" RUST_LOG=warn IDENTITY_PRECEDENCE__CHUNK_PEOPLE="${CHUNK:-2000}" \
+  DATABASE_URL="$url" RUST_LOG=warn IDENTITY_PRECEDENCE__CHUNK_PEOPLE="${CHUNK:-5000}" \
     /usr/bin/time -f '%e %M' -o "$out.time" "$BIN/admin" precedence rederive > "$out.txt" &
   local timer=$! anon
   anon=$(peak_anon "$timer")

@@ -35,7 +35,7 @@ impl Default for PrecedenceConfig {
     fn default() -> Self {
         Self {
             rederive: true,
-            chunk_people: NonZeroU32::MIN.saturating_add(1999),
+            chunk_people: NonZeroU32::MIN.saturating_add(4999),
             check_every_ms: 5000,
             lease_ms: 60_000,
         }

@@ -85,15 +85,23 @@ const COMBINED_COLUMNS: &str = "user_id, first_name, first_name_source, middle_n
      last_name_source, preferred_name, preferred_name_source, display_name, display_name_source, email, email_source, \
      date_of_birth, date_of_birth_source, trn, trn_source, email_key";
 
-/// Derives `ids`' combined profiles again with `precedence` and stores those that changed, each
-/// with a change; how many changed, and how many were held back because their new address is
-/// someone else's (or another's of the chunk).
+/// What a chunk stored: how many changed, how many were held back because their new address is
+/// someone else's (or another's of the chunk), and the changes to append numbered at the commit.
+struct Derived {
+    changed: u64,
+    held_back: u64,
+    changes: Vec<(NewChange, DateTime<Utc>)>,
+}
+
+/// Derives `ids`' combined profiles again with `precedence` and stores those that changed; their
+/// changes are held for [`write::append_numbered_changes`] where the sequencer takes a lock (a
+/// change per person of a million: numbered later, each would be written twice).
 async fn rederive_people(
     conn: &mut Conn,
     ids: &[UserId],
     precedence: &PrecedenceVersion,
     at: DateTime<Utc>,
-) -> Result<(u64, u64)> {
+) -> Result<Derived> {
     // Locked first, as every writer locks the people it writes: a write to one of them waits
     // for this chunk, or this chunk for it, and neither derives from profiles the other replaced.
     let statuses = write::lock_users(conn, ids).await?;
@@ -155,13 +163,15 @@ async fn rederive_people(
         });
         rows.push(row);
     }
+    let mut held = Vec::new();
     if !rows.is_empty() {
         let mut batch = Batch::new(conn);
+        batch.hold_changes();
         write::save_combined(&mut batch, &rows, Stored::Maybe, at).await?;
         write::append_changes(&mut batch, &changes, at).await?;
-        batch.finish().await?;
+        held = batch.finish_holding_changes().await?;
     }
-    Ok((rows.len() as u64, held_back))
+    Ok(Derived { changed: rows.len() as u64, held_back, changes: held })
 }
 
 /// The re-derivation's place, locked, while `holder` holds the lease; `NotFound` once it does not.
@@ -322,9 +332,16 @@ impl Backend {
             tx.commit().await?;
             return Ok(Rederived::UpToDate { version: current.version });
         };
-        let (changed, held_back) = rederive_people(&mut tx, &ids, &current, at).await?;
+        let horizon = self.horizon.load(std::sync::atomic::Ordering::Relaxed);
+        let derived = rederive_people(&mut tx, &ids, &current, at).await?;
         move_place(&mut tx, current.version, PASS, *last.as_uuid(), until).await?;
+        write::append_numbered_changes(&mut tx, horizon, &derived.changes).await?;
         tx.commit().await?;
-        Ok(Rederived::Chunk(RederivedChunk { version: current.version, people: ids.len() as u64, changed, held_back }))
+        Ok(Rederived::Chunk(RederivedChunk {
+            version: current.version,
+            people: ids.len() as u64,
+            changed: derived.changed,
+            held_back: derived.held_back,
+        }))
     }
 }
