@@ -7,6 +7,7 @@ mod conns;
 mod credentials;
 mod filter;
 mod imports;
+mod leases;
 mod matcher;
 mod merges;
 mod nonces;

@@ -20,6 +20,7 @@ use identity_core::{CombinedProfile, SourceProfile, UserId};
 use sqlx::{QueryBuilder, Row as _};
 use uuid::Uuid;
 
+use super::leases::Lease;
 use super::rows::{self, corrupt, now};
 use super::write::{self, Batch, CombinedRow, Stored};
 use super::{Backend, Conn, Db, Row, DIALECT};
@@ -37,6 +38,7 @@ const SETTLE: TimeDelta = TimeDelta::seconds(5);
 
 /// The re-derivation's row in `precedence_rederive`, and its phases.
 const REDERIVE: &str = "rederive";
+const LEASE: Lease = Lease { table: "precedence_rederive", name: REDERIVE };
 const PASS: &str = "pass";
 const DONE: &str = "done";
 
@@ -262,34 +264,12 @@ impl Backend {
     /// Takes (or renews) the re-derivation's lease for `holder` until `until`, if nobody else
     /// holds it unexpired.
     pub(crate) async fn rederive_lease(&self, holder: &str, until: DateTime<Utc>) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO precedence_rederive (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-            .bind(REDERIVE)
-            .execute(&mut *tx)
-            .await?;
-        let taken = sqlx::query(
-            "UPDATE precedence_rederive SET holder = $2, lease_until = $3 \
-             WHERE name = $1 AND (holder IS NULL OR holder = $2 OR lease_until < $4)",
-        )
-        .bind(REDERIVE)
-        .bind(holder)
-        .bind(until)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(taken == 1)
+        LEASE.take(self, holder, until).await
     }
 
     /// Gives the lease up.
     pub(crate) async fn rederive_release(&self, holder: &str) -> Result<()> {
-        sqlx::query("UPDATE precedence_rederive SET holder = NULL, lease_until = NULL WHERE name = $1 AND holder = $2")
-            .bind(REDERIVE)
-            .bind(holder)
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        LEASE.release(self, holder).await
     }
 
     /// One step of the re-derivation: up to `limit` people derived again with the version in

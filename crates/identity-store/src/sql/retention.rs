@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use identity_core::UserId;
 use sqlx::{QueryBuilder, Row as _};
 
+use super::leases::Lease;
 use super::personal::redact_history;
 use super::rows::{self, now};
 use super::{Backend, Conn, Db, Row, DIALECT};
@@ -20,6 +21,7 @@ use crate::model::SweptRows;
 
 /// The sweep's row in `retention_state`.
 const SWEEP: &str = "sweep";
+const LEASE: Lease = Lease { table: "retention_state", name: SWEEP };
 
 /// The sweep's place (`columns` of its row), locked, while `holder` holds the lease; `NotFound`
 /// once it does not.
@@ -32,34 +34,12 @@ impl Backend {
     /// Takes (or renews) the sweep's lease for `holder` until `until`, if nobody else holds it
     /// unexpired.
     pub(crate) async fn retention_lease(&self, holder: &str, until: DateTime<Utc>) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO retention_state (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-            .bind(SWEEP)
-            .execute(&mut *tx)
-            .await?;
-        let taken = sqlx::query(
-            "UPDATE retention_state SET holder = $2, lease_until = $3 \
-             WHERE name = $1 AND (holder IS NULL OR holder = $2 OR lease_until < $4)",
-        )
-        .bind(SWEEP)
-        .bind(holder)
-        .bind(until)
-        .bind(now())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(taken == 1)
+        LEASE.take(self, holder, until).await
     }
 
     /// Gives the lease up, so that another worker need not wait for it to run out.
     pub(crate) async fn retention_release(&self, holder: &str) -> Result<()> {
-        sqlx::query("UPDATE retention_state SET holder = NULL, lease_until = NULL WHERE name = $1 AND holder = $2")
-            .bind(SWEEP)
-            .bind(holder)
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        LEASE.release(self, holder).await
     }
 
     /// Redacts up to `limit` rows of the oldest job finished before `cutoff` whose data is still
