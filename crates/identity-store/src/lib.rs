@@ -235,8 +235,8 @@ impl Store {
 
     /// The precedence in force (version 0: the one the project ships), as this process read it
     /// at most a second ago: every write derives with it.
-    pub async fn precedence(&self) -> Result<PrecedenceVersion> {
-        dispatch!(self.precedence()).map(|v| (*v).clone())
+    pub async fn precedence(&self) -> Result<std::sync::Arc<PrecedenceVersion>> {
+        dispatch!(self.precedence())
     }
 
     /// Stores `precedence` as the next version, by `by`. Writers take it up within a second;

@@ -63,7 +63,7 @@ pub async fn a_precedence_version_is_taken_up_by_every_writer(store: Store, db: 
     let set = store.precedence_set(&imports_first(), "tester").await.unwrap();
     assert_eq!((set.version, set.set_by.as_deref()), (1, Some("tester")));
     let read = store.precedence().await.unwrap();
-    assert_eq!((read.version, read.precedence), (1, imports_first()));
+    assert_eq!((read.version, &read.precedence), (1, &imports_first()));
 
     // This process: at once. SSO's display name no longer counts.
     let after = store.sso_create(&sso_user("bob", "Bob", "Lee", "bob@example.com"), &actor()).await.unwrap().id;
