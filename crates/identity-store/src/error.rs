@@ -62,14 +62,19 @@ pub enum StoreError {
     /// A review decision that does not fit its item, or an item decided already.
     #[error("{0}")]
     Undecidable(identity_core::review::DecisionError),
+    /// A new precedence version was set while a write derived with the one before: nothing was
+    /// written, and the write is made again with the new one (see `sql/precedence.rs`).
+    #[error("the precedence changed during the write; try again")]
+    PrecedenceChanged,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl StoreError {
-    /// Whether trying again later may succeed (the database down, busy or out of connections).
+    /// Whether trying again later may succeed (the database down, busy or out of connections,
+    /// or precedence versions set faster than a write could take them up).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_) | Self::Busy(_))
+        matches!(self, Self::Unavailable(_) | Self::Busy(_) | Self::PrecedenceChanged)
     }
 
     /// Whether a statement failed because its connection is gone (closed, reset, ended by the

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 pub struct PrecedenceConfig {
     /// Whether `serve` re-derives after a new version (one replica at a time does).
     pub rederive: bool,
-    /// People per transaction.
+    /// People per transaction (at most 30,000: more is taken as 30,000).
     pub chunk_people: NonZeroU32,
     /// How often `serve` looks for a new version.
     pub check_every_ms: u64,
@@ -207,6 +207,10 @@ impl Rederivation {
         let mut derived = None;
         loop {
             let current = self.store.precedence().await.map(|p| p.version);
+            if let Err(e) = &current {
+                self.metrics.failures.inc();
+                tracing::warn!(error = %e, "cannot read the precedence in force; looking again at the next check");
+            }
             if current.as_ref().is_ok_and(|v| Some(*v) != derived) {
                 match self.run_once(&shutdown, |_| {}).await {
                     Ok(_) if *shutdown.borrow() => return,

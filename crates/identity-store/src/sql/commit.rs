@@ -5,52 +5,51 @@
 //! savepoint, so a write that fails (a taken `userName`) undoes only itself. Callers still get
 //! their answer only once their write is committed.
 
-use std::sync::Arc;
-
 use identity_core::precedence::Precedence;
 use sqlx::{Acquire, Pool};
 use tokio::sync::{mpsc, oneshot};
 
+use super::precedence::{in_force, Cache};
 use super::queue::{Batches, Queue};
 use super::sso::{create_many, SsoWrite};
 use super::{Backend, Db, DIALECT};
 use crate::error::{Result, StoreError};
-use crate::model::{PrecedenceVersion, SsoUser};
+use crate::model::SsoUser;
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 64;
 
 type Reply = oneshot::Sender<Result<Option<SsoUser>>>;
 
-/// A write waiting for the writer task, with the precedence its caller derives with.
-type Pending = (SsoWrite, Arc<PrecedenceVersion>, Reply);
+/// A write waiting for the writer task.
+type Pending = (SsoWrite, Reply);
 
 /// The queue in front of SQLite's writer task, started on first use.
 #[derive(Clone, Default)]
 pub(crate) struct Combiner(Queue<Pending>);
 
 impl Combiner {
-    fn queue(&self, pool: &Pool<Db>) -> mpsc::Sender<Pending> {
-        let pool = pool.clone();
-        self.0.sender(|batches| writer(pool, batches))
+    fn queue(&self, pool: &Pool<Db>, precedence: &Cache) -> mpsc::Sender<Pending> {
+        let (pool, precedence) = (pool.clone(), precedence.clone());
+        self.0.sender(|batches| writer(pool, precedence, batches))
     }
 }
 
-async fn writer(pool: Pool<Db>, mut queue: Batches<Pending>) {
+async fn writer(pool: Pool<Db>, precedence: Cache, mut queue: Batches<Pending>) {
     while let Some(batch) = queue.next(MAX_BATCH).await {
-        commit_batch(&pool, batch).await;
+        commit_batch(&pool, &precedence, batch).await;
     }
 }
 
-async fn commit_batch(pool: &Pool<Db>, batch: Vec<Pending>) {
+async fn commit_batch(pool: &Pool<Db>, precedence: &Cache, batch: Vec<Pending>) {
     // Creates go together through multi-row statements: one statement per table for the whole
     // batch. If one of them conflicts the transaction is thrown away and every write is redone
     // in its own savepoint, to find which.
     let creates = batch.iter().filter(|(w, ..)| w.as_create().is_some()).count();
     if creates > 1 {
-        match together(pool, &batch).await {
+        match together(pool, precedence, &batch).await {
             Ok(results) => {
-                for ((_, _, reply), result) in batch.into_iter().zip(results) {
+                for ((_, reply), result) in batch.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
                 return;
@@ -60,23 +59,23 @@ async fn commit_batch(pool: &Pool<Db>, batch: Vec<Pending>) {
             }
         }
     }
-    one_by_one(pool, batch).await;
+    one_by_one(pool, precedence, batch).await;
 }
 
 /// The batch in one transaction: the creates in multi-row statements, the other writes each in
 /// a savepoint. Fails as a whole if a create fails.
-async fn together(pool: &Pool<Db>, batch: &[Pending]) -> Result<Vec<Result<Option<SsoUser>>>> {
+async fn together(pool: &Pool<Db>, precedence: &Cache, batch: &[Pending]) -> Result<Vec<Result<Option<SsoUser>>>> {
     let mut tx = pool.begin_with(DIALECT.begin_write()).await?;
+    // Read with the one write lock held: no version can be set until the batch commits.
+    let precedence = in_force(&mut tx, precedence).await?;
+    let precedence = &precedence.precedence;
     let creates: Vec<_> = batch.iter().filter_map(|(w, ..)| w.as_create()).collect();
-    // The batch's writes were queued within moments of each other: its creates derive with the
-    // newest precedence any of them holds.
-    let Some(precedence) = batch.iter().map(|(_, p, _)| p).max_by_key(|p| p.version) else { return Ok(Vec::new()) };
-    let mut created = create_many(&mut tx, &creates, &precedence.precedence).await?.into_iter();
+    let mut created = create_many(&mut tx, &creates, precedence).await?.into_iter();
     let mut results = Vec::with_capacity(batch.len());
-    for (write, precedence, _) in batch {
+    for (write, _) in batch {
         results.push(match write.as_create() {
             Some(_) => Ok(created.next()),
-            None => in_savepoint(&mut tx, write, &precedence.precedence).await,
+            None => in_savepoint(&mut tx, write, precedence).await,
         });
     }
     tx.commit().await?;
@@ -102,26 +101,29 @@ async fn in_savepoint(
 }
 
 /// The error each writer of a batch gets when the batch's BEGIN or COMMIT fails.
-fn shared_failure(e: sqlx::Error) -> impl Fn() -> StoreError {
-    let error = StoreError::from(e);
+fn shared_failure(error: StoreError) -> impl Fn() -> StoreError {
     let busy = error.is_unavailable();
     let reason = error.to_string();
     move || if busy { StoreError::Busy(reason.clone()) } else { StoreError::Commit(reason.clone()) }
 }
 
-async fn one_by_one(pool: &Pool<Db>, batch: Vec<Pending>) {
-    let mut tx = match pool.begin_with(DIALECT.begin_write()).await {
-        Ok(tx) => tx,
+async fn one_by_one(pool: &Pool<Db>, precedence: &Cache, batch: Vec<Pending>) {
+    let begun = match pool.begin_with(DIALECT.begin_write()).await {
+        Ok(mut tx) => in_force(&mut tx, precedence).await.map(|p| (tx, p)),
+        Err(e) => Err(e.into()),
+    };
+    let (mut tx, precedence) = match begun {
+        Ok(begun) => begun,
         Err(e) => {
             let failure = shared_failure(e);
-            for (_, _, reply) in batch {
+            for (_, reply) in batch {
                 let _ = reply.send(Err(failure()));
             }
             return;
         }
     };
     let mut done = Vec::with_capacity(batch.len());
-    for (write, precedence, reply) in batch {
+    for (write, reply) in batch {
         let result = in_savepoint(&mut tx, &write, &precedence.precedence).await;
         done.push((reply, result));
     }
@@ -132,7 +134,7 @@ async fn one_by_one(pool: &Pool<Db>, batch: Vec<Pending>) {
             }
         }
         Err(e) => {
-            let failure = shared_failure(e);
+            let failure = shared_failure(e.into());
             for (reply, result) in done {
                 let _ = reply.send(result.and(Err(failure())));
             }
@@ -143,12 +145,11 @@ async fn one_by_one(pool: &Pool<Db>, batch: Vec<Pending>) {
 impl Backend {
     /// Runs a SCIM write and commits it (see the module's comment for how).
     pub(super) async fn commit_sso(&self, write: SsoWrite) -> Result<Option<SsoUser>> {
-        let precedence = self.precedence().await?;
         if DIALECT.combines_writes() {
             let (reply, answer) = oneshot::channel();
             self.combiner
-                .queue(&self.write)
-                .send((write, precedence, reply))
+                .queue(&self.write, &self.precedence)
+                .send((write, reply))
                 .await
                 .map_err(|_| StoreError::Commit("the writer has stopped".into()))?;
             answer.await.map_err(|_| StoreError::Commit("the writer has stopped".into()))?
@@ -156,24 +157,27 @@ impl Backend {
             // A write the server refused because it ended the session did not commit: it is
             // sent once more, on a new connection. (One whose connection just broke may have
             // committed, and is not.)
-            let precedence = &precedence.precedence;
-            match self.write_once(&write, precedence).await {
-                Err(e) if e.server_ended_session() => self.write_once(&write, precedence).await,
+            match self.write_once(&write).await {
+                Err(e) if e.server_ended_session() => self.write_once(&write).await,
                 done => done,
             }
         }
     }
 
-    async fn write_once(&self, write: &SsoWrite, precedence: &Precedence) -> Result<Option<SsoUser>> {
+    async fn write_once(&self, write: &SsoWrite) -> Result<Option<SsoUser>> {
         if write.as_create().is_some() && DIALECT.merges_statements() {
             // A create is a single merged statement (see `write::Batch`), atomic on its own: no
-            // BEGIN and COMMIT round trips, and no transaction pool.
+            // BEGIN and COMMIT round trips, and no transaction pool. It derives with the version
+            // this process read at most a second ago, and is written moments later: well
+            // before the re-derivation's pass begins after a new one (`precedence.rs`).
             let mut conn = self.conns.acquire().await?;
-            let created = write.run(conn.start(), precedence).await;
+            let precedence = self.precedence().await?;
+            let created = write.run(conn.start(), &precedence.precedence).await;
             conn.finish(created)
         } else {
             let mut tx = self.begin_write().await?;
-            let out = write.run(&mut tx, precedence).await?;
+            let precedence = in_force(&mut tx, &self.precedence).await?;
+            let out = write.run(&mut tx, &precedence.precedence).await?;
             tx.commit().await?;
             Ok(out)
         }

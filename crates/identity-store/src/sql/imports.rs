@@ -287,7 +287,6 @@ impl Backend {
     /// A transaction for applying rows. Commit it, or drop it to roll back (a dry run).
     pub(crate) async fn import_session(&self, claims: Claims) -> Result<Session> {
         let horizon = self.horizon.load(std::sync::atomic::Ordering::Relaxed);
-        let precedence = self.precedence().await?;
         let mut tx = self.begin_write().await?;
         // The session's own key, held until it ends, that a later session waits on before it
         // commits (`Session::after`).
@@ -298,7 +297,7 @@ impl Backend {
         // With the one write lock held, so nothing can be committed between this mark and the
         // session's own reads.
         let began = if DIALECT.locks_rows_apart() { None } else { Some(feed_mark(&mut tx).await?) };
-        Ok(Session { tx, claims, changes: Vec::new(), horizon, order, began, precedence })
+        Ok(Session { tx, claims, changes: Vec::new(), horizon, order, began, precedence: self.precedence.clone() })
     }
 
     /// A chunk's facts read on a connection of their own, in one read transaction, with the
@@ -405,8 +404,8 @@ pub(crate) struct Session {
     order: i64,
     /// The change log's mark when the session began (SQLite, see `feed_mark`).
     began: Option<i64>,
-    /// The precedence the session's combined profiles are derived with.
-    precedence: std::sync::Arc<crate::model::PrecedenceVersion>,
+    /// Where the session finds the precedence its combined profiles are derived with.
+    precedence: super::precedence::Cache,
 }
 
 /// The key of a claim on an identifier: a 64-bit FNV-1a hash of its kind and value, the same in
@@ -545,6 +544,9 @@ impl Session {
         let mut touched: Vec<UserId> = updated.iter().chain(&linked).copied().collect();
         touched.sort();
         touched.dedup();
+        // Read just before the locks, not when the session began: deciding the chunk (asking
+        // the registry) may take a while.
+        let precedence = super::precedence::in_force(conn, &self.precedence).await?;
         let statuses = write::lock_users(conn, &touched).await?;
         if statuses.len() != touched.len() || statuses.values().any(|s| s.is_gone()) {
             return Err(StoreError::AlreadyExists(crate::error::Uniqueness::Id));
@@ -604,7 +606,7 @@ impl Session {
         // A TRN or an ID taken meanwhile by someone else fails the chunk (the worker retries it
         // with fresh facts); an ID already linked to the same user is a re-run.
         write::insert_links(&mut batch, &links, OnLinked::Fail, at).await?;
-        write::write_users(&mut batch, &writes, &self.precedence.precedence, &w.actor, at).await?;
+        write::write_users(&mut batch, &writes, &precedence.precedence, &w.actor, at).await?;
         write::insert_links(&mut batch, &matched, OnLinked::Keep, at).await?;
         // A matched row links the service's id to a person: no field changes, but consumers
         // reading the person, or following the feed, see the new link.

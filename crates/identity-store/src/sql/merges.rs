@@ -133,6 +133,14 @@ async fn move_links(conn: &mut Conn, links: &[(Source, String)], from: UserId, t
     Ok(moved)
 }
 
+/// `id`'s combined profile derived from its profiles and the profiles of those merged into it.
+async fn derived(conn: &mut Conn, id: UserId, precedence: &Precedence) -> Result<CombinedProfile> {
+    let profiles = write::load_profiles(conn, id).await?;
+    let own: Vec<SourceProfile> = profiles.own.iter().map(SourceProfile::from).collect();
+    let absorbed: Vec<SourceProfile> = profiles.absorbed.iter().map(SourceProfile::from).collect();
+    Ok(CombinedProfile::derive_with(&own, &absorbed, precedence))
+}
+
 /// Merges in the caller's transaction (a review decision merges as part of its own).
 pub(super) async fn merge_in(
     conn: &mut Conn,
@@ -176,10 +184,7 @@ pub(super) async fn merge_in(
     // Every profile of both people, and of the people merged into either before, now counts
     // for the survivor: each of the survivor's profiles and absorbed ones now includes the
     // merged person's.
-    let profiles = write::load_profiles(conn, survivor.user.id).await?;
-    let own: Vec<SourceProfile> = profiles.own.iter().map(SourceProfile::from).collect();
-    let absorbed: Vec<SourceProfile> = profiles.absorbed.iter().map(SourceProfile::from).collect();
-    let combined = CombinedProfile::derive_with(&own, &absorbed, precedence);
+    let combined = derived(conn, survivor.user.id, precedence).await?;
     let changed = survivor.combined.changed_fields(&combined);
     let mut batch = Batch::new(conn);
     // The address the survivor ends with may be one someone else took since it was released (by a
@@ -232,8 +237,8 @@ pub(super) async fn merge_in(
 
 impl Backend {
     pub(crate) async fn merge(&self, new: &NewMerge, actor: &Actor) -> Result<Merge> {
-        let precedence = self.precedence().await?;
         let mut tx = self.begin_write().await?;
+        let precedence = super::precedence::in_force(&mut tx, &self.precedence).await?;
         let done = merge_in(&mut tx, new, &precedence.precedence, actor, now()).await?;
         tx.commit().await?;
         Ok(done)
@@ -273,14 +278,20 @@ impl Backend {
             .execute(&mut *tx)
             .await?;
 
+        // Both derived again from their own profiles, as they now fall apart, with the version
+        // in force: the combined profiles kept in the record are what they were under the
+        // version of the merge's day.
+        let precedence = super::precedence::in_force(&mut tx, &self.precedence).await?;
+        let survivor_combined = derived(&mut tx, survivor.user.id, &precedence.precedence).await?;
+        let merged_combined = derived(&mut tx, merged.user.id, &precedence.precedence).await?;
+
         // The survivor first: it gives back the merged person's address, if it had taken it.
-        let changed = survivor.combined.changed_fields(&record.survivor.combined);
+        let changed = survivor.combined.changed_fields(&survivor_combined);
         let mut batch = Batch::new(&mut tx);
         // The survivor's address from before may be someone else's by now, as may the merged one's.
-        let claims = email_claim(&record.survivor.combined, survivor.user.status, survivor.user.id);
+        let claims = email_claim(&survivor_combined, survivor.user.status, survivor.user.id);
         batch.guard(&claims).await?;
-        let row =
-            CombinedRow { user_id: survivor.user.id, status: survivor.user.status, combined: record.survivor.combined };
+        let row = CombinedRow { user_id: survivor.user.id, status: survivor.user.status, combined: survivor_combined };
         write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
         write::append_changes(&mut batch, &[survivor_change(&survivor, changed, &actor.0)], at).await?;
         guarded(batch, survivor.user.id).await?;
@@ -288,10 +299,9 @@ impl Backend {
         // Someone else may hold the merged person's address by now: checked first, so that no
         // unique constraint fails (PostgreSQL would log the address).
         let mut batch = Batch::new(&mut tx);
-        let claims = email_claim(&record.merged.combined, record.merged.status, merged.user.id);
+        let claims = email_claim(&merged_combined, record.merged.status, merged.user.id);
         batch.guard(&claims).await?;
-        let row =
-            CombinedRow { user_id: merged.user.id, status: record.merged.status, combined: record.merged.combined };
+        let row = CombinedRow { user_id: merged.user.id, status: record.merged.status, combined: merged_combined };
         write::save_combined(&mut batch, &[row], Stored::Maybe, at).await?;
         guarded(batch, merged.user.id).await?;
         append_merge_change(

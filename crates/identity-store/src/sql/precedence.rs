@@ -1,15 +1,20 @@
 //! Precedence as data (DESIGN.md §7.2): each `admin precedence set` stores a version in
 //! `precedence_versions`, the highest in force; none stored means the one the project ships
-//! (version 0). Every process derives with the version it read last, read again at most once a
-//! [`REFRESH`], so writers take a new one up within a second and without a restart.
+//! (version 0). A write derives with the version its transaction sees ([`in_force`], read
+//! before it locks its people); readers use the process's copy, read again at most once a
+//! [`REFRESH`]. Each process keeps the parsed document and loads it again only when the number
+//! moves.
 //!
 //! A new version is followed by a re-derivation of every combined profile, one chunk per
 //! transaction under a lease, its place (`precedence_rederive`) moved with the chunk's profiles:
 //! stopped anywhere, it resumes where it committed and derives nobody twice. It passes over
-//! everyone in id order, beginning once no writer can still be deriving with the version before
-//! ([`SETTLE`]): what they wrote is then committed, and the pass comes after it.
+//! everyone in id order, locking each chunk's people as writers do: a write that read the
+//! version before holds its locks until it commits, and the chunk then reads what it wrote. The
+//! pass begins a while after the setting ([`SETTLE`]) for the writes that lock nobody a chunk
+//! would wait on (a new person, created by one statement with the process's copy).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,16 +30,20 @@ use super::rows::{self, corrupt, now};
 use super::write::{self, Batch, CombinedRow, Stored};
 use super::{Backend, Conn, Db, Row, DIALECT};
 use crate::columns::Column;
-use crate::error::{Result, StoreError};
+use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::{PrecedenceVersion, Rederived, RederivedChunk};
 
 /// How long a process derives with the version it read before reading again.
 const REFRESH: Duration = Duration::from_secs(1);
 
-/// How long after a version's setting a writer may still derive with the version before: its
-/// copy is up to [`REFRESH`] old, its transaction takes moments, and clocks differ a little
-/// between machines. The re-derivation's pass begins after it.
+/// How long after a version's setting a write that locks nobody (a create) may still derive with
+/// the version before: its copy is up to [`REFRESH`] old, its statement takes moments, and clocks
+/// differ a little between machines. The re-derivation's pass begins after it.
 const SETTLE: TimeDelta = TimeDelta::seconds(5);
+
+/// The most people a chunk takes: its reads name them all in one statement, under SQLite's
+/// 32,766 bound values.
+const MOST_PER_CHUNK: u32 = 30_000;
 
 /// The re-derivation's row in `precedence_rederive`, and its phases.
 const REDERIVE: &str = "rederive";
@@ -54,11 +63,37 @@ impl Cache {
         self.0.lock().map_or(None, |c| c.clone())
     }
 
+    /// Keeps `version` unless this process already holds a newer one (two reads racing must not
+    /// take it back to an older version).
     fn put(&self, version: Arc<PrecedenceVersion>) {
         if let Ok(mut c) = self.0.lock() {
-            *c = Some((Instant::now(), version));
+            if c.as_ref().is_none_or(|(_, held)| held.version <= version.version) {
+                *c = Some((Instant::now(), version));
+            }
         }
     }
+
+    /// The version held, if it is `newest` (the newest stored; none: the shipped one).
+    fn holding(&self, newest: Option<i64>) -> Option<Arc<PrecedenceVersion>> {
+        self.get().map(|(_, held)| held).filter(|held| held.version == newest.unwrap_or(0))
+    }
+}
+
+/// The version in force as `conn`'s transaction sees it: each writer asks once its transaction
+/// has begun, before it locks the people it writes, so that a version set after this reaches
+/// them through the re-derivation, which waits for those locks (see the module's comment).
+pub(super) async fn in_force(conn: &mut Conn, cache: &Cache) -> Result<Arc<PrecedenceVersion>> {
+    let newest: Option<i64> =
+        sqlx::query("SELECT max(version) AS v FROM precedence_versions").fetch_one(&mut *conn).await?.try_get("v")?;
+    let current = match cache.holding(newest) {
+        Some(held) => held,
+        None => {
+            let row = sqlx::query(&newest_sql()).fetch_optional(&mut *conn).await?;
+            Arc::new(row.map_or_else(|| Ok(shipped()), |r| version_of(&r))?)
+        }
+    };
+    cache.put(current.clone());
+    Ok(current)
 }
 
 const VERSION_COLUMNS: &str = "version, document, set_by, set_at";
@@ -213,17 +248,12 @@ impl Backend {
             .fetch_one(sqlx::query("SELECT max(version) AS v FROM precedence_versions"))
             .await?
             .try_get("v")?;
-        let current = match (newest, cached) {
-            (None, _) => Arc::new(shipped()),
-            (Some(n), Some((_, version))) if version.version == n => version,
-            (Some(_), _) => {
+        let current = match self.precedence.holding(newest) {
+            Some(held) => held,
+            None => {
                 let sql = newest_sql();
-                Arc::new(
-                    self.conns
-                        .fetch_optional(sqlx::query(&sql))
-                        .await?
-                        .map_or_else(|| Ok(shipped()), |r| version_of(&r))?,
-                )
+                let row = self.conns.fetch_optional(sqlx::query(&sql)).await?;
+                Arc::new(row.map_or_else(|| Ok(shipped()), |r| version_of(&r))?)
             }
         };
         self.precedence.put(current.clone());
@@ -274,54 +304,84 @@ impl Backend {
 
     /// One step of the re-derivation: up to `limit` people derived again with the version in
     /// force, from where the last step committed, renewing the lease until `until`. A version
-    /// set meanwhile starts it over. `NotFound` when `holder` no longer holds the lease.
+    /// set meanwhile starts it over. `NotFound` when `holder` no longer holds the lease. At most
+    /// [`MOST_PER_CHUNK`] people, whatever `limit` asks.
     pub(crate) async fn rederive_step(&self, holder: &str, limit: u32, until: DateTime<Utc>) -> Result<Rederived> {
-        let mut tx = self.begin_write().await?;
-        let row = place(&mut tx, holder).await?;
-        let Some(current) = sqlx::query(&newest_sql()).fetch_optional(&mut *tx).await? else {
-            tx.rollback().await?;
-            return Ok(Rederived::UpToDate { version: 0 });
-        };
-        let current = version_of(&current)?;
-        let at = now();
-        let after = if row.try_get::<i64, _>("version")? == current.version {
-            if row.try_get::<String, _>("phase")? == DONE {
-                tx.rollback().await?;
-                return Ok(Rederived::UpToDate { version: current.version });
+        let limit = limit.min(MOST_PER_CHUNK);
+        let mut again = true;
+        loop {
+            let mut tx = self.begin_write().await?;
+            match rederive_in(&mut tx, holder, limit, until, self.horizon.load(Ordering::Relaxed)).await {
+                Ok((done, true)) => {
+                    tx.commit().await?;
+                    return Ok(done);
+                }
+                Ok((done, false)) => {
+                    tx.rollback().await?;
+                    return Ok(done);
+                }
+                Err(e) => {
+                    // Rolled back now, so that the chunk's locks go before it is tried again.
+                    tx.rollback().await?;
+                    match e {
+                        // A writer took an address the chunk gives someone between the chunk's
+                        // check and its write (PostgreSQL): done again, it finds it taken.
+                        StoreError::AlreadyExists(Uniqueness::Email) if again => again = false,
+                        e => return Err(e),
+                    }
+                }
             }
-            row.try_get::<Option<Uuid>, _>("after_user")?.unwrap_or_default()
-        } else {
-            let begins = current.set_at.unwrap_or(at) + SETTLE;
-            if at < begins {
-                tx.rollback().await?;
-                return Ok(Rederived::Settling { version: current.version, at: begins });
-            }
-            Uuid::nil()
-        };
-        let ids: Vec<UserId> =
-            sqlx::query("SELECT user_id FROM combined_profiles WHERE user_id > $1 ORDER BY user_id LIMIT $2")
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| rows::user_id(r, "user_id"))
-                .collect::<Result<_>>()?;
-        let Some(last) = ids.last().copied() else {
-            move_place(&mut tx, current.version, DONE, Uuid::nil(), until).await?;
-            tx.commit().await?;
-            return Ok(Rederived::UpToDate { version: current.version });
-        };
-        let horizon = self.horizon.load(std::sync::atomic::Ordering::Relaxed);
-        let derived = rederive_people(&mut tx, &ids, &current, at).await?;
-        move_place(&mut tx, current.version, PASS, *last.as_uuid(), until).await?;
-        write::append_numbered_changes(&mut tx, horizon, &derived.changes).await?;
-        tx.commit().await?;
-        Ok(Rederived::Chunk(RederivedChunk {
-            version: current.version,
-            people: ids.len() as u64,
-            changed: derived.changed,
-            held_back: derived.held_back,
-        }))
+        }
     }
+}
+
+/// [`Backend::rederive_step`] on `tx`: what it did, and whether to commit.
+async fn rederive_in(
+    tx: &mut Conn,
+    holder: &str,
+    limit: u32,
+    until: DateTime<Utc>,
+    horizon: i64,
+) -> Result<(Rederived, bool)> {
+    let row = place(tx, holder).await?;
+    let Some(current) = sqlx::query(&newest_sql()).fetch_optional(&mut *tx).await? else {
+        return Ok((Rederived::UpToDate { version: 0 }, false));
+    };
+    let current = version_of(&current)?;
+    let at = now();
+    let after = if row.try_get::<i64, _>("version")? == current.version {
+        if row.try_get::<String, _>("phase")? == DONE {
+            return Ok((Rederived::UpToDate { version: current.version }, false));
+        }
+        row.try_get::<Option<Uuid>, _>("after_user")?.unwrap_or_default()
+    } else {
+        let begins = current.set_at.unwrap_or(at) + SETTLE;
+        if at < begins {
+            return Ok((Rederived::Settling { version: current.version, at: begins }, false));
+        }
+        Uuid::nil()
+    };
+    let ids: Vec<UserId> =
+        sqlx::query("SELECT user_id FROM combined_profiles WHERE user_id > $1 ORDER BY user_id LIMIT $2")
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| rows::user_id(r, "user_id"))
+            .collect::<Result<_>>()?;
+    let Some(last) = ids.last().copied() else {
+        move_place(tx, current.version, DONE, Uuid::nil(), until).await?;
+        return Ok((Rederived::UpToDate { version: current.version }, true));
+    };
+    let derived = rederive_people(tx, &ids, &current, at).await?;
+    move_place(tx, current.version, PASS, *last.as_uuid(), until).await?;
+    write::append_numbered_changes(tx, horizon, &derived.changes).await?;
+    let chunk = RederivedChunk {
+        version: current.version,
+        people: ids.len() as u64,
+        changed: derived.changed,
+        held_back: derived.held_back,
+    };
+    Ok((Rederived::Chunk(chunk), true))
 }

@@ -199,9 +199,9 @@ impl Backend {
     /// reviewer deciding the same item waits for the first and is refused.
     pub(crate) async fn review_decide(&self, id: Uuid, decision: Decision, actor: &Actor) -> Result<ReviewItem> {
         let at = now();
-        let precedence = self.precedence().await?;
-        let precedence = &precedence.precedence;
         let mut tx = self.begin_write().await?;
+        let precedence = super::precedence::in_force(&mut tx, &self.precedence).await?;
+        let precedence = &precedence.precedence;
         let sql = format!("SELECT {ITEM_COLUMNS} FROM review_items WHERE id = $1{}", DIALECT.for_update());
         let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
         let mut found = item(&row)?;

@@ -113,6 +113,7 @@ conformance!(
     the_retention_sweep_redacts_the_history_of_people_archived_long_ago,
     the_retention_sweep_takes_each_archived_person_once,
     a_new_precedence_derives_everyone_again_once,
+    an_undone_merge_is_derived_with_the_version_in_force,
 );
 
 /// SQLite: what is committed reaches the database file within moments, copied from the WAL by
