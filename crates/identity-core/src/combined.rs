@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::precedence::{Precedence, SourcePattern};
-use crate::profile::{DateOfBirth, Email, Field, ProfileFields, SourceProfile, Trn};
+use crate::profile::{list_text, DateOfBirth, Email, EmailEntry, Field, PhoneEntry, ProfileFields, SourceProfile, Trn};
 use crate::source::Source;
 use crate::user::UserId;
 
@@ -29,6 +29,36 @@ pub struct CombinedProfile {
     pub email: Option<Sourced<Email>>,
     pub date_of_birth: Option<Sourced<DateOfBirth>>,
     pub trn: Option<Sourced<Trn>>,
+    pub details: CombinedDetails,
+}
+
+/// The combined [`crate::profile::Details`], each with the source that won it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CombinedDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emails: Option<Sourced<Vec<EmailEntry>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<Sourced<Email>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phones: Option<Sourced<Vec<PhoneEntry>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pronouns: Option<Sourced<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_pronunciation: Option<Sourced<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<Sourced<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<Sourced<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<Sourced<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Sourced<UserId>>,
+}
+
+impl CombinedDetails {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The profiles in the order derivation considers them: the person's own newest first (ties by
@@ -78,6 +108,23 @@ impl CombinedProfile {
         let sourced = |field: Field, get: &dyn Fn(&ProfileFields) -> Option<String>| {
             pick(field).and_then(|p| get(&p.fields).map(|value| Sourced { value, source: p.source.clone() }))
         };
+        fn won<T>(p: Option<&SourceProfile>, get: impl Fn(&ProfileFields) -> Option<T>) -> Option<Sourced<T>> {
+            p.and_then(|p| get(&p.fields).map(|value| Sourced { value, source: p.source.clone() }))
+        }
+        fn listed<T: Clone>(v: &[T]) -> Option<Vec<T>> {
+            Some(v.to_vec()).filter(|v| !v.is_empty())
+        }
+        let details = CombinedDetails {
+            emails: won(pick(Field::Emails), |f| listed(&f.details.emails)),
+            contact_email: won(pick(Field::ContactEmail), |f| f.details.contact_email.clone()),
+            phones: won(pick(Field::Phones), |f| listed(&f.details.phones)),
+            pronouns: sourced(Field::Pronouns, &|f| f.details.pronouns.clone()),
+            name_pronunciation: sourced(Field::NamePronunciation, &|f| f.details.name_pronunciation.clone()),
+            job_title: sourced(Field::JobTitle, &|f| f.details.job_title.clone()),
+            grade: sourced(Field::Grade, &|f| f.details.grade.clone()),
+            team: sourced(Field::Team, &|f| f.details.team.clone()),
+            manager: won(pick(Field::Manager), |f| f.details.manager),
+        };
         Self {
             first_name: sourced(Field::FirstName, &|f| f.first_name.clone()),
             middle_name: sourced(Field::MiddleName, &|f| f.middle_name.clone()),
@@ -90,6 +137,7 @@ impl CombinedProfile {
                 .and_then(|p| p.fields.date_of_birth.map(|value| Sourced { value, source: p.source.clone() })),
             trn: pick(Field::Trn)
                 .and_then(|p| p.fields.trn.clone().map(|value| Sourced { value, source: p.source.clone() })),
+            details,
         }
     }
 
@@ -98,6 +146,10 @@ impl CombinedProfile {
         fn text<T: ToString>(s: &Option<Sourced<T>>) -> Option<(String, &Source)> {
             s.as_ref().map(|s| (s.value.to_string(), &s.source))
         }
+        fn list<T: Serialize>(s: &Option<Sourced<Vec<T>>>) -> Option<(String, &Source)> {
+            s.as_ref().and_then(|s| list_text(&s.value).map(|t| (t, &s.source)))
+        }
+        let d = &self.details;
         match field {
             Field::FirstName => text(&self.first_name),
             Field::MiddleName => text(&self.middle_name),
@@ -107,6 +159,15 @@ impl CombinedProfile {
             Field::Email => text(&self.email),
             Field::DateOfBirth => text(&self.date_of_birth),
             Field::Trn => text(&self.trn),
+            Field::Emails => list(&d.emails),
+            Field::ContactEmail => text(&d.contact_email),
+            Field::Phones => list(&d.phones),
+            Field::Pronouns => text(&d.pronouns),
+            Field::NamePronunciation => text(&d.name_pronunciation),
+            Field::JobTitle => text(&d.job_title),
+            Field::Grade => text(&d.grade),
+            Field::Team => text(&d.team),
+            Field::Manager => text(&d.manager),
         }
     }
 
@@ -336,15 +397,77 @@ mod tests {
     }
 
     #[test]
+    fn details_are_derived_field_by_field_and_an_empty_list_says_nothing() {
+        use crate::profile::{ContactKind, Details, Phone, PhoneEntry};
+        let work = |a: &str| EmailEntry { address: Email::parse(a).unwrap(), kind: ContactKind::Work, primary: true };
+        let sso = ProfileFields {
+            details: Details {
+                emails: vec![work("ann@dept.gov.uk")],
+                pronouns: Some("she/her".into()),
+                job_title: Some("Analyst".into()),
+                ..Details::default()
+            },
+            ..Default::default()
+        };
+        let manager = UserId::random();
+        let pf = ProfileFields {
+            details: Details {
+                emails: vec![work("ann.lee@dept.gov.uk")],
+                phones: Vec::new(),
+                pronouns: Some("they/them".into()),
+                name_pronunciation: Some("an lee".into()),
+                job_title: Some("Senior analyst".into()),
+                manager: Some(manager),
+                ..Details::default()
+            },
+            ..Default::default()
+        };
+        let c = CombinedProfile::derive(&[profile(Source::Sso, 1, sso), profile(Source::PeopleFinder, 2, pf)]);
+        let d = &c.details;
+        assert_eq!(d.emails.as_ref().map(|e| (&e.value[0].address, &e.source)).unwrap().1, &Source::Sso);
+        assert_eq!(d.pronouns, Some(Sourced { value: "they/them".into(), source: Source::PeopleFinder }));
+        assert_eq!(d.job_title.as_ref().unwrap().source, Source::Sso, "HR's, through SSO, first");
+        assert_eq!(d.manager, Some(Sourced { value: manager, source: Source::PeopleFinder }));
+        assert_eq!(d.phones, None, "nobody gave a number");
+        assert_eq!(c.get(Field::Emails).unwrap().0, r#"[{"address":"ann@dept.gov.uk","type":"work","primary":true}]"#);
+
+        // People Finder saying nothing of phones (an empty list) leaves SSO's.
+        let number =
+            PhoneEntry { number: Phone::parse("+44 20 7946 0000").unwrap(), kind: ContactKind::Work, primary: true };
+        let sso = ProfileFields {
+            details: Details { phones: vec![number.clone()], ..Details::default() },
+            ..Default::default()
+        };
+        let pf = ProfileFields { details: Details { phones: Vec::new(), ..Details::default() }, ..Default::default() };
+        let c = CombinedProfile::derive(&[profile(Source::Sso, 1, sso), profile(Source::PeopleFinder, 2, pf)]);
+        assert_eq!(c.details.phones, Some(Sourced { value: vec![number], source: Source::Sso }));
+    }
+
+    #[test]
+    fn phone_numbers_are_checked() {
+        use crate::profile::Phone;
+        assert_eq!(Phone::parse(" +44 (0)20 7946-0000 ").unwrap().as_str(), "+44 (0)20 7946-0000");
+        for bad in ["", "12", "call me", "0207946000x", &"1".repeat(41)] {
+            assert!(Phone::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn get_reports_value_and_source() {
         let combined = CombinedProfile::derive(&[profile(Source::Sso, 1, names("Ann", None, "Lee"))]);
         assert_eq!(combined.get(Field::FirstName), Some(("Ann".to_owned(), &Source::Sso)));
         assert_eq!(combined.get(Field::Trn), None);
     }
 
+    /// The standard precedence with `entries` in place of its own.
     fn precedence(entries: &[(&str, &[&str])]) -> Precedence {
-        let owned: Vec<(String, Vec<String>)> =
+        let mut owned: Vec<(String, Vec<String>)> =
             entries.iter().map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect())).collect();
+        for (decided, list) in Precedence::standard().entries() {
+            if !entries.iter().any(|(k, _)| *k == decided.as_str()) {
+                owned.push((decided.as_str().to_owned(), list.iter().map(ToString::to_string).collect()));
+            }
+        }
         Precedence::from_lists(owned.iter().map(|(k, v)| (k.as_str(), v.as_slice()))).unwrap()
     }
 

@@ -15,11 +15,12 @@ pub struct Link {
 /// The form of an external id that uniqueness is enforced on.
 ///
 /// SSO's ids are SCIM `userName`s, which compare case-insensitively (RFC 7643 §4.1.1); import
-/// and registry ids are compared exactly, as their owners issue them.
+/// registry and People Finder ids (slugs, kept in UUID form) are compared exactly, as their
+/// owners issue them.
 pub fn link_key(source: &Source, external_id: &str) -> String {
     match source {
         Source::Sso => case_insensitive_key(external_id),
-        Source::Import(_) | Source::Registry => external_id.to_owned(),
+        Source::Import(_) | Source::Registry | Source::PeopleFinder => external_id.to_owned(),
     }
 }
 

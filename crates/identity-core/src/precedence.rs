@@ -61,13 +61,22 @@ pub enum Decided {
 
 impl Decided {
     /// Every entry of a document, in the order `show` prints them.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 15] = [
         Self::Names,
         Self::One(Field::PreferredName),
         Self::One(Field::DisplayName),
         Self::One(Field::Email),
         Self::One(Field::DateOfBirth),
         Self::One(Field::Trn),
+        Self::One(Field::Emails),
+        Self::One(Field::ContactEmail),
+        Self::One(Field::Phones),
+        Self::One(Field::Pronouns),
+        Self::One(Field::NamePronunciation),
+        Self::One(Field::JobTitle),
+        Self::One(Field::Grade),
+        Self::One(Field::Team),
+        Self::One(Field::Manager),
     ];
 
     /// The entry that decides `field`.
@@ -93,8 +102,9 @@ impl Decided {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrecedenceError {
     #[error(
-        "unknown field {0:?} (expected names, preferred_name, display_name, email, date_of_birth or trn; \
-         names decides first, middle and last name together)"
+        "unknown field {0:?} (expected names, preferred_name, display_name, email, date_of_birth, trn, emails, \
+         contact_email, phones, pronouns, name_pronunciation, job_title, grade, team or manager; names decides \
+         first, middle and last name together)"
     )]
     UnknownField(String),
     #[error("{0} is given twice")]
@@ -129,13 +139,30 @@ fn list(patterns: &[&str]) -> Vec<SourcePattern> {
 static STANDARD: LazyLock<Precedence> = LazyLock::new(|| Precedence {
     lists: BTreeMap::from([
         // The registry holds legal names checked against documents; SSO's come from HR.
-        (Decided::Names, list(&["registry", "sso", "import:*"])),
-        (Decided::One(Field::PreferredName), list(&["sso", "import:*"])),
+        // People Finder's are what people type about themselves: after both.
+        (Decided::Names, list(&["registry", "sso", "peoplefinder", "import:*"])),
+        // What people choose to be called, where they keep their own profile.
+        (Decided::One(Field::PreferredName), list(&["peoplefinder", "sso", "import:*"])),
         (Decided::One(Field::DisplayName), list(&["sso", "import:*"])),
         // SSO's address is the one people sign in with; imports bring personal addresses.
+        // People Finder's work address is among `emails`, not a rival for this one.
         (Decided::One(Field::Email), list(&["sso", "import:*"])),
         (Decided::One(Field::DateOfBirth), list(&["registry", "import:*", "sso"])),
         (Decided::One(Field::Trn), list(&["registry", "import:*"])),
+        // The identity provider's list is the accounts a person has; People Finder's, what
+        // they enter.
+        (Decided::One(Field::Emails), list(&["sso", "peoplefinder", "import:*"])),
+        // How people want to be reached and called, and who they work with, are theirs to say,
+        // and People Finder is where they say it; SSO (HR behind it) fills the gaps.
+        (Decided::One(Field::ContactEmail), list(&["peoplefinder", "sso"])),
+        (Decided::One(Field::Phones), list(&["peoplefinder", "sso"])),
+        (Decided::One(Field::Pronouns), list(&["peoplefinder", "sso"])),
+        (Decided::One(Field::NamePronunciation), list(&["peoplefinder"])),
+        // A job title is HR's record, sent through the identity provider.
+        (Decided::One(Field::JobTitle), list(&["sso", "peoplefinder"])),
+        (Decided::One(Field::Grade), list(&["peoplefinder", "sso"])),
+        (Decided::One(Field::Team), list(&["peoplefinder", "sso"])),
+        (Decided::One(Field::Manager), list(&["peoplefinder", "sso"])),
     ]),
 });
 
@@ -179,6 +206,16 @@ impl Precedence {
     /// Reads the TOML document [`Precedence::to_toml`] writes (`admin precedence set`): one key
     /// per entry, each a list of source patterns.
     pub fn from_toml(text: &str) -> Result<Self, PrecedenceError> {
+        Self::read_toml(text, false)
+    }
+
+    /// [`Precedence::from_toml`] for a document stored earlier: an entry for a field added since
+    /// it was set takes the shipped list (it was checked whole when it was set).
+    pub fn from_stored_toml(text: &str) -> Result<Self, PrecedenceError> {
+        Self::read_toml(text, true)
+    }
+
+    fn read_toml(text: &str, fill: bool) -> Result<Self, PrecedenceError> {
         let table: toml::Table =
             text.parse().map_err(|e: toml::de::Error| PrecedenceError::Toml(e.message().to_owned()))?;
         let mut entries = Vec::with_capacity(table.len());
@@ -192,6 +229,13 @@ impl Precedence {
                 .collect::<Result<Vec<String>, _>>()?;
             entries.push((name.as_str(), patterns));
         }
+        if fill {
+            for (decided, list) in Self::standard().entries() {
+                if !table.contains_key(decided.as_str()) {
+                    entries.push((decided.as_str(), list.iter().map(ToString::to_string).collect()));
+                }
+            }
+        }
         Self::from_lists(entries.iter().map(|(name, patterns)| (*name, patterns.as_slice())))
     }
 
@@ -203,8 +247,8 @@ impl Precedence {
     /// The TOML document `admin precedence show` prints and `set` reads.
     pub fn to_toml(&self) -> String {
         let mut out = String::from(
-            "# Which source supplies each field of the combined profile, best first: sso, registry,\n\
-             # import:<service>, or import:* for every import. names decides first, middle and last\n\
+            "# Which source supplies each field of the combined profile, best first: sso, peoplefinder,\n\
+             # registry, import:<service>, or import:* for every import. names decides first, middle and last\n\
              # name together. A source not listed never supplies the field.\n",
         );
         for (decided, list) in self.entries() {
@@ -234,21 +278,42 @@ mod tests {
         Precedence::from_lists(owned.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
     }
 
-    const FULL: [(&str, &[&str]); 6] = [
-        ("names", &["registry", "sso", "import:*"]),
-        ("preferred_name", &["sso", "import:*"]),
+    const FULL: [(&str, &[&str]); 15] = [
+        ("names", &["registry", "sso", "peoplefinder", "import:*"]),
+        ("preferred_name", &["peoplefinder", "sso", "import:*"]),
         ("display_name", &["sso", "import:*"]),
         ("email", &["sso", "import:*"]),
         ("date_of_birth", &["registry", "import:*", "sso"]),
         ("trn", &["registry", "import:*"]),
+        ("emails", &["sso", "peoplefinder", "import:*"]),
+        ("contact_email", &["peoplefinder", "sso"]),
+        ("phones", &["peoplefinder", "sso"]),
+        ("pronouns", &["peoplefinder", "sso"]),
+        ("name_pronunciation", &["peoplefinder"]),
+        ("job_title", &["sso", "peoplefinder"]),
+        ("grade", &["peoplefinder", "sso"]),
+        ("team", &["peoplefinder", "sso"]),
+        ("manager", &["peoplefinder", "sso"]),
     ];
 
     #[test]
     fn the_standard_precedence_reads_back_from_its_own_document() {
         assert_eq!(parse(&FULL).unwrap(), *Precedence::standard());
         let text = Precedence::standard().to_toml();
-        assert!(text.contains("names = [\"registry\", \"sso\", \"import:*\"]\n"), "{text}");
+        assert!(text.contains("names = [\"registry\", \"sso\", \"peoplefinder\", \"import:*\"]\n"), "{text}");
         assert!(text.contains("trn = [\"registry\", \"import:*\"]\n"), "{text}");
+        assert_eq!(Precedence::from_toml(&text).unwrap(), *Precedence::standard());
+    }
+
+    #[test]
+    fn a_stored_document_older_than_a_field_takes_the_shipped_list_for_it() {
+        let old = "names = [\"sso\"]\npreferred_name = [\"sso\"]\ndisplay_name = [\"sso\"]\nemail = [\"sso\"]\n\
+                   date_of_birth = [\"registry\"]\ntrn = [\"registry\"]\n";
+        assert_eq!(Precedence::from_toml(old), Err(PrecedenceError::MissingField("emails")), "set checks it whole");
+        let read = Precedence::from_stored_toml(old).unwrap();
+        assert_eq!(read.list(Field::FirstName), [SourcePattern::Is(Source::Sso)]);
+        assert_eq!(read.list(Field::Pronouns), Precedence::standard().list(Field::Pronouns));
+        assert!(Precedence::from_stored_toml("names = \"sso\"").is_err(), "what it holds is still checked");
     }
 
     #[test]
@@ -332,6 +397,6 @@ mod tests {
         let p = Precedence::standard();
         assert_eq!(p.list(Field::FirstName), p.list(Field::MiddleName));
         assert_eq!(p.list(Field::LastName), p.list(Field::FirstName));
-        assert_eq!(p.entries().count(), 6);
+        assert_eq!(p.entries().count(), Field::ALL.len() - 2, "first, middle and last name: one entry");
     }
 }

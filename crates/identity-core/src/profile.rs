@@ -172,6 +172,134 @@ impl fmt::Display for DateOfBirth {
     }
 }
 
+/// A telephone number as a person writes it: trimmed, at most 40 characters of digits, spaces
+/// and `+ ( ) - .`, with at least three digits. Not normalised: numbers are for people to dial,
+/// and nothing matches on them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Phone(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a phone number is up to 40 digits, spaces and + ( ) - . with at least 3 digits")]
+pub struct PhoneError;
+
+impl Phone {
+    pub fn parse(text: &str) -> Result<Self, PhoneError> {
+        let value = text.trim();
+        let allowed = value.chars().all(|c| c.is_ascii_digit() || " +()-.".contains(c));
+        let digits = value.chars().filter(char::is_ascii_digit).count();
+        if allowed && digits >= 3 && value.len() <= 40 {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(PhoneError)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Phone {
+    type Error = PhoneError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Phone> for String {
+    fn from(value: Phone) -> Self {
+        value.0
+    }
+}
+
+/// What an address or a number is for (SCIM's `type`, with `contact`: the address a person
+/// wants to be written to, which People Finder asks for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactKind {
+    Work,
+    Home,
+    Mobile,
+    Contact,
+    Other,
+}
+
+impl ContactKind {
+    /// SCIM's and People Finder's spellings; anything else is `Other`.
+    pub fn parse(text: &str) -> Self {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "work" => Self::Work,
+            "home" => Self::Home,
+            "mobile" => Self::Mobile,
+            "contact" => Self::Contact,
+            _ => Self::Other,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Work => "work",
+            Self::Home => "home",
+            Self::Mobile => "mobile",
+            Self::Contact => "contact",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// One of a person's addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EmailEntry {
+    pub address: Email,
+    #[serde(rename = "type")]
+    pub kind: ContactKind,
+    pub primary: bool,
+}
+
+/// One of a person's numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PhoneEntry {
+    pub number: Phone,
+    #[serde(rename = "type")]
+    pub kind: ContactKind,
+    pub primary: bool,
+}
+
+/// What a person says about how to reach them and about their work: fields no identifier
+/// depends on, stored as one document per profile. Empty lists and absent values mean "this
+/// source does not say".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Details {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<EmailEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<Email>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<PhoneEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pronouns: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_pronunciation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The person's manager, another person of identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<crate::user::UserId>,
+}
+
+impl Details {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// The fields a source can assert about a person. Absent means "this source does not say".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileFields {
@@ -180,10 +308,12 @@ pub struct ProfileFields {
     pub last_name: Option<String>,
     pub preferred_name: Option<String>,
     pub display_name: Option<String>,
-    /// The source's primary address.
+    /// The source's primary address: the one identity keeps unique among live people.
     pub email: Option<Email>,
     pub date_of_birth: Option<DateOfBirth>,
     pub trn: Option<Trn>,
+    #[serde(default)]
+    pub details: Details,
 }
 
 /// The names of [`ProfileFields`], as the change log and the API spell them.
@@ -198,10 +328,19 @@ pub enum Field {
     Email,
     DateOfBirth,
     Trn,
+    Emails,
+    ContactEmail,
+    Phones,
+    Pronouns,
+    NamePronunciation,
+    JobTitle,
+    Grade,
+    Team,
+    Manager,
 }
 
 impl Field {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 17] = [
         Self::FirstName,
         Self::MiddleName,
         Self::LastName,
@@ -210,6 +349,15 @@ impl Field {
         Self::Email,
         Self::DateOfBirth,
         Self::Trn,
+        Self::Emails,
+        Self::ContactEmail,
+        Self::Phones,
+        Self::Pronouns,
+        Self::NamePronunciation,
+        Self::JobTitle,
+        Self::Grade,
+        Self::Team,
+        Self::Manager,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -222,6 +370,15 @@ impl Field {
             Self::Email => "email",
             Self::DateOfBirth => "date_of_birth",
             Self::Trn => "trn",
+            Self::Emails => "emails",
+            Self::ContactEmail => "contact_email",
+            Self::Phones => "phones",
+            Self::Pronouns => "pronouns",
+            Self::NamePronunciation => "name_pronunciation",
+            Self::JobTitle => "job_title",
+            Self::Grade => "grade",
+            Self::Team => "team",
+            Self::Manager => "manager",
         }
     }
 }
@@ -238,8 +395,9 @@ impl ProfileFields {
         Field::ALL.into_iter().filter(|f| self.text(*f) != other.text(*f)).collect()
     }
 
-    /// A field's value as text, for comparison and display.
+    /// A field's value as text, for comparison and display (a list as its JSON).
     pub fn text(&self, field: Field) -> Option<String> {
+        let d = &self.details;
         match field {
             Field::FirstName => self.first_name.clone(),
             Field::MiddleName => self.middle_name.clone(),
@@ -249,7 +407,25 @@ impl ProfileFields {
             Field::Email => self.email.as_ref().map(|e| e.as_str().to_owned()),
             Field::DateOfBirth => self.date_of_birth.map(|d| d.to_string()),
             Field::Trn => self.trn.as_ref().map(|t| t.as_str().to_owned()),
+            Field::Emails => list_text(&d.emails),
+            Field::ContactEmail => d.contact_email.as_ref().map(|e| e.as_str().to_owned()),
+            Field::Phones => list_text(&d.phones),
+            Field::Pronouns => d.pronouns.clone(),
+            Field::NamePronunciation => d.name_pronunciation.clone(),
+            Field::JobTitle => d.job_title.clone(),
+            Field::Grade => d.grade.clone(),
+            Field::Team => d.team.clone(),
+            Field::Manager => d.manager.map(|m| m.to_string()),
         }
+    }
+}
+
+/// A list as text: its JSON, or nothing when it is empty.
+pub(crate) fn list_text<T: Serialize>(list: &[T]) -> Option<String> {
+    if list.is_empty() {
+        None
+    } else {
+        serde_json::to_string(list).ok()
     }
 }
 

@@ -68,6 +68,8 @@ pub enum Source {
     Import(ServiceName),
     /// The teacher registry (DQT), keyed by TRN.
     Registry,
+    /// People Finder: what people say about themselves and their work, keyed by its slug.
+    PeopleFinder,
 }
 
 /// The family a source belongs to; precedence rules are written per kind.
@@ -76,11 +78,12 @@ pub enum SourceKind {
     Sso,
     Import,
     Registry,
+    PeopleFinder,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
-    #[error("unknown source {0:?} (expected sso, registry or import:<service>)")]
+    #[error("unknown source {0:?} (expected sso, peoplefinder, registry or import:<service>)")]
     Unknown(String),
     #[error("bad service in source {source_text:?}: {reason}")]
     Service { source_text: String, reason: ServiceNameError },
@@ -92,6 +95,7 @@ impl Source {
             Self::Sso => SourceKind::Sso,
             Self::Import(_) => SourceKind::Import,
             Self::Registry => SourceKind::Registry,
+            Self::PeopleFinder => SourceKind::PeopleFinder,
         }
     }
 }
@@ -102,6 +106,7 @@ impl fmt::Display for Source {
             Self::Sso => f.write_str("sso"),
             Self::Import(service) => write!(f, "import:{service}"),
             Self::Registry => f.write_str("registry"),
+            Self::PeopleFinder => f.write_str("peoplefinder"),
         }
     }
 }
@@ -113,6 +118,7 @@ impl FromStr for Source {
         match s {
             "sso" => Ok(Self::Sso),
             "registry" => Ok(Self::Registry),
+            "peoplefinder" => Ok(Self::PeopleFinder),
             _ => match s.strip_prefix("import:") {
                 Some(service) => ServiceName::new(service)
                     .map(Self::Import)
@@ -143,7 +149,7 @@ mod tests {
     #[test]
     fn sources_round_trip_through_text() {
         let npq = Source::Import(ServiceName::new("npq").unwrap());
-        for s in [Source::Sso, Source::Registry, npq] {
+        for s in [Source::Sso, Source::Registry, Source::PeopleFinder, npq] {
             assert_eq!(s.to_string().parse::<Source>(), Ok(s));
         }
         assert_eq!("import:npq".parse::<Source>().unwrap().to_string(), "import:npq");

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use identity_core::normalize::non_blank;
+use identity_core::profile::{ContactKind, Details, EmailEntry, Phone, PhoneEntry};
 use identity_core::{Email, ProfileFields};
 use serde_json::{json, Map, Value};
 
@@ -140,23 +141,49 @@ fn text(doc: &Value, path: &[&str]) -> Option<String> {
     non_blank(v.as_str())
 }
 
+/// A multi-valued attribute's entries (`emails`, `phoneNumbers`): each value with its `type`
+/// and whether it is the primary one.
+fn entries<'a>(doc: &'a Value, name: &str) -> impl Iterator<Item = (&'a str, ContactKind, bool)> {
+    let list = doc.get(name).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    list.iter().filter_map(|e| {
+        let value = e.get("value").and_then(Value::as_str)?;
+        let kind = e.get("type").and_then(Value::as_str).map_or(ContactKind::Other, ContactKind::parse);
+        Some((value, kind, e.get("primary").and_then(Value::as_bool) == Some(true)))
+    })
+}
+
 /// What SCIM's attributes mean in identity's own profile fields. `nickName` ("the casual way to
-/// address the user") is the preferred name. The email is the primary one, else the first; an
-/// address that is not plausible is kept in the document but not used as the profile's email,
-/// so an identity provider's odd data never blocks a user from being provisioned.
+/// address the user") is the preferred name. The email is the primary one, else the first; every
+/// plausible address is among `emails` with its type, and the first of type `contact` is the
+/// contact email. An address or number that is not plausible is kept in the document but not
+/// used, so an identity provider's odd data never blocks a user from being provisioned. The
+/// enterprise extension's `manager.value` is the manager's SCIM id, which is identity's id.
 pub fn profile_fields(doc: &Value) -> ProfileFields {
-    let emails = doc.get("emails").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let primary =
-        emails.iter().find(|e| e.get("primary").and_then(Value::as_bool) == Some(true)).or_else(|| emails.first());
+    let emails: Vec<EmailEntry> = entries(doc, "emails")
+        .filter_map(|(v, kind, primary)| Email::parse(v).ok().map(|address| EmailEntry { address, kind, primary }))
+        .collect();
+    let primary = emails.iter().find(|e| e.primary).or_else(|| emails.first());
+    let phones: Vec<PhoneEntry> = entries(doc, "phoneNumbers")
+        .filter_map(|(v, kind, primary)| Phone::parse(v).ok().map(|number| PhoneEntry { number, kind, primary }))
+        .collect();
+    let manager = text(doc, &[ENTERPRISE_USER_SCHEMA, "manager", "value"]).and_then(|id| id.parse().ok());
+    let details = Details {
+        contact_email: emails.iter().find(|e| e.kind == ContactKind::Contact).map(|e| e.address.clone()),
+        phones,
+        job_title: text(doc, &["title"]),
+        manager,
+        ..Details::default()
+    };
     ProfileFields {
         first_name: text(doc, &["name", "givenName"]),
         middle_name: text(doc, &["name", "middleName"]),
         last_name: text(doc, &["name", "familyName"]),
         preferred_name: text(doc, &["nickName"]),
         display_name: text(doc, &["displayName"]),
-        email: primary.and_then(|e| e.get("value")).and_then(Value::as_str).and_then(|v| Email::parse(v).ok()),
+        email: primary.map(|e| e.address.clone()),
         date_of_birth: None,
         trn: None,
+        details: Details { emails, ..details },
     }
 }
 
@@ -382,6 +409,42 @@ mod tests {
 
     fn body(v: Value) -> Vec<u8> {
         serde_json::to_vec(&v).unwrap()
+    }
+
+    #[test]
+    fn every_address_number_title_and_manager_maps_to_details() {
+        let manager = identity_core::UserId::random();
+        let f = profile_fields(&json!({
+            "userName": "ann",
+            "title": "Analyst",
+            "emails": [
+                {"value": "ann@dept.gov.uk", "type": "work"},
+                {"value": "ann.lee@dept.gov.uk", "type": "Work", "primary": true},
+                {"value": "ann@home.example", "type": "contact"},
+                {"value": "not an address", "type": "home"}
+            ],
+            "phoneNumbers": [{"value": "+44 20 7946 0000", "type": "mobile", "primary": true}, {"value": "n/a"}],
+            ENTERPRISE_USER_SCHEMA: {"manager": {"value": manager.to_string()}}
+        }));
+        assert_eq!(f.email.as_ref().map(Email::as_str), Some("ann.lee@dept.gov.uk"), "the primary one");
+        let d = &f.details;
+        let listed: Vec<(&str, ContactKind, bool)> =
+            d.emails.iter().map(|e| (e.address.as_str(), e.kind, e.primary)).collect();
+        assert_eq!(
+            listed,
+            [
+                ("ann@dept.gov.uk", ContactKind::Work, false),
+                ("ann.lee@dept.gov.uk", ContactKind::Work, true),
+                ("ann@home.example", ContactKind::Contact, false)
+            ],
+            "an implausible address is left out"
+        );
+        assert_eq!(d.contact_email.as_ref().map(Email::as_str), Some("ann@home.example"));
+        assert_eq!(d.phones.len(), 1);
+        assert_eq!((d.phones[0].number.as_str(), d.phones[0].kind), ("+44 20 7946 0000", ContactKind::Mobile));
+        assert_eq!((d.job_title.as_deref(), d.manager), (Some("Analyst"), Some(manager)));
+        let bare = profile_fields(&json!({"userName": "bob", ENTERPRISE_USER_SCHEMA: {"manager": {"value": "bob"}}}));
+        assert!(bare.details.is_empty(), "a manager that is not one of ours is left out");
     }
 
     #[test]

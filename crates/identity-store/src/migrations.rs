@@ -29,6 +29,7 @@ pub(crate) const POSTGRES: Embedded = &[
         include_str!("../../../migrations/postgres/0011_changes_by_person_in_order.sql"),
     ),
     (12, "precedence_versions", include_str!("../../../migrations/postgres/0012_precedence_versions.sql")),
+    (13, "profile_details", include_str!("../../../migrations/postgres/0013_profile_details.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -48,6 +49,7 @@ pub(crate) const SQLITE: Embedded = &[
     (10, "hawk_nonces_by_time", include_str!("../../../migrations/sqlite/0010_hawk_nonces_by_time.sql")),
     (11, "changes_by_person_in_order", include_str!("../../../migrations/sqlite/0011_changes_by_person_in_order.sql")),
     (12, "precedence_versions", include_str!("../../../migrations/sqlite/0012_precedence_versions.sql")),
+    (13, "profile_details", include_str!("../../../migrations/sqlite/0013_profile_details.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

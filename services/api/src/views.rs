@@ -12,12 +12,46 @@ use uuid::Uuid;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SourcedValue {
     pub value: String,
-    /// `sso`, `registry` or `import:<service>`.
+    /// `sso`, `peoplefinder`, `registry` or `import:<service>`.
     pub source: String,
 }
 
 fn sourced<T: ToString>(s: &Option<Sourced<T>>) -> Option<SourcedValue> {
     s.as_ref().map(|s| SourcedValue { value: s.value.to_string(), source: s.source.to_string() })
+}
+
+/// One of a person's addresses.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailView {
+    pub address: String,
+    /// `work`, `home`, `mobile`, `contact` or `other`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub primary: bool,
+}
+
+/// One of a person's numbers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhoneView {
+    pub number: String,
+    /// `work`, `home`, `mobile`, `contact` or `other`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub primary: bool,
+}
+
+/// The addresses one source gave, which won the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourcedEmails {
+    pub value: Vec<EmailView>,
+    pub source: String,
+}
+
+/// The numbers one source gave, which won the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourcedPhones {
+    pub value: Vec<PhoneView>,
+    pub source: String,
 }
 
 /// The combined profile: each field present is the best source's value.
@@ -40,6 +74,74 @@ pub struct CombinedView {
     pub date_of_birth: Option<SourcedValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trn: Option<SourcedValue>,
+    /// Every address of the source that won the list (the sign-in one is `email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emails: Option<SourcedEmails>,
+    /// The address the person wants to be written to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phones: Option<SourcedPhones>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pronouns: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_pronunciation: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grade: Option<SourcedValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<SourcedValue>,
+    /// The manager's id: another person of identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager: Option<SourcedValue>,
+}
+
+impl CombinedView {
+    fn of(c: &identity_core::CombinedProfile) -> Self {
+        let d = &c.details;
+        Self {
+            first_name: sourced(&c.first_name),
+            middle_name: sourced(&c.middle_name),
+            last_name: sourced(&c.last_name),
+            preferred_name: sourced(&c.preferred_name),
+            display_name: sourced(&c.display_name),
+            email: sourced(&c.email),
+            date_of_birth: sourced(&c.date_of_birth),
+            trn: sourced(&c.trn),
+            emails: d.emails.as_ref().map(|e| SourcedEmails {
+                value: e
+                    .value
+                    .iter()
+                    .map(|e| EmailView {
+                        address: e.address.to_string(),
+                        kind: e.kind.as_str().into(),
+                        primary: e.primary,
+                    })
+                    .collect(),
+                source: e.source.to_string(),
+            }),
+            contact_email: sourced(&d.contact_email),
+            phones: d.phones.as_ref().map(|p| SourcedPhones {
+                value: p
+                    .value
+                    .iter()
+                    .map(|p| PhoneView {
+                        number: p.number.as_str().into(),
+                        kind: p.kind.as_str().into(),
+                        primary: p.primary,
+                    })
+                    .collect(),
+                source: p.source.to_string(),
+            }),
+            pronouns: sourced(&d.pronouns),
+            name_pronunciation: sourced(&d.name_pronunciation),
+            job_title: sourced(&d.job_title),
+            grade: sourced(&d.grade),
+            team: sourced(&d.team),
+            manager: sourced(&d.manager),
+        }
+    }
 }
 
 /// (source, external id) → this person.
@@ -65,20 +167,7 @@ impl PersonView {
     pub fn of(p: &Person) -> Self {
         let archived = p.user.status.is_gone();
         let c = &p.combined;
-        let profile = if archived {
-            CombinedView::default()
-        } else {
-            CombinedView {
-                first_name: sourced(&c.first_name),
-                middle_name: sourced(&c.middle_name),
-                last_name: sourced(&c.last_name),
-                preferred_name: sourced(&c.preferred_name),
-                display_name: sourced(&c.display_name),
-                email: sourced(&c.email),
-                date_of_birth: sourced(&c.date_of_birth),
-                trn: sourced(&c.trn),
-            }
-        };
+        let profile = if archived { CombinedView::default() } else { CombinedView::of(c) };
         let links = if archived {
             Vec::new()
         } else {
@@ -119,6 +208,11 @@ pub struct FieldsView {
     pub email: Option<String>,
     pub date_of_birth: Option<NaiveDate>,
     pub trn: Option<String>,
+    /// Emails (each with `address`, `type`, `primary`), `contact_email`, `phones` (each with
+    /// `number`, `type`, `primary`), `pronouns`, `name_pronunciation`, `job_title`, `grade`,
+    /// `team`, `manager`: those the source gives.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
 }
 
 /// One source's profile, as stored.
@@ -150,6 +244,7 @@ impl SourceProfileView {
                 email: f.email.map(String::from),
                 date_of_birth: f.date_of_birth.map(|d| d.date()),
                 trn: f.trn.map(String::from),
+                details: serde_json::to_value(&f.details).unwrap_or_default(),
             },
             attributes: p.attributes,
             version: p.version,

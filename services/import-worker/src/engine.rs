@@ -425,5 +425,6 @@ fn import_fields(v: &ValidRow) -> ProfileFields {
         email: Some(v.email.clone()),
         date_of_birth: Some(v.date_of_birth),
         trn: v.trn.clone(),
+        details: Default::default(),
     }
 }

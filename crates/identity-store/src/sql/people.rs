@@ -18,7 +18,7 @@ pub(super) static SELECT: LazyLock<String> = LazyLock::new(|| {
         "SELECT u.id, u.status, u.merged_into, u.created_at, u.updated_at, \
          c.first_name, c.first_name_source, c.middle_name, c.middle_name_source, c.last_name, c.last_name_source, \
          c.preferred_name, c.preferred_name_source, c.display_name, c.display_name_source, c.email, c.email_source, \
-         c.date_of_birth, c.date_of_birth_source, c.trn, c.trn_source, c.version, c.updated_at AS profile_updated_at, \
+         c.date_of_birth, c.date_of_birth_source, c.trn, c.trn_source, c.details, c.version, c.updated_at AS profile_updated_at, \
          {} AS links \
          FROM users u LEFT JOIN combined_profiles c ON c.user_id = u.id",
         DIALECT.links_json("u.id")
@@ -60,6 +60,11 @@ pub(super) fn combined(row: &Row) -> Result<CombinedProfile> {
         email: sourced(row, ("email", "email_source"), |s| Email::parse(&s).map_err(|e| corrupt("email", e)))?,
         date_of_birth,
         trn: sourced(row, ("trn", "trn_source"), |s| Trn::parse(&s).map_err(|e| corrupt("trn", e)))?,
+        // A person with no combined profile yet (a left join) has no details either.
+        details: row
+            .try_get::<Option<sqlx::types::Json<identity_core::combined::CombinedDetails>>, _>("details")?
+            .map(|d| d.0)
+            .unwrap_or_default(),
     })
 }
 

@@ -102,7 +102,7 @@ fn version_of(row: &Row) -> Result<PrecedenceVersion> {
     let document: String = row.try_get("document")?;
     Ok(PrecedenceVersion {
         version: row.try_get("version")?,
-        precedence: Precedence::from_toml(&document).map_err(|e| corrupt("precedence_versions.document", e))?,
+        precedence: Precedence::from_stored_toml(&document).map_err(|e| corrupt("precedence_versions.document", e))?,
         set_by: Some(row.try_get("set_by")?),
         set_at: Some(rows::time(row, "set_at")?),
     })
@@ -120,7 +120,7 @@ fn newest_sql() -> String {
 /// The people of a chunk: their stored combined profiles and whether they hold their address.
 const COMBINED_COLUMNS: &str = "user_id, first_name, first_name_source, middle_name, middle_name_source, last_name, \
      last_name_source, preferred_name, preferred_name_source, display_name, display_name_source, email, email_source, \
-     date_of_birth, date_of_birth_source, trn, trn_source, email_key";
+     date_of_birth, date_of_birth_source, trn, trn_source, details, email_key";
 
 /// What a chunk stored: how many changed, how many were held back because their new address is
 /// someone else's (or another's of the chunk), and the changes to append numbered at the commit.

@@ -48,6 +48,7 @@ pub(super) fn profile_fields(row: &Row) -> Result<ProfileFields> {
         email: email(row.try_get("email")?)?,
         date_of_birth: row.try_get::<Option<NaiveDate>, _>("date_of_birth")?.map(DateOfBirth::new),
         trn: trn(row.try_get("trn")?)?,
+        details: row.try_get::<sqlx::types::Json<identity_core::profile::Details>, _>("details")?.0,
     })
 }
 

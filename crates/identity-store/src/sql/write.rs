@@ -27,7 +27,7 @@ use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::StoredProfile;
 
 /// Rows per multi-row statement: under both backends' bound-parameter limits (SQLite's is
-/// 32,766) at 22 columns.
+/// 32,766) at 23 columns.
 pub(super) const BATCH: usize = 500;
 
 /// Bound values a merged PostgreSQL statement may carry before it is sent (the protocol's limit
@@ -227,6 +227,11 @@ fn push_rows(qb: &mut QueryBuilder<'static, Db>, guarded: bool, columns: Columns
     binds
 }
 
+/// A details document as stored: `{}` when empty (its fields are all optional).
+fn details_json(details: &impl serde::Serialize) -> Value {
+    serde_json::to_value(details).unwrap_or_else(|_| Value::Object(serde_json::Map::new()))
+}
+
 fn texts<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Column {
     Column::Text(values.map(|v| v.map(str::to_owned)).collect())
 }
@@ -278,7 +283,7 @@ pub(super) async fn set_status(
 
 pub(super) const PROFILE_COLUMNS: &str =
     "user_id, source, external_id, first_name, middle_name, last_name, preferred_name, \
-     display_name, email, date_of_birth, trn, attributes, version, created_at, updated_at";
+     display_name, email, date_of_birth, trn, details, attributes, version, created_at, updated_at";
 
 pub(super) fn stored_profile(row: &super::Row) -> Result<StoredProfile> {
     Ok(StoredProfile {
@@ -385,6 +390,7 @@ pub(super) async fn put_profiles(
                 fields(|f| f.email.as_ref().map(|e| e.as_str())),
                 Column::Date(chunk.iter().map(|p| p.fields.date_of_birth.map(|d| d.date())).collect()),
                 fields(|f| f.trn.as_ref().map(|t| t.as_str())),
+                Column::Json(chunk.iter().map(|p| details_json(&p.fields.details)).collect()),
                 Column::Json(chunk.iter().map(|p| p.attributes.clone()).collect()),
                 Column::Int(chunk.iter().map(|p| p.version).collect()),
                 Column::Time(chunk.iter().map(|p| p.created_at).collect()),
@@ -396,8 +402,8 @@ pub(super) async fn put_profiles(
                 " ON CONFLICT (user_id, source) DO UPDATE SET external_id = excluded.external_id, \
              first_name = excluded.first_name, middle_name = excluded.middle_name, last_name = excluded.last_name, \
              preferred_name = excluded.preferred_name, display_name = excluded.display_name, email = excluded.email, \
-             date_of_birth = excluded.date_of_birth, trn = excluded.trn, attributes = excluded.attributes, \
-             version = excluded.version, updated_at = excluded.updated_at",
+             date_of_birth = excluded.date_of_birth, trn = excluded.trn, details = excluded.details, \
+             attributes = excluded.attributes, version = excluded.version, updated_at = excluded.updated_at",
             );
         }
         batch.end(binds).await?;
@@ -425,8 +431,8 @@ pub(super) async fn save_combined(
         qb.push(
             "INSERT INTO combined_profiles (user_id, first_name, first_name_source, middle_name, middle_name_source, \
              last_name, last_name_source, preferred_name, preferred_name_source, display_name, display_name_source, \
-             email, email_source, date_of_birth, date_of_birth_source, trn, trn_source, email_key, first_name_key, \
-             last_name_key, version, updated_at) ",
+             email, email_source, date_of_birth, date_of_birth_source, trn, trn_source, details, email_key, \
+             first_name_key, last_name_key, version, updated_at) ",
         );
         let value = |f: fn(&CombinedProfile) -> &Option<Sourced<String>>| {
             texts(chunk.iter().map(|r| f(&r.combined).as_ref().map(|s| s.value.as_str())))
@@ -455,6 +461,7 @@ pub(super) async fn save_combined(
                 source(|c| c.date_of_birth.as_ref().map(|s| &s.source)),
                 texts(chunk.iter().map(|r| r.combined.trn.as_ref().map(|t| t.value.as_str()))),
                 source(|c| c.trn.as_ref().map(|s| &s.source)),
+                Column::Json(chunk.iter().map(|r| details_json(&r.combined.details)).collect()),
                 // An archived user releases its address, so someone else may use it.
                 Column::Text(
                     chunk
@@ -482,7 +489,7 @@ pub(super) async fn save_combined(
              display_name_source = excluded.display_name_source, email = excluded.email, \
              email_source = excluded.email_source, date_of_birth = excluded.date_of_birth, \
              date_of_birth_source = excluded.date_of_birth_source, trn = excluded.trn, trn_source = excluded.trn_source, \
-             email_key = excluded.email_key, first_name_key = excluded.first_name_key, \
+             details = excluded.details, email_key = excluded.email_key, first_name_key = excluded.first_name_key, \
              last_name_key = excluded.last_name_key, version = combined_profiles.version + 1, \
              updated_at = excluded.updated_at",
             );

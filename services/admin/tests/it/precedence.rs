@@ -10,9 +10,10 @@ use crate::support::Admin;
 
 /// The shipped precedence with SSO's names no longer counted.
 fn without_sso_names() -> String {
-    identity_core::precedence::Precedence::standard()
-        .to_toml()
-        .replace("names = [\"registry\", \"sso\", \"import:*\"]", "names = [\"registry\", \"import:*\"]")
+    identity_core::precedence::Precedence::standard().to_toml().replace(
+        "names = [\"registry\", \"sso\", \"peoplefinder\", \"import:*\"]",
+        "names = [\"registry\", \"import:*\"]",
+    )
 }
 
 fn file(name: &str, text: &str) -> String {
@@ -65,8 +66,8 @@ pub async fn a_precedence_is_checked_stored_and_derived_in_the_background(db: &T
     }
     let shown = admin.svc.cli(&["precedence", "show"]).await;
     assert!(shown.starts_with("# version 0: the precedence identity ships"), "{shown}");
-    assert!(shown.contains("names = [\"registry\", \"sso\", \"import:*\"]\n"), "{shown}");
-    assert_eq!(shown.lines().filter(|l| !l.starts_with('#')).count(), 6, "{shown}");
+    assert!(shown.contains("names = [\"registry\", \"sso\", \"peoplefinder\", \"import:*\"]\n"), "{shown}");
+    assert_eq!(shown.lines().filter(|l| !l.starts_with('#')).count(), 15, "{shown}");
 
     // Refused whole, with the reason; nothing stored.
     for (name, text, reason) in [

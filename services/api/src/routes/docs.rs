@@ -7,8 +7,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use crate::views::{
-    ChangeView, ChangesPage, CombinedView, ExplainView, FieldExplanationView, FieldsView, LinkView, MergedProfileView,
-    MergedView, OfferView, PeoplePage, PersonView, ProfilesView, SourceProfileView, SourcedValue,
+    ChangeView, ChangesPage, CombinedView, EmailView, ExplainView, FieldExplanationView, FieldsView, LinkView,
+    MergedProfileView, MergedView, OfferView, PeoplePage, PersonView, PhoneView, ProfilesView, SourceProfileView,
+    SourcedEmails, SourcedPhones, SourcedValue,
 };
 
 #[derive(OpenApi)]
@@ -21,7 +22,8 @@ use crate::views::{
     paths(super::people::get, super::people::profiles, super::people::explain, super::people::list, super::changes::feed, openapi),
     components(schemas(
         PersonView, CombinedView, SourcedValue, LinkView, PeoplePage, ProfilesView, SourceProfileView, FieldsView, ChangeView,
-        ChangesPage, MergedView, MergedProfileView, ExplainView, FieldExplanationView, OfferView, ErrorBody
+        ChangesPage, MergedView, MergedProfileView, ExplainView, FieldExplanationView, OfferView, ErrorBody,
+        SourcedEmails, SourcedPhones, EmailView, PhoneView
     )),
     modifiers(&BearerKey),
     tags((name = "people", description = "People and their profiles"), (name = "changes", description = "The change feed"))

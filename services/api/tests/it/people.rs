@@ -189,7 +189,7 @@ pub async fn explain_says_why_each_field_has_its_value(db: &TestDatabase) {
     assert!(email["others"][0]["set_at"].is_string() && email["set_at"].is_string());
     let first = field("first_name");
     assert_eq!((first["value"].as_str(), first["source"].as_str()), (Some("Robert"), Some("registry")));
-    assert_eq!(first["precedence"], json!(["registry", "sso", "import:*"]));
+    assert_eq!(first["precedence"], json!(["registry", "sso", "peoplefinder", "import:*"]));
     assert_eq!(first["others"][0]["value"], "Bob");
     let middle = field("middle_name");
     assert!(middle["value"].is_null() && middle["source"].is_null(), "the registry's names, as a group: {middle}");
