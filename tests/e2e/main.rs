@@ -1,6 +1,6 @@
-//! End-to-end tests across binaries: sso-scim, import-worker, admin and api started together on
-//! one throw-away SQLite file or PostgreSQL schema, driven only over HTTP as their callers drive
-//! them. The binaries are the workspace's (`target/<profile>/`): build the workspace first
+//! End-to-end tests across binaries: sso-scim, import-worker, admin and api (with peoplefinder or
+//! sso-profile where a test needs them) started together on one throw-away SQLite file or
+//! PostgreSQL schema, driven only over HTTP as their callers drive them. The binaries are the workspace's (`target/<profile>/`): build the workspace first
 //! (`scripts/test.sh` does).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -8,6 +8,7 @@
 mod hawk;
 mod logs;
 mod merge;
+mod peoplefinder;
 mod personal;
 mod sign_in;
 mod support;
@@ -16,6 +17,7 @@ mod cases {
     pub use crate::hawk::*;
     pub use crate::logs::*;
     pub use crate::merge::*;
+    pub use crate::peoplefinder::*;
     pub use crate::personal::*;
     pub use crate::sign_in::*;
 }
@@ -26,6 +28,7 @@ identity_testkit::both_backends!(crate::cases:
     hawk_with_mohawk,
     a_person_is_exported_then_erased_from_every_table,
     nothing_personal_reaches_the_logs,
+    a_people_finder_write_shows_in_api_with_its_source,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

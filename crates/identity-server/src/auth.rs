@@ -35,6 +35,7 @@ fn prefix(kind: CredentialKind) -> &'static str {
         CredentialKind::ImportToken => "idt_import",
         CredentialKind::AdminToken => "idt_admin",
         CredentialKind::SsoProfileToken => "idt_ssoprofile",
+        CredentialKind::PeopleFinderToken => "idt_peoplefinder",
     }
 }
 

@@ -159,6 +159,22 @@ impl Store {
         dispatch!(self.sso_list(query))
     }
 
+    // --- People Finder (peoplefinder source) ---
+
+    /// Writes `person`'s People Finder profile under `slug`, new (`create`) or replaced whole:
+    /// `NotFound` when the person is not active or (a replace) `slug` is not theirs;
+    /// `AlreadyExists(ExternalId)` when (a create) the slug is taken or they have one already.
+    pub async fn peoplefinder_put(
+        &self,
+        person: UserId,
+        slug: &str,
+        write: &PeopleFinderWrite,
+        create: bool,
+        actor: &Actor,
+    ) -> Result<StoredProfile> {
+        dispatch!(self.peoplefinder_put(person, slug, write, create, actor))
+    }
+
     // --- The review queue (admin) ---
 
     /// Queues the matcher's pairs, except those with an open item or decided different; returns

@@ -157,6 +157,14 @@ pub struct StoredProfile {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What People Finder writes about a person: the profile fields identity derives from, and People
+/// Finder's own document, kept whole to answer its reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeopleFinderWrite {
+    pub fields: ProfileFields,
+    pub document: Value,
+}
+
 /// What kind of secret a credential is; each binary accepts only its own kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CredentialKind {
@@ -170,6 +178,8 @@ pub enum CredentialKind {
     AdminToken,
     /// A bearer token for sso-profile, for callers that do not sign with Hawk.
     SsoProfileToken,
+    /// A bearer token for peoplefinder, for callers that do not sign with Hawk.
+    PeopleFinderToken,
 }
 
 impl CredentialKind {
@@ -180,13 +190,21 @@ impl CredentialKind {
             Self::ImportToken => "import_token",
             Self::AdminToken => "admin_token",
             Self::SsoProfileToken => "sso_profile_token",
+            Self::PeopleFinderToken => "peoplefinder_token",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::ScimToken, Self::ApiKey, Self::ImportToken, Self::AdminToken, Self::SsoProfileToken]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        [
+            Self::ScimToken,
+            Self::ApiKey,
+            Self::ImportToken,
+            Self::AdminToken,
+            Self::SsoProfileToken,
+            Self::PeopleFinderToken,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 }
 

@@ -296,6 +296,12 @@ pub const ADMIN_ROUTES: &[&str] = &[
 
 pub const SSO_PROFILE_ROUTES: &[&str] = &["/api/sso/ann.lee@id.example.gov.uk"];
 
+pub const PEOPLEFINDER_ROUTES: &[&str] = &[
+    "/api/peoplefinder/people",
+    "/api/peoplefinder/people/00000000-0000-4000-8000-000000000000",
+    "/api/peoplefinder/reference/grades",
+];
+
 /// The network profile is enforced inside the binary: a client outside the allowed networks gets
 /// 403 before any handler; `X-Forwarded-For` counts only from a trusted proxy.
 pub async fn network_profile_is_enforced(binary: &str, route: &str) {

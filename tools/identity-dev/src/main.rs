@@ -1,7 +1,8 @@
-//! `cargo run -p identity-dev`: builds sso-scim, api, import-worker, admin and sso-profile, starts
-//! them on one local SQLite file, makes a credential for each, loads the example registry, imports
-//! `examples/users.csv` through the import routes, merges two records of one person, reads her
-//! sign-in profile, and prints where to look next.
+//! `cargo run -p identity-dev`: builds sso-scim, api, import-worker, admin, peoplefinder and
+//! sso-profile, starts them on one local SQLite file, makes a credential for each, loads the
+//! example registry, imports `examples/users.csv` through the import routes, merges two records of
+//! one person, writes her People Finder profile, reads her sign-in profile, and prints where to
+//! look next.
 //! `--once` does the same, checks the services answer, stops them and exits (CI runs this).
 
 use std::path::{Path, PathBuf};
@@ -25,15 +26,15 @@ struct Args {
     /// Start, import, check, stop: no waiting for Ctrl-C.
     #[arg(long)]
     once: bool,
-    /// sso-scim listens on this port, then api, import-worker and admin on the ports after it, and
-    /// sso-profile on the fifth after it (DESIGN.md 7.1: 8081-8086).
+    /// sso-scim listens on this port, then api, import-worker, admin, peoplefinder and sso-profile
+    /// on the ports after it (DESIGN.md 7.1: 8081-8086).
     #[arg(long, default_value_t = 8081)]
     port: u16,
 }
 
-/// Each binary and its port's distance from `--port` (the one between is People Finder's).
-const BINARIES: [(&str, u16); 5] =
-    [("sso-scim", 0), ("api", 1), ("import-worker", 2), ("admin", 3), ("sso-profile", 5)];
+/// Each binary and its port's distance from `--port`.
+const BINARIES: [(&str, u16); 6] =
+    [("sso-scim", 0), ("api", 1), ("import-worker", 2), ("admin", 3), ("sso-profile", 5), ("peoplefinder", 4)];
 
 fn repo_root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -117,10 +118,11 @@ async fn stop(children: &mut [(String, Child)]) {
 
 async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), String> {
     let root = repo_root();
-    step("building sso-scim, api, import-worker, admin and sso-profile");
+    step("building sso-scim, api, import-worker, admin, peoplefinder and sso-profile");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let built = Command::new(cargo)
         .args(["build", "-p", "sso-scim", "-p", "api", "-p", "import-worker", "-p", "admin", "-p", "sso-profile"])
+        .args(["-p", "peoplefinder"])
         .current_dir(&root)
         .kill_on_drop(true)
         .status()
@@ -149,12 +151,13 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     let import_token = credential(&bin("import-worker"), &db, "tokens", &["--all-services"]).await?;
     let admin_token = credential(&bin("admin"), &db, "tokens", &["--role", "admin"]).await?;
     let profile_token = credential(&bin("sso-profile"), &db, "tokens", &[]).await?;
+    let peoplefinder_token = credential(&bin("peoplefinder"), &db, "tokens", &[]).await?;
     let credentials = dir.join("credentials.env");
     std::fs::write(
         &credentials,
         format!(
             "SCIM_TOKEN={scim_token}\nAPI_KEY={api_key}\nIMPORT_TOKEN={import_token}\nADMIN_TOKEN={admin_token}\n\
-             SSO_PROFILE_TOKEN={profile_token}\n"
+             SSO_PROFILE_TOKEN={profile_token}\nPEOPLEFINDER_TOKEN={peoplefinder_token}\n"
         ),
     )
     .map_err(|e| e.to_string())?;
@@ -182,7 +185,8 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
         wait_ready(&http, base, name, child).await?;
         eprintln!("    {name:<14} {base}");
     }
-    let (scim, api, import, admin, profile) = (&bases[0], &bases[1], &bases[2], &bases[3], &bases[4]);
+    let (scim, api, import, admin, profile, peoplefinder) =
+        (&bases[0], &bases[1], &bases[2], &bases[3], &bases[4], &bases[5]);
 
     step("importing examples/users.csv through the import-worker");
     let file = std::fs::read(root.join("examples/users.csv")).map_err(|e| e.to_string())?;
@@ -271,6 +275,9 @@ async fn run(args: Args, children: &mut Vec<(String, Child)>) -> Result<(), Stri
     eprintln!("    {}", merge.said);
     let (survivor, merge_id) = merge.ids.unwrap_or_else(|| ("<id>".into(), "<merge id>".into()));
 
+    step("Alice Walker writes her People Finder profile: api shows what it won");
+    eprintln!("    {}", peoplefinder_example(&http, peoplefinder, &peoplefinder_token, api, &api_key).await?);
+
     step("Staff SSO signs Alice Walker in: her sign-in profile from sso-profile's memory");
     eprintln!("    {}", sign_in_example(&http, profile, &profile_token).await?);
 
@@ -300,6 +307,8 @@ Try:
   curl -H "Authorization: Bearer {admin_token}" -H "Content-Type: application/json" \
        -d '{{"survivor":"<id>","merged":"<id>","reason":"the same person"}}' "{admin}/admin/v1/merges"
   curl -X POST -H "Authorization: Bearer {admin_token}" "{admin}/admin/v1/merges/{merge_id}/undo"
+  # People Finder's API (People Finder itself signs with Hawk)
+  curl -H "Authorization: Bearer {peoplefinder_token}" "{peoplefinder}/api/peoplefinder/reference/grades"
   # the sign-in profile Staff SSO reads (sso-profile, from memory; Staff SSO itself signs with Hawk)
   curl -H "Authorization: Bearer {profile_token}" "{profile}/api/sso/alice.walker"
 "#,
@@ -379,6 +388,55 @@ async fn merge_example(
          {api}/api/v1/people/{imported} now answers 308 to the survivor"
     );
     Ok(MergeExample { said, ids: Some((survivor, merge_id)) })
+}
+
+/// Alice Walker (Staff SSO's `alice.walker`) gives People Finder her pronouns and preferred name;
+/// api then answers them with `peoplefinder` as their source. Once per database.
+async fn peoplefinder_example(
+    http: &reqwest::Client,
+    peoplefinder: &str,
+    token: &str,
+    api: &str,
+    api_key: &str,
+) -> Result<String, String> {
+    let profile = serde_json::json!({
+        "sso_email_id": "alice.walker",
+        "slug": "3f1e2d4c-5b6a-4978-8a1b-2c3d4e5f6a7b",
+        "first_name": "Alice",
+        "last_name": "Walker",
+        "preferred_first_name": "Ali",
+        "pronouns": "she/her",
+        "grade": "grade_7",
+    });
+    let r = http
+        .post(format!("{peoplefinder}/api/peoplefinder/people"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(profile.to_string())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    match r.status().as_u16() {
+        201 => {}
+        409 => return Ok("Alice Walker has a People Finder profile already (an earlier run)".into()),
+        status => return Err(format!("peoplefinder answered {status}: {}", r.text().await.unwrap_or_default())),
+    }
+    let found: Value = http
+        .get(format!("{api}/api/v1/people?email=awalker@staff.example.org"))
+        .bearer_auth(api_key)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let p = &found["people"][0]["profile"];
+    Ok(format!(
+        "{peoplefinder}/api/peoplefinder/people/{} -> api: preferred_name {} and pronouns {}",
+        profile["slug"].as_str().unwrap_or_default(),
+        p["preferred_name"],
+        p["pronouns"]
+    ))
 }
 
 /// Reads Alice Walker's sign-in profile, which sso-profile has from the change feed within a

@@ -12,6 +12,7 @@ mod matcher;
 mod merges;
 mod nonces;
 mod people;
+mod peoplefinder;
 mod personal;
 mod precedence;
 mod queue;

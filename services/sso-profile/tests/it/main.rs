@@ -24,7 +24,8 @@ async fn starts_without_configuration() {
 #[tokio::test]
 async fn serves_only_its_own_routes() {
     use identity_testkit::foundation::*;
-    let others: Vec<&str> = [SSO_SCIM_ROUTES, API_ROUTES, IMPORT_WORKER_ROUTES, ADMIN_ROUTES].concat();
+    let others: Vec<&str> =
+        [SSO_SCIM_ROUTES, API_ROUTES, IMPORT_WORKER_ROUTES, ADMIN_ROUTES, PEOPLEFINDER_ROUTES].concat();
     serves_only_its_own_routes(env!("CARGO_BIN_EXE_sso-profile"), SSO_PROFILE_ROUTES, &others).await;
 }
 

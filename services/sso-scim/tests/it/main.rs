@@ -74,7 +74,8 @@ async fn readiness_follows_postgres() {
 #[tokio::test]
 async fn serves_only_its_own_routes() {
     use identity_testkit::foundation::*;
-    let others: Vec<&str> = [API_ROUTES, IMPORT_WORKER_ROUTES, ADMIN_ROUTES, SSO_PROFILE_ROUTES].concat();
+    let others: Vec<&str> =
+        [API_ROUTES, IMPORT_WORKER_ROUTES, ADMIN_ROUTES, SSO_PROFILE_ROUTES, PEOPLEFINDER_ROUTES].concat();
     serves_only_its_own_routes(env!("CARGO_BIN_EXE_sso-scim"), SSO_SCIM_ROUTES, &others).await;
 }
 

@@ -1,0 +1,80 @@
+//! People Finder's profiles (DESIGN.md §7.7): the `peoplefinder` source profile of a person,
+//! found by its slug (the link `peoplefinder` → slug). People Finder writes it whole, on a person
+//! Staff SSO already provisioned; it counts in the combined profile through precedence.
+
+use identity_core::{Source, UserId, UserStatus};
+
+use super::precedence::in_force;
+use super::rows::now;
+use super::write::{self, Batch, Claim, OnLinked, UserWrite};
+use super::Backend;
+use crate::error::{Result, StoreError, Uniqueness};
+use crate::model::{Actor, PeopleFinderWrite, StoredProfile};
+
+impl Backend {
+    /// Writes `person`'s People Finder profile under `slug`: a new one (`create`: refused with
+    /// `AlreadyExists(ExternalId)` if the slug is taken or the person has one already), or a
+    /// full replacement of the one `slug` names (`NotFound` if it is not `person`'s). `NotFound`
+    /// too when the person is not active: People Finder writes only about people who can sign in.
+    pub(crate) async fn peoplefinder_put(
+        &self,
+        person: UserId,
+        slug: &str,
+        w: &PeopleFinderWrite,
+        create: bool,
+        actor: &Actor,
+    ) -> Result<StoredProfile> {
+        let at = now();
+        let mut tx = self.begin_write().await?;
+        let precedence = in_force(&mut tx, &self.precedence).await?;
+        let status = write::lock_users(&mut tx, &[person]).await?.get(&person).copied();
+        if status != Some(UserStatus::Active) {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound);
+        }
+        let profiles = write::load_profiles(&mut tx, person).await?;
+        let previous = profiles.own.iter().find(|p| p.source == Source::PeopleFinder);
+        let refused = match (create, previous) {
+            (true, Some(_)) => Some(StoreError::AlreadyExists(Uniqueness::ExternalId)),
+            (false, None) => Some(StoreError::NotFound),
+            (false, Some(p)) if p.external_id.as_deref() != Some(slug) => Some(StoreError::NotFound),
+            _ => None,
+        };
+        if let Some(e) = refused {
+            tx.rollback().await?;
+            return Err(e);
+        }
+        let mut batch = Batch::new(&mut tx);
+        if create {
+            // A slug someone else holds is refused by the guard, not the primary key.
+            batch.guard(&[Claim::Link { source: &Source::PeopleFinder, external_id: slug, except: None }]).await?;
+            write::insert_links(&mut batch, &[(&Source::PeopleFinder, slug, person)], OnLinked::Fail, at).await?;
+        }
+        let user = UserWrite {
+            user_id: person,
+            status: UserStatus::Active,
+            is_new: false,
+            status_changed: false,
+            existing: &profiles.own,
+            absorbed: &profiles.absorbed,
+            put: vec![(&Source::PeopleFinder, Some(slug), &w.fields, &w.document)],
+        };
+        let written = write::write_users(&mut batch, &[user], &precedence.precedence, &actor.0, at).await?;
+        let finished = if create { batch.finish_guarded().await } else { batch.finish().await };
+        if let Err(e) = finished {
+            tx.rollback().await?;
+            return Err(e);
+        }
+        tx.commit().await?;
+        let written = written.into_iter().next();
+        Ok(StoredProfile {
+            source: Source::PeopleFinder,
+            external_id: Some(slug.to_owned()),
+            fields: w.fields.clone(),
+            attributes: w.document.clone(),
+            version: written.as_ref().and_then(|w| w.versions.first().copied()).unwrap_or(1),
+            created_at: written.map_or(at, |w| w.created_at),
+            updated_at: at,
+        })
+    }
+}

@@ -1,0 +1,272 @@
+//! peoplefinder's routes, under `/api/peoplefinder` as the seed system mounts them: people
+//! (read, create, full replace) and the reference lists. Callers sign with Hawk, as People
+//! Finder does today, or present a bearer token made with `peoplefinder tokens create`. Answers
+//! are the seed system's (`{"message": …}`, 422 `{"detail": […]}`), except where its behaviour
+//! was a plain bug (DECISIONS.md "People Finder").
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use identity_core::{Source, UserId, UserStatus};
+use identity_server::auth::{AuthError, Authenticator, Principal};
+use identity_server::hawk::{self, Hawk};
+use identity_server::runner::Running;
+use identity_store::{Actor, CredentialKind, PeopleFinderWrite, Person, Store, StoreError, Uniqueness};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::reference;
+use crate::request::{self, Problem, ProfileRequest};
+
+#[derive(Clone)]
+struct AppState(Arc<Shared>);
+
+struct Shared {
+    store: Store,
+    auth: Authenticator,
+    hawk: Option<Hawk>,
+    max_body: usize,
+}
+
+pub fn routes(running: &Running, config: &Config) -> Router {
+    let store = running.store().clone();
+    let state = AppState(Arc::new(Shared {
+        auth: Authenticator::new(store.clone(), CredentialKind::PeopleFinderToken),
+        hawk: Hawk::new(&config.hawk, store.clone(), running.plumbing.network.clone()),
+        max_body: config.http.max_body_bytes,
+        store,
+    }));
+    Router::new()
+        .route("/api/peoplefinder/people", axum::routing::post(create))
+        .route("/api/peoplefinder/people/{slug}", get(read).put(replace))
+        .route("/api/peoplefinder/reference/{name}", get(reference_list))
+        .route_layer(from_fn_with_state(state.clone(), authenticate))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+const NO_PEOPLEFINDER_PROFILE: &str = "People finder profile does not exist";
+const NO_PROFILE: &str = "Profile does not exist";
+
+fn message(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "message": message }))).into_response()
+}
+
+fn detail(status: StatusCode, detail: &str) -> Response {
+    (status, Json(json!({ "detail": detail }))).into_response()
+}
+
+fn invalid(problems: &[Problem]) -> Response {
+    let detail: Vec<Value> = problems.iter().map(Problem::to_json).collect();
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "detail": detail }))).into_response()
+}
+
+async fn not_found() -> Response {
+    detail(StatusCode::NOT_FOUND, "Not Found")
+}
+
+/// A store failure that is not the request's fault: 503 when the database is away, else 500,
+/// logged without the request's data.
+fn failed(e: &StoreError) -> Response {
+    if e.is_unavailable() {
+        return message(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly");
+    }
+    tracing::error!(error = %e, "a People Finder request failed");
+    message(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
+}
+
+fn actor(p: &Principal) -> Actor {
+    Actor::new(format!("peoplefinder:{}", p.name))
+}
+
+/// Why a request was not carried out.
+enum Refused {
+    NotJson,
+    Invalid(Vec<Problem>),
+    Store(StoreError),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            // As the seed system: 400 when the body is not JSON at all.
+            Self::NotJson => detail(StatusCode::BAD_REQUEST, "Cannot parse request body"),
+            Self::Invalid(problems) => invalid(&problems),
+            Self::Store(e) => failed(&e),
+        }
+    }
+}
+
+fn checked(body: &Bytes, create: bool) -> Result<ProfileRequest, Refused> {
+    let body: Value = serde_json::from_slice(body).map_err(|_| Refused::NotJson)?;
+    request::parse(&body, create).map_err(Refused::Invalid)
+}
+
+/// The person whose People Finder profile `slug` names, live or not.
+async fn by_slug(store: &Store, slug: &str) -> Result<Option<Person>, StoreError> {
+    match Uuid::try_parse(slug) {
+        Ok(slug) => store.person_by_link(&Source::PeopleFinder, &slug.to_string()).await,
+        // Not a slug People Finder could have made: nobody's (the seed system answered 500).
+        Err(_) => Ok(None),
+    }
+}
+
+/// The active person Staff SSO knows as `sso_email_id`.
+async fn active_by_sso_id(store: &Store, sso_email_id: &str) -> Result<Option<Person>, StoreError> {
+    let found = store.person_by_link(&Source::Sso, sso_email_id).await?;
+    Ok(found.filter(|p| p.user.status == UserStatus::Active))
+}
+
+fn sso_id_of(p: &Person) -> Option<&str> {
+    p.links.iter().find(|l| l.source == Source::Sso).map(|l| l.external_id.as_str())
+}
+
+/// `GET /people/{slug}`: the profile of an active person (the seed system's minimal answer).
+async fn read(State(s): State<AppState>, Path(slug): Path<String>) -> Response {
+    let missing = || message(StatusCode::NOT_FOUND, "Unable to find people finder profile");
+    let person = match by_slug(&s.0.store, &slug).await {
+        Ok(Some(p)) if p.user.status == UserStatus::Active => p,
+        Ok(_) => return missing(),
+        Err(e) => return failed(&e),
+    };
+    let profiles = match s.0.store.profiles(person.user.id).await {
+        Ok(p) => p,
+        Err(e) => return failed(&e),
+    };
+    match profiles.iter().find(|p| p.source == Source::PeopleFinder) {
+        Some(p) => {
+            let slug = p.external_id.as_deref().unwrap_or_default();
+            Json(request::response(slug, sso_id_of(&person), &p.attributes, false)).into_response()
+        }
+        None => missing(),
+    }
+}
+
+/// The manager `manager_slug` names, or the 422 for it (the seed system answered 404 or 500).
+async fn manager(store: &Store, r: &ProfileRequest) -> Result<Option<UserId>, Refused> {
+    let Some(slug) = r.manager_slug else { return Ok(None) };
+    match store.person_by_link(&Source::PeopleFinder, &slug.to_string()).await {
+        Ok(Some(p)) if !p.user.status.is_gone() => Ok(Some(p.user.id)),
+        Ok(_) => Err(Refused::Invalid(vec![Problem::field(
+            "manager_slug",
+            "value_error",
+            "Value error, no People Finder profile has this slug",
+        )])),
+        Err(e) => Err(Refused::Store(e)),
+    }
+}
+
+/// `POST /people`: a new profile for the active person Staff SSO knows as `sso_email_id`.
+async fn create(State(s): State<AppState>, Extension(p): Extension<Principal>, body: Bytes) -> Response {
+    let r = match checked(&body, true) {
+        Ok(r) => r,
+        Err(refused) => return refused.into_response(),
+    };
+    let person = match active_by_sso_id(&s.0.store, &r.sso_email_id).await {
+        Ok(Some(person)) => person,
+        Ok(None) => return message(StatusCode::NOT_FOUND, NO_PROFILE),
+        Err(e) => return failed(&e),
+    };
+    let slug = r.slug.map(|u| u.to_string()).unwrap_or_default();
+    write(&s, &p, &r, person, &slug, true).await
+}
+
+/// `PUT /people/{slug}`: the profile replaced whole (what the request leaves out is cleared).
+async fn replace(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Response {
+    let r = match checked(&body, false) {
+        Ok(r) => r,
+        Err(refused) => return refused.into_response(),
+    };
+    // As the seed system: the person named first, then the profile.
+    let person = match active_by_sso_id(&s.0.store, &r.sso_email_id).await {
+        Ok(Some(person)) => person,
+        Ok(None) => return message(StatusCode::NOT_FOUND, NO_PROFILE),
+        Err(e) => return failed(&e),
+    };
+    let owner = match by_slug(&s.0.store, &slug).await {
+        Ok(Some(owner)) => owner,
+        Ok(None) => return message(StatusCode::NOT_FOUND, NO_PEOPLEFINDER_PROFILE),
+        Err(e) => return failed(&e),
+    };
+    if owner.user.id != person.user.id {
+        // The seed system wrote the profile whoever the body named.
+        return invalid(&[Problem::field(
+            "sso_email_id",
+            "value_error",
+            "Value error, this People Finder profile belongs to someone else",
+        )]);
+    }
+    let slug = Uuid::try_parse(&slug).map(|u| u.to_string()).unwrap_or(slug);
+    write(&s, &p, &r, person, &slug, false).await
+}
+
+async fn write(s: &AppState, p: &Principal, r: &ProfileRequest, person: Person, slug: &str, create: bool) -> Response {
+    let manager = match manager(&s.0.store, r).await {
+        Ok(m) => m,
+        Err(refused) => return refused.into_response(),
+    };
+    let document = Value::Object(r.document.clone());
+    let w = PeopleFinderWrite { fields: request::profile_fields(&r.document, manager), document };
+    match s.0.store.peoplefinder_put(person.user.id, slug, &w, create, &actor(p)).await {
+        Ok(stored) => {
+            let status = if create { StatusCode::CREATED } else { StatusCode::OK };
+            (status, Json(request::response(slug, sso_id_of(&person), &stored.attributes, true))).into_response()
+        }
+        Err(StoreError::AlreadyExists(Uniqueness::ExternalId)) => {
+            message(StatusCode::CONFLICT, "A people finder profile for this user has already been created")
+        }
+        Err(StoreError::AlreadyExists(Uniqueness::Email)) => {
+            message(StatusCode::CONFLICT, "The email address is already someone else's")
+        }
+        // Deactivated, or the slug moved, since it was looked up.
+        Err(StoreError::NotFound) if create => message(StatusCode::NOT_FOUND, NO_PROFILE),
+        Err(StoreError::NotFound) => message(StatusCode::NOT_FOUND, NO_PEOPLEFINDER_PROFILE),
+        Err(e) => failed(&e),
+    }
+}
+
+/// `GET /reference/{name}`: one of the lists of choices, `[{"key", "value"}]`.
+async fn reference_list(Path(name): Path<String>) -> Response {
+    match reference::list(&name) {
+        Some(list) => Json(&list.choices).into_response(),
+        None => detail(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+async fn authenticate(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if hawk::is_hawk(req.headers()) {
+        let answer = hawk::admit(s.0.hawk.as_ref(), req, s.0.max_body, &[], |mut req, principal| {
+            req.extensions_mut().insert(principal);
+            next.run(req)
+        })
+        .await;
+        return answer.unwrap_or_else(|refused| refused);
+    }
+    match s.0.auth.verify(req.headers().get(header::AUTHORIZATION)).await {
+        Ok(principal) => {
+            let mut req = req;
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(AuthError::Unavailable) => detail(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
+        Err(_) => {
+            let mut refused = detail(StatusCode::UNAUTHORIZED, "Unauthorized");
+            refused
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"peoplefinder\""));
+            refused
+        }
+    }
+}
