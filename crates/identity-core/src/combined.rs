@@ -29,6 +29,8 @@ pub struct CombinedProfile {
     pub email: Option<Sourced<Email>>,
     pub date_of_birth: Option<Sourced<DateOfBirth>>,
     pub trn: Option<Sourced<Trn>>,
+    /// Absent from combined profiles recorded before details existed (a merge's record).
+    #[serde(default)]
     pub details: CombinedDetails,
 }
 
@@ -441,6 +443,15 @@ mod tests {
         let pf = ProfileFields { details: Details { phones: Vec::new(), ..Details::default() }, ..Default::default() };
         let c = CombinedProfile::derive(&[profile(Source::Sso, 1, sso), profile(Source::PeopleFinder, 2, pf)]);
         assert_eq!(c.details.phones, Some(Sourced { value: vec![number], source: Source::Sso }));
+    }
+
+    #[test]
+    fn a_combined_profile_recorded_before_details_existed_reads_back() {
+        let old = r#"{"first_name":{"value":"Ann","source":"sso"},"middle_name":null,"last_name":null,
+            "preferred_name":null,"display_name":null,"email":null,"date_of_birth":null,"trn":null}"#;
+        let read: CombinedProfile = serde_json::from_str(old).unwrap();
+        assert_eq!(read.first_name.map(|n| n.value).as_deref(), Some("Ann"));
+        assert!(read.details.is_empty());
     }
 
     #[test]

@@ -270,8 +270,9 @@ pub struct PhoneEntry {
 /// What a person says about how to reach them and about their work: fields no identifier
 /// depends on, stored as one document per profile. Empty lists and absent values mean "this
 /// source does not say".
+/// Unknown fields are ignored when read: a document written by a later version, with a field
+/// this one does not know, still reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Details {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub emails: Vec<EmailEntry>,

@@ -62,8 +62,8 @@ pub enum StoreError {
     /// A review decision that does not fit its item, or an item decided already.
     #[error("{0}")]
     Undecidable(identity_core::review::DecisionError),
-    /// A new precedence version was set while a write derived with the one before: nothing was
-    /// written, and the write is made again with the new one (see `sql/precedence.rs`).
+    /// A new precedence version was set while an import chunk derived with the one before:
+    /// nothing was committed, and the chunk is done again with the new one (`Session::commit`).
     #[error("the precedence changed during the write; try again")]
     PrecedenceChanged,
 }

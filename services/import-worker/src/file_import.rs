@@ -345,10 +345,10 @@ impl<'a, R: Registry> Pipeline<'a, R> {
     }
 }
 
-/// Worth trying again: someone else wrote one of the same people meanwhile, or the server broke a
-/// deadlock or ran out of lock space.
+/// Worth trying again: someone else wrote one of the same people meanwhile, the server broke a
+/// deadlock or ran out of lock space, or a new precedence was set while the chunk derived.
 fn retryable(e: &EngineError) -> bool {
-    matches!(e, EngineError::Conflict(_) | EngineError::Store(StoreError::Busy(_)))
+    matches!(e, EngineError::Conflict(_) | EngineError::Store(StoreError::Busy(_) | StoreError::PrecedenceChanged))
 }
 
 /// Decides a chunk in a new session, left open for its writes; rolled back if it fails.
@@ -461,7 +461,7 @@ async fn apply_one<R: Registry>(
                 *last = began.zip(ended).map(|(began, ended)| CommittedChunk { began, ended, query, moves_people });
                 return Ok(results);
             }
-            Err(EngineError::Conflict(_)) if attempt < CONFLICT_RETRIES => attempt += 1,
+            Err(e) if retryable(&e) && attempt < CONFLICT_RETRIES => attempt += 1,
             Err(e) => return Err(e),
         }
     }

@@ -195,6 +195,12 @@ impl<R: Registry> Worker<R> {
                         attempt += 1;
                         tracing::debug!(import.job_id = %job.id, conflict = ?what, "retrying a chunk after a concurrent write");
                     }
+                    Err(ChunkError::Engine(EngineError::Store(StoreError::PrecedenceChanged)))
+                        if attempt < CONFLICT_RETRIES =>
+                    {
+                        attempt += 1;
+                        tracing::debug!(import.job_id = %job.id, "retrying a chunk after a new precedence version");
+                    }
                     Err(ChunkError::Engine(EngineError::Store(e))) if e.is_unavailable() => {
                         if !self.wait_out(job, &e, outages.next()).await {
                             return Ended::Left;

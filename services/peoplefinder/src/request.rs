@@ -221,6 +221,10 @@ fn check(name: &str, kind: Kind, value: &Value, problems: &mut Vec<Problem>) -> 
         },
         Kind::Text | Kind::Email | Kind::Phone | Kind::Uuid | Kind::Time => {
             let Some(text) = value.as_str() else { return problem("string_type", "Input should be a valid string") };
+            // PostgreSQL cannot store a NUL, and no name or address holds one.
+            if text.contains('\0') {
+                return problem("value_error", "Value error, text may not contain NUL characters");
+            }
             if text.chars().count() > MAX_TEXT {
                 problems.push(Problem {
                     ctx: Some(json!({ "max_length": MAX_TEXT })),
@@ -240,14 +244,25 @@ fn check(name: &str, kind: Kind, value: &Value, problems: &mut Vec<Problem>) -> 
                     problem("value_error", "Value error, not a valid phone number")
                 }
                 Kind::Uuid => uuid(text, name, problems).map(|u| json!(u.to_string())),
-                Kind::Time => match DateTime::parse_from_rfc3339(text) {
-                    Ok(t) => Some(json!(t.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Millis, true))),
-                    Err(_) => problem("datetime_parsing", "Input should be a valid datetime"),
+                Kind::Time => match time(text) {
+                    Some(t) => Some(json!(t.to_rfc3339_opts(SecondsFormat::Millis, true))),
+                    None => problem("datetime_parsing", "Input should be a valid datetime"),
                 },
                 _ => Some(json!(text)),
             }
         }
     }
+}
+
+/// An ISO 8601 date and time; one without an offset is UTC (as pydantic reads it, and as
+/// People Finder's own server stores it).
+fn time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).ok().or_else(|| {
+        ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"]
+            .iter()
+            .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+            .map(|t| t.and_utc())
+    })
 }
 
 fn choice(list: &str, value: &Value) -> Result<String, Problem> {
@@ -368,6 +383,7 @@ mod tests {
             "became_inactive": "yesterday",
             "manager_slug": "boss",
             "pronouns": "x".repeat(MAX_TEXT + 1),
+            "first_name": "Ann\u{0}",
         });
         let problems: Vec<Value> = parse(&body, false).unwrap_err().iter().map(Problem::to_json).collect();
         let at =
@@ -383,7 +399,8 @@ mod tests {
         assert_eq!(at(json!(["body", "profile_request", "became_inactive"]))["type"], "datetime_parsing");
         assert_eq!(at(json!(["body", "profile_request", "manager_slug"]))["type"], "uuid_parsing");
         assert_eq!(at(json!(["body", "profile_request", "pronouns"]))["ctx"], json!({"max_length": MAX_TEXT}));
-        assert_eq!(problems.len(), 9, "{problems:?}");
+        assert_eq!(at(json!(["body", "profile_request", "first_name"]))["type"], "value_error");
+        assert_eq!(problems.len(), 10, "{problems:?}");
         assert!(parse(&json!([1]), false).is_err());
     }
 
@@ -395,12 +412,13 @@ mod tests {
                 "sso_email_id": "ann", "first_name": "Ann", "preferred_first_name": "Annie", "pronouns": "she/her",
                 "email_address": "ann@dept.gov.uk", "contact_email_address": "ann@home.example",
                 "primary_phone_number": "020 7946 0000", "secondary_phone_number": "07700 900000", "grade": "grade_7",
-                "became_inactive": "2024-05-01T10:00:00+01:00"
+                "became_inactive": "2024-05-01T10:00:00+01:00", "edited_or_confirmed_at": "2024-05-02T08:30:00"
             }),
             false,
         )
         .unwrap();
         assert_eq!(r.document["became_inactive"], "2024-05-01T09:00:00.000Z");
+        assert_eq!(r.document["edited_or_confirmed_at"], "2024-05-02T08:30:00.000Z", "no offset: UTC");
         let f = profile_fields(&r.document, Some(boss));
         assert_eq!((f.first_name.as_deref(), f.preferred_name.as_deref()), (Some("Ann"), Some("Annie")));
         assert_eq!(f.email, None, "People Finder's address is among the emails, not the sign-in one");

@@ -170,12 +170,19 @@ impl Backend {
             // BEGIN and COMMIT round trips, and no transaction pool. It derives with the version
             // this process read at most a second ago, and is written moments later: well
             // before the re-derivation's pass begins after a new one (`precedence.rs`).
-            let mut conn = self.conns.acquire().await?;
+            // Read before the connection is taken: the read may need a connection of its own.
             let precedence = self.precedence().await?;
+            let mut conn = self.conns.acquire().await?;
             let created = write.run(conn.start(), &precedence.precedence).await;
             conn.finish(created)
         } else {
             let mut tx = self.begin_write().await?;
+            // The person a replace or an archive writes is locked before the version is read
+            // (the write locks them again, a no-op): a version set after this reaches them by
+            // the re-derivation, which waits for the lock.
+            if let Some(person) = write.person() {
+                super::write::lock_users(&mut tx, &[person]).await?;
+            }
             let precedence = in_force(&mut tx, &self.precedence).await?;
             let out = write.run(&mut tx, &precedence.precedence).await?;
             tx.commit().await?;

@@ -297,7 +297,16 @@ impl Backend {
         // With the one write lock held, so nothing can be committed between this mark and the
         // session's own reads.
         let began = if DIALECT.locks_rows_apart() { None } else { Some(feed_mark(&mut tx).await?) };
-        Ok(Session { tx, claims, changes: Vec::new(), horizon, order, began, precedence: self.precedence.clone() })
+        Ok(Session {
+            tx,
+            claims,
+            changes: Vec::new(),
+            horizon,
+            order,
+            began,
+            precedence: self.precedence.clone(),
+            derived_with: None,
+        })
     }
 
     /// A chunk's facts read on a connection of their own, in one read transaction, with the
@@ -406,6 +415,8 @@ pub(crate) struct Session {
     began: Option<i64>,
     /// Where the session finds the precedence its combined profiles are derived with.
     precedence: super::precedence::Cache,
+    /// The version its writes derived with, if it wrote.
+    derived_with: Option<i64>,
 }
 
 /// The key of a claim on an identifier: a 64-bit FNV-1a hash of its kind and value, the same in
@@ -484,7 +495,17 @@ async fn read_facts(conn: &mut super::Conn, service: &ServiceName, q: &FactQuery
 impl Session {
     /// Writes the changes held back (numbered: `write::append_numbered_changes`), and commits.
     /// Returns the change log's mark after it (SQLite; `None` where sessions overlap).
+    /// `PrecedenceChanged` (nothing committed; the chunk is done again) when a new precedence
+    /// version was set since its writes derived: the people it adds are locked by nobody, and on
+    /// PostgreSQL a session may wait for the one before it to commit, long enough for the
+    /// re-derivation to have passed them unseen.
     pub(crate) async fn commit(mut self) -> Result<Option<i64>> {
+        if let Some(version) = self.derived_with {
+            if super::precedence::in_force(&mut self.tx, &self.precedence).await?.version != version {
+                self.tx.rollback().await?;
+                return Err(StoreError::PrecedenceChanged);
+            }
+        }
         write::append_numbered_changes(&mut self.tx, self.horizon, &self.changes).await?;
         let ended = match self.began {
             Some(_) => Some(feed_mark(&mut self.tx).await?),
@@ -544,10 +565,12 @@ impl Session {
         let mut touched: Vec<UserId> = updated.iter().chain(&linked).copied().collect();
         touched.sort();
         touched.dedup();
-        // Read just before the locks, not when the session began: deciding the chunk (asking
-        // the registry) may take a while.
-        let precedence = super::precedence::in_force(conn, &self.precedence).await?;
         let statuses = write::lock_users(conn, &touched).await?;
+        // Read once the people it writes are locked, not when the session began: deciding the
+        // chunk (asking the registry) may take a while. The new people it adds are locked by
+        // nobody: `commit` checks the version is still in force.
+        let precedence = super::precedence::in_force(conn, &self.precedence).await?;
+        self.derived_with = Some(precedence.version);
         if statuses.len() != touched.len() || statuses.values().any(|s| s.is_gone()) {
             return Err(StoreError::AlreadyExists(crate::error::Uniqueness::Id));
         }

@@ -238,6 +238,10 @@ pub(super) async fn merge_in(
 impl Backend {
     pub(crate) async fn merge(&self, new: &NewMerge, actor: &Actor) -> Result<Merge> {
         let mut tx = self.begin_write().await?;
+        // Both locked before the version is read (`merge_in` locks them again, a no-op).
+        let mut pair = [new.survivor, new.merged];
+        pair.sort();
+        write::lock_users(&mut tx, &pair).await?;
         let precedence = super::precedence::in_force(&mut tx, &self.precedence).await?;
         let done = merge_in(&mut tx, new, &precedence.precedence, actor, now()).await?;
         tx.commit().await?;

@@ -4,10 +4,10 @@
 
 use identity_core::{Source, UserId, UserStatus};
 
-use super::precedence::in_force;
+use super::precedence::{in_force, Cache};
 use super::rows::now;
 use super::write::{self, Batch, Claim, OnLinked, UserWrite};
-use super::Backend;
+use super::{Backend, Conn};
 use crate::error::{Result, StoreError, Uniqueness};
 use crate::model::{Actor, PeopleFinderWrite, StoredProfile};
 
@@ -24,57 +24,75 @@ impl Backend {
         create: bool,
         actor: &Actor,
     ) -> Result<StoredProfile> {
-        let at = now();
         let mut tx = self.begin_write().await?;
-        let precedence = in_force(&mut tx, &self.precedence).await?;
-        let status = write::lock_users(&mut tx, &[person]).await?.get(&person).copied();
-        if status != Some(UserStatus::Active) {
-            tx.rollback().await?;
-            return Err(StoreError::NotFound);
+        match put_in(&mut tx, &self.precedence, person, slug, w, create, actor).await {
+            Ok(stored) => {
+                tx.commit().await?;
+                Ok(stored)
+            }
+            Err(e) => {
+                // Rolled back now, so that the person's lock goes with it.
+                tx.rollback().await?;
+                Err(e)
+            }
         }
-        let profiles = write::load_profiles(&mut tx, person).await?;
-        let previous = profiles.own.iter().find(|p| p.source == Source::PeopleFinder);
-        let refused = match (create, previous) {
-            (true, Some(_)) => Some(StoreError::AlreadyExists(Uniqueness::ExternalId)),
-            (false, None) => Some(StoreError::NotFound),
-            (false, Some(p)) if p.external_id.as_deref() != Some(slug) => Some(StoreError::NotFound),
-            _ => None,
-        };
-        if let Some(e) = refused {
-            tx.rollback().await?;
-            return Err(e);
-        }
-        let mut batch = Batch::new(&mut tx);
-        if create {
-            // A slug someone else holds is refused by the guard, not the primary key.
-            batch.guard(&[Claim::Link { source: &Source::PeopleFinder, external_id: slug, except: None }]).await?;
-            write::insert_links(&mut batch, &[(&Source::PeopleFinder, slug, person)], OnLinked::Fail, at).await?;
-        }
-        let user = UserWrite {
-            user_id: person,
-            status: UserStatus::Active,
-            is_new: false,
-            status_changed: false,
-            existing: &profiles.own,
-            absorbed: &profiles.absorbed,
-            put: vec![(&Source::PeopleFinder, Some(slug), &w.fields, &w.document)],
-        };
-        let written = write::write_users(&mut batch, &[user], &precedence.precedence, &actor.0, at).await?;
-        let finished = if create { batch.finish_guarded().await } else { batch.finish().await };
-        if let Err(e) = finished {
-            tx.rollback().await?;
-            return Err(e);
-        }
-        tx.commit().await?;
-        let written = written.into_iter().next();
-        Ok(StoredProfile {
-            source: Source::PeopleFinder,
-            external_id: Some(slug.to_owned()),
-            fields: w.fields.clone(),
-            attributes: w.document.clone(),
-            version: written.as_ref().and_then(|w| w.versions.first().copied()).unwrap_or(1),
-            created_at: written.map_or(at, |w| w.created_at),
-            updated_at: at,
-        })
     }
+}
+
+async fn put_in(
+    tx: &mut Conn,
+    cache: &Cache,
+    person: UserId,
+    slug: &str,
+    w: &PeopleFinderWrite,
+    create: bool,
+    actor: &Actor,
+) -> Result<StoredProfile> {
+    let at = now();
+    let status = write::lock_users(tx, &[person]).await?.get(&person).copied();
+    if status != Some(UserStatus::Active) {
+        return Err(StoreError::NotFound);
+    }
+    // Read with the person locked: a version set after this reaches them by the re-derivation,
+    // which waits for the lock.
+    let precedence = in_force(tx, cache).await?;
+    let profiles = write::load_profiles(tx, person).await?;
+    let previous = profiles.own.iter().find(|p| p.source == Source::PeopleFinder);
+    match (create, previous) {
+        (true, Some(_)) => return Err(StoreError::AlreadyExists(Uniqueness::ExternalId)),
+        (false, None) => return Err(StoreError::NotFound),
+        (false, Some(p)) if p.external_id.as_deref() != Some(slug) => return Err(StoreError::NotFound),
+        _ => {}
+    }
+    let mut batch = Batch::new(tx);
+    if create {
+        // A slug someone else holds is refused by the guard, not the primary key.
+        batch.guard(&[Claim::Link { source: &Source::PeopleFinder, external_id: slug, except: None }]).await?;
+        write::insert_links(&mut batch, &[(&Source::PeopleFinder, slug, person)], OnLinked::Fail, at).await?;
+    }
+    let user = UserWrite {
+        user_id: person,
+        status: UserStatus::Active,
+        is_new: false,
+        status_changed: false,
+        existing: &profiles.own,
+        absorbed: &profiles.absorbed,
+        put: vec![(&Source::PeopleFinder, Some(slug), &w.fields, &w.document)],
+    };
+    let written = write::write_users(&mut batch, &[user], &precedence.precedence, &actor.0, at).await?;
+    if create {
+        batch.finish_guarded().await?;
+    } else {
+        batch.finish().await?;
+    }
+    let written = written.into_iter().next();
+    Ok(StoredProfile {
+        source: Source::PeopleFinder,
+        external_id: Some(slug.to_owned()),
+        fields: w.fields.clone(),
+        attributes: w.document.clone(),
+        version: written.as_ref().and_then(|w| w.versions.first().copied()).unwrap_or(1),
+        created_at: written.map_or(at, |w| w.created_at),
+        updated_at: at,
+    })
 }

@@ -172,19 +172,23 @@ impl Backend {
 
     pub(crate) async fn erase(&self, id: UserId, reason: &str, actor: &Actor) -> Result<Erasure> {
         let at = now();
-        let mut tx = self.begin_write().await?;
         // A merged person is the survivor's record of the same human: the person is the survivor
         // and everyone merged into it (merges point every merged person at the last survivor).
         // They are locked in id order, as every writer locks people (a re-derivation's chunk
         // locking them the other way round would wait in a circle); `id` is one of them, so its
-        // row is read again under the lock, in case a merge or an undo moved it meanwhile.
+        // row is read again under the lock, and if a merge or an undo moved it meanwhile, the
+        // transaction starts over (holding no lock out of order).
         let read = "SELECT status, merged_into FROM users WHERE id = $1";
         let group =
             format!("SELECT id FROM users WHERE id = $1 OR merged_into = $1 ORDER BY id{}", DIALECT.for_update());
-        let mut seen =
-            sqlx::query(read).bind(id.as_uuid()).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
-        let (row, person, people) = loop {
-            let person = seen.try_get::<Option<uuid::Uuid>, _>("merged_into")?.map_or(id, UserId::from_uuid);
+        let (mut tx, row, person, people) = loop {
+            let mut tx = self.begin_write().await?;
+            let Some(seen) = sqlx::query(read).bind(id.as_uuid()).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
+                return Err(StoreError::NotFound);
+            };
+            let merged_into: Option<uuid::Uuid> = seen.try_get("merged_into")?;
+            let person = merged_into.map_or(id, UserId::from_uuid);
             let people: Vec<UserId> = sqlx::query(&group)
                 .bind(person.as_uuid())
                 .fetch_all(&mut *tx)
@@ -193,10 +197,10 @@ impl Backend {
                 .map(|r| rows::user_id(r, "id"))
                 .collect::<Result<_>>()?;
             let now = sqlx::query(read).bind(id.as_uuid()).fetch_one(&mut *tx).await?;
-            if now.try_get::<Option<uuid::Uuid>, _>("merged_into")? == seen.try_get("merged_into")? {
-                break (now, person, people);
+            if now.try_get::<Option<uuid::Uuid>, _>("merged_into")? == merged_into {
+                break (tx, now, person, people);
             }
-            seen = now;
+            tx.rollback().await?;
         };
         if rows::status(&row, "status")? == UserStatus::Erased {
             let done = recorded(&mut tx, id)

@@ -1,7 +1,7 @@
 //! Precedence as data (DESIGN.md §7.2): each `admin precedence set` stores a version in
 //! `precedence_versions`, the highest in force; none stored means the one the project ships
 //! (version 0). A write derives with the version its transaction sees ([`in_force`], read
-//! before it locks its people); readers use the process's copy, read again at most once a
+//! once it has locked its people); readers use the process's copy, read again at most once a
 //! [`REFRESH`]. Each process keeps the parsed document and loads it again only when the number
 //! moves.
 //!
@@ -11,7 +11,8 @@
 //! everyone in id order, locking each chunk's people as writers do: a write that read the
 //! version before holds its locks until it commits, and the chunk then reads what it wrote. The
 //! pass begins a while after the setting ([`SETTLE`]) for the writes that lock nobody a chunk
-//! would wait on (a new person, created by one statement with the process's copy).
+//! would wait on (a new person, created by one statement with the process's copy); an import
+//! chunk, which may wait long before its commit, checks the version again then.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -79,9 +80,9 @@ impl Cache {
     }
 }
 
-/// The version in force as `conn`'s transaction sees it: each writer asks once its transaction
-/// has begun, before it locks the people it writes, so that a version set after this reaches
-/// them through the re-derivation, which waits for those locks (see the module's comment).
+/// The version in force as `conn`'s transaction sees it: each writer asks once it holds the
+/// locks of the people it writes, so that a version set after this reaches them through the
+/// re-derivation, which waits for those locks (see the module's comment).
 pub(super) async fn in_force(conn: &mut Conn, cache: &Cache) -> Result<Arc<PrecedenceVersion>> {
     let newest: Option<i64> =
         sqlx::query("SELECT max(version) AS v FROM precedence_versions").fetch_one(&mut *conn).await?.try_get("v")?;

@@ -200,8 +200,6 @@ impl Backend {
     pub(crate) async fn review_decide(&self, id: Uuid, decision: Decision, actor: &Actor) -> Result<ReviewItem> {
         let at = now();
         let mut tx = self.begin_write().await?;
-        let precedence = super::precedence::in_force(&mut tx, &self.precedence).await?;
-        let precedence = &precedence.precedence;
         let sql = format!("SELECT {ITEM_COLUMNS} FROM review_items WHERE id = $1{}", DIALECT.for_update());
         let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
         let mut found = item(&row)?;
@@ -217,6 +215,14 @@ impl Backend {
             named.push(p);
         }
         let survivors = survivors_of(&mut tx, &named).await?;
+        // Everyone the decision may write, locked before the version is read (the writes lock
+        // them again, a no-op): a version set after this reaches them by the re-derivation.
+        let mut people: Vec<UserId> = named.iter().map(|p| survivors.get(p).copied().unwrap_or(*p)).collect();
+        people.sort();
+        people.dedup();
+        write::lock_users(&mut tx, &people).await?;
+        let precedence = super::precedence::in_force(&mut tx, &self.precedence).await?;
+        let precedence = &precedence.precedence;
         let now = |p: UserId| survivors.get(&p).copied().unwrap_or(p);
         let candidates: Vec<ReviewCandidate> =
             found.candidates.iter().map(|c| ReviewCandidate { person: now(c.person), ..c.clone() }).collect();

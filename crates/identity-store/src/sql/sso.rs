@@ -78,6 +78,14 @@ impl SsoWrite {
         }
     }
 
+    /// The existing person a replace or an archive writes.
+    pub(super) fn person(&self) -> Option<UserId> {
+        match self {
+            Self::Create { .. } => None,
+            Self::Replace { id, .. } | Self::Archive { id, .. } => Some(*id),
+        }
+    }
+
     /// Runs the write; `None` for an archive.
     pub(super) async fn run(&self, conn: &mut Conn, precedence: &Precedence) -> Result<Option<SsoUser>> {
         match self {

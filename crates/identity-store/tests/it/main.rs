@@ -64,7 +64,11 @@ macro_rules! schema_cases {
     };
 }
 
-schema_cases!(every_row_keeps_its_user, a_precedence_version_is_taken_up_by_every_writer);
+schema_cases!(
+    every_row_keeps_its_user,
+    a_precedence_version_is_taken_up_by_every_writer,
+    an_import_chunk_committing_after_a_new_precedence_is_done_again,
+);
 
 conformance!(
     migrations_apply_twice,
@@ -114,6 +118,7 @@ conformance!(
     the_retention_sweep_takes_each_archived_person_once,
     a_new_precedence_derives_everyone_again_once,
     an_undone_merge_is_derived_with_the_version_in_force,
+    a_people_finder_profile_is_one_per_person_and_slug,
 );
 
 /// SQLite: what is committed reaches the database file within moments, copied from the WAL by

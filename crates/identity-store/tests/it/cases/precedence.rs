@@ -198,3 +198,43 @@ pub async fn an_undone_merge_is_derived_with_the_version_in_force(store: Store) 
         ))
     );
 }
+
+/// An import chunk's new people are locked by nobody, so the re-derivation could pass them
+/// before they commit: a chunk that commits after a new version was set is refused
+/// (`PrecedenceChanged`, nothing kept) and done again. On SQLite the version cannot be set while
+/// the chunk holds the one write lock, and the chunk commits.
+pub async fn an_import_chunk_committing_after_a_new_precedence_is_done_again(store: Store, db: &TestDatabase) {
+    use identity_core::{ProfileFields, ServiceName};
+    use identity_store::{ImportWrites, ImportedUser, StoreError};
+    let other = Store::connect(&db.url, &PoolConfig { max_connections: Some(2), ..PoolConfig::default() }).unwrap();
+    let user = ImportedUser {
+        id: UserId::random(),
+        external_id: "hr-1".into(),
+        import: ProfileFields {
+            first_name: Some("Una".into()),
+            email: Some(Email::parse("una@example.com").unwrap()),
+            ..ProfileFields::default()
+        },
+        registry: None,
+    };
+    let writes = ImportWrites {
+        service: ServiceName::new("hr").unwrap(),
+        actor: "import:test".into(),
+        new_users: vec![user.clone()],
+        trn_updates: vec![],
+        links: vec![],
+        reviews: Vec::new(),
+    };
+    let mut session = store.import_session().await.unwrap();
+    session.apply(&writes).await.unwrap();
+    let set = tokio::spawn(async move { other.precedence_set(&imports_first(), "tester").await.map(|v| v.version) });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    if set.is_finished() {
+        assert!(matches!(session.commit().await, Err(StoreError::PrecedenceChanged)));
+        assert!(matches!(store.person(user.id).await, Err(StoreError::NotFound)), "nothing kept");
+    } else {
+        session.commit().await.unwrap();
+        assert!(store.person(user.id).await.is_ok());
+    }
+    assert_eq!(set.await.unwrap().unwrap(), 1);
+}
