@@ -13,9 +13,11 @@ function init(args)
    wrk.headers["Content-Type"] = "application/json"
    local token = os.getenv("TOKEN")
    if token and #token > 0 then wrk.headers["Authorization"] = "Bearer " .. token end
-   for line in io.lines(assert(os.getenv("LIST_FILE"), "LIST_FILE unset")) do
-      local slug, name = line:match("^(%S+) (%S+)$")
-      if slug then people[#people + 1] = { slug, name } end
+   local f = assert(io.open(assert(os.getenv("LIST_FILE"), "LIST_FILE unset"), "rb"))
+   local data = f:read("*a")
+   f:close()
+   for slug, name in data:gmatch("(%S+) (%S+)\n") do
+      people[#people + 1] = { slug, name }
    end
    assert(#people > 0, "empty LIST_FILE")
    math.randomseed(os.time() + (tid or 0) * 7919)

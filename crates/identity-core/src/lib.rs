@@ -14,6 +14,7 @@ pub mod query;
 pub mod registry;
 pub mod review;
 pub mod source;
+pub mod team;
 pub mod user;
 
 pub use combined::{CombinedProfile, Sourced};

@@ -66,6 +66,9 @@ pub enum StoreError {
     /// nothing was committed, and the chunk is done again with the new one (`Session::commit`).
     #[error("the precedence changed during the write; try again")]
     PrecedenceChanged,
+    /// A team write that the tree refuses (see `identity_core::team`).
+    #[error("{0}")]
+    TeamRefused(identity_core::team::TeamRefusal),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -175,6 +175,22 @@ impl Store {
         dispatch!(self.peoplefinder_put(person, slug, write, create, actor))
     }
 
+    /// Every People Finder team (the root's `parent` is none).
+    pub async fn teams(&self) -> Result<Vec<identity_core::team::Team>> {
+        dispatch!(self.teams())
+    }
+
+    /// Adds a team under its parent: `TeamRefused` when the parent is unknown or the slug taken.
+    pub async fn team_create(&self, team: &identity_core::team::Team) -> Result<()> {
+        dispatch!(self.team_create(team))
+    }
+
+    /// Changes the team `slug` names; `TeamRefused` when the parent or the team is unknown, the
+    /// move would break the tree, or no free slug can be made. Answers the team as it now is.
+    pub async fn team_update(&self, slug: &str, update: &TeamUpdate) -> Result<identity_core::team::Team> {
+        dispatch!(self.team_update(slug, update))
+    }
+
     // --- The review queue (admin) ---
 
     /// Queues the matcher's pairs, except those with an open item or decided different; returns

@@ -30,6 +30,7 @@ pub(crate) const POSTGRES: Embedded = &[
     ),
     (12, "precedence_versions", include_str!("../../../migrations/postgres/0012_precedence_versions.sql")),
     (13, "profile_details", include_str!("../../../migrations/postgres/0013_profile_details.sql")),
+    (14, "teams", include_str!("../../../migrations/postgres/0014_teams.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -50,6 +51,7 @@ pub(crate) const SQLITE: Embedded = &[
     (11, "changes_by_person_in_order", include_str!("../../../migrations/sqlite/0011_changes_by_person_in_order.sql")),
     (12, "precedence_versions", include_str!("../../../migrations/sqlite/0012_precedence_versions.sql")),
     (13, "profile_details", include_str!("../../../migrations/sqlite/0013_profile_details.sql")),
+    (14, "teams", include_str!("../../../migrations/sqlite/0014_teams.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

@@ -165,6 +165,20 @@ pub struct PeopleFinderWrite {
     pub document: Value,
 }
 
+/// What a team update changes: each field given is set (an inner `None` clears a field that may
+/// be empty); a field not given keeps its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamUpdate {
+    pub slug: Option<String>,
+    pub name: Option<String>,
+    pub abbreviation: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub cost_code: Option<Option<String>>,
+    pub leaders_ordering: Option<identity_core::team::LeadersOrdering>,
+    pub team_type: Option<identity_core::team::TeamType>,
+    pub parent: Option<String>,
+}
+
 /// What kind of secret a credential is; each binary accepts only its own kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CredentialKind {

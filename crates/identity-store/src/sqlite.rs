@@ -68,6 +68,12 @@ pub(crate) fn connect(url: &str, config: &PoolConfig) -> Result<Backend> {
         .acquire_timeout(config.acquire_timeout)
         .test_before_acquire(false)
         .after_connect(|conn, _| Box::pin(sql::set_up(conn)))
+        // A transaction dropped mid-way (its request cancelled by a client that went away)
+        // leaves the connection in it, its rollback only queued; the next `BEGIN IMMEDIATE` on
+        // it would fail, and so would every write after it on the one write connection. Such a
+        // connection is closed when it comes back (SQLite ends the transaction) and a new one
+        // opened.
+        .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
         .connect_lazy_with(writer_options);
     if let Some(runtime) = runtime {
         runtime.spawn(checkpoint_beside(options, writer.clone()));

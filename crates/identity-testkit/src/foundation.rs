@@ -300,6 +300,8 @@ pub const PEOPLEFINDER_ROUTES: &[&str] = &[
     "/api/peoplefinder/people",
     "/api/peoplefinder/people/00000000-0000-4000-8000-000000000000",
     "/api/peoplefinder/reference/grades",
+    "/api/peoplefinder/teams",
+    "/api/peoplefinder/teams/root-team",
 ];
 
 /// The network profile is enforced inside the binary: a client outside the allowed networks gets

@@ -6,5 +6,6 @@ pub mod config;
 mod reference;
 mod request;
 mod routes;
+mod teams;
 
 pub use routes::routes;

@@ -101,7 +101,34 @@ impl Problem {
 
     /// A problem with a field of the body.
     pub fn field(name: &str, kind: &'static str, msg: impl Into<String>) -> Self {
-        Self::new(kind, vec![json!("body"), json!(BODY), json!(name)], msg)
+        Self::in_body(BODY, name, kind, msg)
+    }
+
+    /// A problem with a field of the body People Finder's framework names `body`.
+    pub fn in_body(body: &str, name: &str, kind: &'static str, msg: impl Into<String>) -> Self {
+        Self::new(kind, vec![json!("body"), json!(body), json!(name)], msg)
+    }
+
+    /// The body is not an object.
+    pub fn not_an_object(body: &str) -> Self {
+        Self::new(
+            "model_attributes_type",
+            vec![json!("body"), json!(body)],
+            "Input should be a valid dictionary or object to extract fields from",
+        )
+    }
+
+    /// A choice not among `keys`.
+    pub fn not_one_of(body: &str, name: &str, keys: &[&str]) -> Self {
+        let quoted: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
+        let expected = match quoted.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => quoted.join(""),
+        };
+        Self {
+            ctx: Some(json!({ "expected": expected })),
+            ..Self::in_body(body, name, "enum", format!("Input should be {expected}"))
+        }
     }
 
     pub fn to_json(&self) -> Value {
@@ -128,13 +155,7 @@ pub struct ProfileRequest {
 
 /// Checks `body`; `create` asks for a `slug` and fills the create defaults.
 pub fn parse(body: &Value, create: bool) -> Result<ProfileRequest, Vec<Problem>> {
-    let Value::Object(given) = body else {
-        return Err(vec![Problem::new(
-            "model_attributes_type",
-            vec![json!("body"), json!(BODY)],
-            "Input should be a valid dictionary or object to extract fields from",
-        )]);
-    };
+    let Value::Object(given) = body else { return Err(vec![Problem::not_an_object(BODY)]) };
     let mut problems = Vec::new();
     let sso_email_id = required_text(given, "sso_email_id", &mut problems);
     let slug = if create {

@@ -1,5 +1,5 @@
 //! peoplefinder's routes, under `/api/peoplefinder` as the seed system mounts them: people
-//! (read, create, full replace) and the reference lists. Callers sign with Hawk, as People
+//! (read, create, full replace), teams (`teams.rs`) and the reference lists. Callers sign with Hawk, as People
 //! Finder does today, or present a bearer token made with `peoplefinder tokens create`. Answers
 //! are the seed system's (`{"message": …}`, 422 `{"detail": […]}`), except where its behaviour
 //! was a plain bug (DECISIONS.md "People Finder").
@@ -24,12 +24,13 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::reference;
 use crate::request::{self, Problem, ProfileRequest};
+use crate::teams;
 
 #[derive(Clone)]
-struct AppState(Arc<Shared>);
+pub(crate) struct AppState(pub(crate) Arc<Shared>);
 
-struct Shared {
-    store: Store,
+pub(crate) struct Shared {
+    pub(crate) store: Store,
     auth: Authenticator,
     hawk: Option<Hawk>,
     max_body: usize,
@@ -47,6 +48,8 @@ pub fn routes(running: &Running, config: &Config) -> Router {
         .route("/api/peoplefinder/people", axum::routing::post(create))
         .route("/api/peoplefinder/people/{slug}", get(read).put(replace))
         .route("/api/peoplefinder/reference/{name}", get(reference_list))
+        .route("/api/peoplefinder/teams", get(teams::tree).post(teams::create))
+        .route("/api/peoplefinder/teams/{slug}", get(teams::read).put(teams::update))
         .route_layer(from_fn_with_state(state.clone(), authenticate))
         .fallback(not_found)
         .with_state(state)
@@ -55,7 +58,7 @@ pub fn routes(running: &Running, config: &Config) -> Router {
 const NO_PEOPLEFINDER_PROFILE: &str = "People finder profile does not exist";
 const NO_PROFILE: &str = "Profile does not exist";
 
-fn message(status: StatusCode, message: &str) -> Response {
+pub(crate) fn message(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "message": message }))).into_response()
 }
 
@@ -63,7 +66,7 @@ fn detail(status: StatusCode, detail: &str) -> Response {
     (status, Json(json!({ "detail": detail }))).into_response()
 }
 
-fn invalid(problems: &[Problem]) -> Response {
+pub(crate) fn invalid(problems: &[Problem]) -> Response {
     let detail: Vec<Value> = problems.iter().map(Problem::to_json).collect();
     (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "detail": detail }))).into_response()
 }
@@ -74,12 +77,22 @@ async fn not_found() -> Response {
 
 /// A store failure that is not the request's fault: 503 when the database is away, else 500,
 /// logged without the request's data.
-fn failed(e: &StoreError) -> Response {
+pub(crate) fn failed(e: &StoreError) -> Response {
     if e.is_unavailable() {
         return message(StatusCode::SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly");
     }
     tracing::error!(error = %e, "a People Finder request failed");
     message(StatusCode::INTERNAL_SERVER_ERROR, "Internal error")
+}
+
+/// Runs a write in a task of its own, so that a caller who goes away mid-request (a client
+/// timeout, a closed connection) does not drop its transaction half-way: it commits or rolls
+/// back as it would have, and its connection goes back clean. (On SQLite a transaction dropped
+/// mid-statement left the one write connection unable to begin the next.)
+pub(crate) async fn detached<T: Send + 'static>(
+    write: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::spawn(write).await.unwrap_or_else(|e| Err(StoreError::Commit(format!("the write stopped: {e}"))))
 }
 
 fn actor(p: &Principal) -> Actor {
@@ -219,7 +232,9 @@ async fn write(s: &AppState, p: &Principal, r: &ProfileRequest, person: Person, 
     };
     let document = Value::Object(r.document.clone());
     let w = PeopleFinderWrite { fields: request::profile_fields(&r.document, manager), document };
-    match s.0.store.peoplefinder_put(person.user.id, slug, &w, create, &actor(p)).await {
+    let (store, id, slug_owned, by) = (s.0.store.clone(), person.user.id, slug.to_owned(), actor(p));
+    let put = detached(async move { store.peoplefinder_put(id, &slug_owned, &w, create, &by).await });
+    match put.await {
         Ok(stored) => {
             let status = if create { StatusCode::CREATED } else { StatusCode::OK };
             (status, Json(request::response(slug, sso_id_of(&person), &stored.attributes, true))).into_response()

@@ -22,6 +22,7 @@ mod reviews;
 mod rows;
 mod sign_ins;
 mod sso;
+mod teams;
 mod write;
 
 use std::sync::atomic::AtomicI64;

@@ -119,6 +119,7 @@ conformance!(
     a_new_precedence_derives_everyone_again_once,
     an_undone_merge_is_derived_with_the_version_in_force,
     a_people_finder_profile_is_one_per_person_and_slug,
+    a_write_abandoned_mid_way_leaves_the_next_write_working,
 );
 
 /// SQLite: what is committed reaches the database file within moments, copied from the WAL by

@@ -6,15 +6,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod people;
+mod teams;
 
 mod cases {
     pub use crate::people::*;
+    pub use crate::teams::*;
 }
 
 identity_testkit::both_backends!(crate::cases:
     people_are_created_read_and_replaced_as_people_finder_expects,
     a_profile_feeds_the_combined_profile_through_precedence,
     callers_must_authenticate,
+    teams_form_a_tree_under_the_root,
 );
 
 #[tokio::test]

@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 
 const KEY: &str = "a-hawk-key-for-tests-only";
 
-struct PeopleFinder {
-    svc: Service,
+pub struct PeopleFinder {
+    pub svc: Service,
     store: Store,
     token: String,
 }
 
 impl PeopleFinder {
-    async fn start(db: &TestDatabase) -> Self {
+    pub async fn start(db: &TestDatabase) -> Self {
         let store = Store::connect(&db.url, &PoolConfig::default()).unwrap();
         store.migrate().await.unwrap();
         let env = [("IDENTITY_HAWK__ID", "people-finder"), ("IDENTITY_HAWK__KEY", KEY)];
@@ -48,7 +48,7 @@ impl PeopleFinder {
         self.store.sso_create(&write, &Actor::new("scim:test")).await.unwrap().id
     }
 
-    async fn send(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    pub async fn send(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
         let url = self.svc.url(path);
         let req = match method {
             "POST" => self.svc.http.post(url),

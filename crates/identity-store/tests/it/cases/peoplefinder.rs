@@ -66,3 +66,25 @@ pub async fn a_people_finder_profile_is_one_per_person_and_slug(store: Store) {
     store.sso_replace(ann, &off, None, &actor()).await.unwrap();
     assert!(matches!(store.peoplefinder_put(ann, s1, &write("x"), false, &actor()).await, Err(StoreError::NotFound)));
 }
+
+/// A write whose caller goes away mid-transaction (a request cancelled) leaves the store able to
+/// write: on SQLite its one write connection would otherwise stay in the dropped transaction.
+pub async fn a_write_abandoned_mid_way_leaves_the_next_write_working(store: Store) {
+    let ann = store.sso_create(&sso_user("ann", "Ann", "Lee", "ann@example.com"), &actor()).await.unwrap().id;
+    let slug = "66666666-6666-4666-8666-666666666666";
+    store.peoplefinder_put(ann, slug, &write("a"), true, &actor()).await.unwrap();
+    for i in 0..300u64 {
+        let w = write(&format!("p{i}"));
+        let by = actor();
+        let abandoned = store.peoplefinder_put(ann, slug, &w, false, &by);
+        let _ = tokio::time::timeout(std::time::Duration::from_micros(i * 7), abandoned).await;
+    }
+    let done = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        store.peoplefinder_put(ann, slug, &write("after"), false, &actor()),
+    )
+    .await;
+    assert!(matches!(done, Ok(Ok(_))), "{done:?}");
+    let c = store.person(ann).await.unwrap().combined;
+    assert_eq!(c.details.pronouns.map(|p| p.value).as_deref(), Some("after"));
+}
