@@ -366,6 +366,11 @@ impl Store {
         dispatch!(self.person_by_link(source, external_id))
     }
 
+    /// Who holds a source's id, without their profile.
+    pub async fn link_holder(&self, source: &Source, external_id: &str) -> Result<Option<LinkHolder>> {
+        dispatch!(self.link_holder(source, external_id))
+    }
+
     pub async fn person_by_trn(&self, trn: &Trn) -> Result<Option<Person>> {
         dispatch!(self.person_by_link(&Source::Registry, trn.as_str()))
     }

@@ -157,6 +157,15 @@ pub struct StoredProfile {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The person a source's id is linked to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkHolder {
+    pub user: UserId,
+    pub status: UserStatus,
+    /// The id as the source spelled it.
+    pub external_id: String,
+}
+
 /// What People Finder writes about a person: the profile fields identity derives from, and People
 /// Finder's own document, kept whole to answer its reads.
 #[derive(Debug, Clone, PartialEq, Eq)]

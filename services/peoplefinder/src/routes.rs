@@ -17,7 +17,7 @@ use identity_core::{Source, UserId, UserStatus};
 use identity_server::auth::{AuthError, Authenticator, Principal};
 use identity_server::hawk::{self, Hawk};
 use identity_server::runner::Running;
-use identity_store::{Actor, CredentialKind, PeopleFinderWrite, Person, Store, StoreError, Uniqueness};
+use identity_store::{Actor, CredentialKind, LinkHolder, PeopleFinderWrite, Store, StoreError, Uniqueness};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -123,41 +123,35 @@ fn checked(body: &Bytes, create: bool) -> Result<ProfileRequest, Refused> {
 }
 
 /// The person whose People Finder profile `slug` names, live or not.
-async fn by_slug(store: &Store, slug: &str) -> Result<Option<Person>, StoreError> {
+async fn by_slug(store: &Store, slug: &str) -> Result<Option<LinkHolder>, StoreError> {
     match Uuid::try_parse(slug) {
-        Ok(slug) => store.person_by_link(&Source::PeopleFinder, &slug.to_string()).await,
+        Ok(slug) => store.link_holder(&Source::PeopleFinder, &slug.to_string()).await,
         // Not a slug People Finder could have made: nobody's (the seed system answered 500).
         Err(_) => Ok(None),
     }
 }
 
-/// The active person Staff SSO knows as `sso_email_id`.
-async fn active_by_sso_id(store: &Store, sso_email_id: &str) -> Result<Option<Person>, StoreError> {
-    let found = store.person_by_link(&Source::Sso, sso_email_id).await?;
-    Ok(found.filter(|p| p.user.status == UserStatus::Active))
-}
-
-fn sso_id_of(p: &Person) -> Option<&str> {
-    p.links.iter().find(|l| l.source == Source::Sso).map(|l| l.external_id.as_str())
+/// The active person Staff SSO knows as `sso_email_id`, with the id as SSO spelled it.
+async fn active_by_sso_id(store: &Store, sso_email_id: &str) -> Result<Option<LinkHolder>, StoreError> {
+    let found = store.link_holder(&Source::Sso, sso_email_id).await?;
+    Ok(found.filter(|p| p.status == UserStatus::Active))
 }
 
 /// `GET /people/{slug}`: the profile of an active person (the seed system's minimal answer).
 async fn read(State(s): State<AppState>, Path(slug): Path<String>) -> Response {
     let missing = || message(StatusCode::NOT_FOUND, "Unable to find people finder profile");
-    let person = match by_slug(&s.0.store, &slug).await {
-        Ok(Some(p)) if p.user.status == UserStatus::Active => p,
+    let holder = match by_slug(&s.0.store, &slug).await {
+        Ok(Some(h)) if h.status == UserStatus::Active => h,
         Ok(_) => return missing(),
         Err(e) => return failed(&e),
     };
-    let profiles = match s.0.store.profiles(person.user.id).await {
+    let profiles = match s.0.store.profiles(holder.user).await {
         Ok(p) => p,
         Err(e) => return failed(&e),
     };
+    let sso_id = profiles.iter().find(|p| p.source == Source::Sso).and_then(|p| p.external_id.as_deref());
     match profiles.iter().find(|p| p.source == Source::PeopleFinder) {
-        Some(p) => {
-            let slug = p.external_id.as_deref().unwrap_or_default();
-            Json(request::response(slug, sso_id_of(&person), &p.attributes, false)).into_response()
-        }
+        Some(p) => Json(request::response(&holder.external_id, sso_id, &p.attributes, false)).into_response(),
         None => missing(),
     }
 }
@@ -165,8 +159,8 @@ async fn read(State(s): State<AppState>, Path(slug): Path<String>) -> Response {
 /// The manager `manager_slug` names, or the 422 for it (the seed system answered 404 or 500).
 async fn manager(store: &Store, r: &ProfileRequest) -> Result<Option<UserId>, Refused> {
     let Some(slug) = r.manager_slug else { return Ok(None) };
-    match store.person_by_link(&Source::PeopleFinder, &slug.to_string()).await {
-        Ok(Some(p)) if !p.user.status.is_gone() => Ok(Some(p.user.id)),
+    match store.link_holder(&Source::PeopleFinder, &slug.to_string()).await {
+        Ok(Some(p)) if !p.status.is_gone() => Ok(Some(p.user)),
         Ok(_) => Err(Refused::Invalid(vec![Problem::field(
             "manager_slug",
             "value_error",
@@ -213,7 +207,7 @@ async fn replace(
         Ok(None) => return message(StatusCode::NOT_FOUND, NO_PEOPLEFINDER_PROFILE),
         Err(e) => return failed(&e),
     };
-    if owner.user.id != person.user.id {
+    if owner.user != person.user {
         // The seed system wrote the profile whoever the body named.
         return invalid(&[Problem::field(
             "sso_email_id",
@@ -225,19 +219,27 @@ async fn replace(
     write(&s, &p, &r, person, &slug, false).await
 }
 
-async fn write(s: &AppState, p: &Principal, r: &ProfileRequest, person: Person, slug: &str, create: bool) -> Response {
+async fn write(
+    s: &AppState,
+    p: &Principal,
+    r: &ProfileRequest,
+    person: LinkHolder,
+    slug: &str,
+    create: bool,
+) -> Response {
     let manager = match manager(&s.0.store, r).await {
         Ok(m) => m,
         Err(refused) => return refused.into_response(),
     };
     let document = Value::Object(r.document.clone());
     let w = PeopleFinderWrite { fields: request::profile_fields(&r.document, manager), document };
-    let (store, id, slug_owned, by) = (s.0.store.clone(), person.user.id, slug.to_owned(), actor(p));
+    let (store, id, slug_owned, by) = (s.0.store.clone(), person.user, slug.to_owned(), actor(p));
     let put = detached(async move { store.peoplefinder_put(id, &slug_owned, &w, create, &by).await });
     match put.await {
         Ok(stored) => {
             let status = if create { StatusCode::CREATED } else { StatusCode::OK };
-            (status, Json(request::response(slug, sso_id_of(&person), &stored.attributes, true))).into_response()
+            let answer = request::response(slug, Some(&person.external_id), &stored.attributes, true);
+            (status, Json(answer)).into_response()
         }
         Err(StoreError::AlreadyExists(Uniqueness::ExternalId)) => {
             message(StatusCode::CONFLICT, "A people finder profile for this user has already been created")

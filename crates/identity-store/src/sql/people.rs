@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::rows::{self, corrupt};
 use super::{write, Backend, Db, Row, DIALECT};
 use crate::error::{Result, StoreError};
-use crate::model::{Page, PeopleQuery, Person, RankedProfiles, StoredProfile};
+use crate::model::{LinkHolder, Page, PeopleQuery, Person, RankedProfiles, StoredProfile};
 
 pub(super) static SELECT: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -116,6 +116,23 @@ impl Backend {
             format!("{} WHERE u.id = (SELECT user_id FROM links WHERE source = $1 AND external_key = $2)", *SELECT);
         let query = sqlx::query(&sql).bind(source.to_string()).bind(link_key(source, external_id));
         self.conns.fetch_optional(query).await?.as_ref().map(person).transpose()
+    }
+
+    /// Who holds the link, with their status and the id as the source spelled it: one indexed
+    /// read, for callers that need no profile.
+    pub(crate) async fn link_holder(&self, source: &Source, external_id: &str) -> Result<Option<LinkHolder>> {
+        let query = sqlx::query(
+            "SELECT u.id, u.status, l.external_id FROM links l JOIN users u ON u.id = l.user_id \
+             WHERE l.source = $1 AND l.external_key = $2",
+        )
+        .bind(source.to_string())
+        .bind(link_key(source, external_id));
+        let Some(row) = self.conns.fetch_optional(query).await? else { return Ok(None) };
+        Ok(Some(LinkHolder {
+            user: rows::user_id(&row, "id")?,
+            status: rows::status(&row, "status")?,
+            external_id: row.try_get("external_id")?,
+        }))
     }
 
     pub(crate) async fn list_people(&self, q: &PeopleQuery) -> Result<Page<Person, Uuid>> {

@@ -3,10 +3,11 @@
 //! can never make a loop between them.
 
 use identity_core::team::{slugify, LeadersOrdering, Team, TeamRefusal, TeamType, Tree};
-use sqlx::Row as _;
+use sqlx::query::Query;
+use sqlx::{Database, Row as _};
 
 use super::rows::corrupt;
-use super::{Backend, Conn, Row, DIALECT};
+use super::{Backend, Conn, Db, Row, DIALECT};
 use crate::error::{Result, StoreError};
 use crate::model::TeamUpdate;
 
@@ -36,6 +37,22 @@ async fn locked_tree(tx: &mut Conn) -> Result<Vec<Team>> {
     all.iter().map(team_of).collect()
 }
 
+/// `team`'s columns bound in [`COLUMNS`]' order.
+fn with_team<'q>(
+    query: Query<'q, Db, <Db as Database>::Arguments<'q>>,
+    team: &'q Team,
+) -> Query<'q, Db, <Db as Database>::Arguments<'q>> {
+    query
+        .bind(&team.slug)
+        .bind(&team.name)
+        .bind(&team.abbreviation)
+        .bind(&team.description)
+        .bind(team.leaders_ordering.as_str())
+        .bind(&team.cost_code)
+        .bind(team.team_type.as_str())
+        .bind(&team.parent)
+}
+
 fn refused(r: TeamRefusal) -> StoreError {
     StoreError::TeamRefused(r)
 }
@@ -49,17 +66,8 @@ async fn create_in(tx: &mut Conn, team: &Team) -> Result<()> {
     if tree.get(&team.slug).is_some() {
         return Err(refused(TeamRefusal::SlugTaken));
     }
-    sqlx::query(&format!("INSERT INTO teams ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-        .bind(&team.slug)
-        .bind(&team.name)
-        .bind(&team.abbreviation)
-        .bind(&team.description)
-        .bind(team.leaders_ordering.as_str())
-        .bind(&team.cost_code)
-        .bind(team.team_type.as_str())
-        .bind(&team.parent)
-        .execute(&mut *tx)
-        .await?;
+    let sql = format!("INSERT INTO teams ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+    with_team(sqlx::query(&sql), team).execute(&mut *tx).await?;
     Ok(())
 }
 
@@ -101,21 +109,9 @@ async fn update_in(tx: &mut Conn, slug: &str, u: &TeamUpdate) -> Result<Team> {
     }
     team.leaders_ordering = u.leaders_ordering.unwrap_or(team.leaders_ordering);
     team.team_type = u.team_type.unwrap_or(team.team_type);
-    sqlx::query(
-        "UPDATE teams SET slug = $2, name = $3, abbreviation = $4, description = $5, leaders_ordering = $6, \
-         cost_code = $7, team_type = $8, parent = $9 WHERE slug = $1",
-    )
-    .bind(slug)
-    .bind(&team.slug)
-    .bind(&team.name)
-    .bind(&team.abbreviation)
-    .bind(&team.description)
-    .bind(team.leaders_ordering.as_str())
-    .bind(&team.cost_code)
-    .bind(team.team_type.as_str())
-    .bind(&team.parent)
-    .execute(&mut *tx)
-    .await?;
+    let sql = "UPDATE teams SET slug = $1, name = $2, abbreviation = $3, description = $4, leaders_ordering = $5, \
+               cost_code = $6, team_type = $7, parent = $8 WHERE slug = $9";
+    with_team(sqlx::query(sql), &team).bind(slug).execute(&mut *tx).await?;
     Ok(team)
 }
 

@@ -20,6 +20,30 @@ async fn imported(store: &Store, id: &str, first: &str, email: &str) -> UserId {
     imported_by(store, "hr", id, first, email, Some(born)).await
 }
 
+/// What an import chunk writes to add a person with the last name Lee: `service`'s `id`.
+pub(super) fn new_person(service: &str, id: &str, first: &str, email: &str, born: Option<DateOfBirth>) -> ImportWrites {
+    let user = ImportedUser {
+        id: UserId::random(),
+        external_id: id.to_owned(),
+        import: ProfileFields {
+            first_name: Some(first.to_owned()),
+            last_name: Some("Lee".to_owned()),
+            email: Some(Email::parse(email).unwrap()),
+            date_of_birth: born,
+            ..ProfileFields::default()
+        },
+        registry: None,
+    };
+    ImportWrites {
+        service: ServiceName::new(service).unwrap(),
+        actor: "import:test".into(),
+        new_users: vec![user],
+        trn_updates: vec![],
+        links: vec![],
+        reviews: Vec::new(),
+    }
+}
+
 /// A person with the last name Lee imported by `service`.
 pub(super) async fn imported_by(
     store: &Store,
@@ -29,30 +53,11 @@ pub(super) async fn imported_by(
     email: &str,
     date_of_birth: Option<DateOfBirth>,
 ) -> UserId {
-    let user = ImportedUser {
-        id: UserId::random(),
-        external_id: id.to_owned(),
-        import: ProfileFields {
-            first_name: Some(first.to_owned()),
-            last_name: Some("Lee".to_owned()),
-            email: Some(Email::parse(email).unwrap()),
-            date_of_birth,
-            ..ProfileFields::default()
-        },
-        registry: None,
-    };
-    let writes = ImportWrites {
-        service: ServiceName::new(service).unwrap(),
-        actor: "import:test".into(),
-        new_users: vec![user.clone()],
-        trn_updates: vec![],
-        links: vec![],
-        reviews: Vec::new(),
-    };
+    let writes = new_person(service, id, first, email, date_of_birth);
     let mut session = store.import_session().await.unwrap();
     session.apply(&writes).await.unwrap();
     session.commit().await.unwrap();
-    user.id
+    writes.new_users[0].id
 }
 
 /// What an undo must restore: everything but the version counters and times.

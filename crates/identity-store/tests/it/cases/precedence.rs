@@ -204,27 +204,10 @@ pub async fn an_undone_merge_is_derived_with_the_version_in_force(store: Store) 
 /// (`PrecedenceChanged`, nothing kept) and done again. On SQLite the version cannot be set while
 /// the chunk holds the one write lock, and the chunk commits.
 pub async fn an_import_chunk_committing_after_a_new_precedence_is_done_again(store: Store, db: &TestDatabase) {
-    use identity_core::{ProfileFields, ServiceName};
-    use identity_store::{ImportWrites, ImportedUser, StoreError};
+    use identity_store::StoreError;
     let other = Store::connect(&db.url, &PoolConfig { max_connections: Some(2), ..PoolConfig::default() }).unwrap();
-    let user = ImportedUser {
-        id: UserId::random(),
-        external_id: "hr-1".into(),
-        import: ProfileFields {
-            first_name: Some("Una".into()),
-            email: Some(Email::parse("una@example.com").unwrap()),
-            ..ProfileFields::default()
-        },
-        registry: None,
-    };
-    let writes = ImportWrites {
-        service: ServiceName::new("hr").unwrap(),
-        actor: "import:test".into(),
-        new_users: vec![user.clone()],
-        trn_updates: vec![],
-        links: vec![],
-        reviews: Vec::new(),
-    };
+    let writes = super::merges::new_person("hr", "hr-1", "Una", "una@example.com", None);
+    let user = writes.new_users[0].clone();
     let mut session = store.import_session().await.unwrap();
     session.apply(&writes).await.unwrap();
     let set = tokio::spawn(async move { other.precedence_set(&imports_first(), "tester").await.map(|v| v.version) });
