@@ -77,7 +77,7 @@ pub async fn a_person_is_exported_then_erased_from_every_table(db: &TestDatabase
     // Export: every value written, from every table that holds one (once the feed has numbered
     // the last updates).
     let mut export = id.admin_get(&format!("/admin/v1/people/{person}/export")).await;
-    for _ in 0..100 {
+    for _ in 0..400 {
         if export.body["changes"].as_array().is_some_and(|c| c.len() >= 26) {
             break;
         }
