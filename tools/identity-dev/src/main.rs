@@ -289,7 +289,7 @@ Logs: {dir}/*.log   Credentials: {credentials}   Import results: {results}
 Try:
   # people, with the source of every value
   curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/people?limit=3"
-  curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/people?email=alice.walker@example.org"
+  curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/people?email=awalker@staff.example.org"
   curl -H "Authorization: Bearer {api_key}" "{api}/api/v1/changes?after=0&limit=5"
   # SCIM, as Staff SSO calls it
   curl -H "Authorization: Bearer {scim_token}" "{scim}/scim/v2/Users?count=3"
