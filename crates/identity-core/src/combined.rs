@@ -107,9 +107,7 @@ impl CombinedProfile {
     pub fn derive_with(own: &[SourceProfile], absorbed: &[SourceProfile], precedence: &Precedence) -> Self {
         let ordered = ranked(own, absorbed.iter());
         let pick = |field: Field| winner(&ordered, precedence.list(field), field);
-        let sourced = |field: Field, get: &dyn Fn(&ProfileFields) -> Option<String>| {
-            pick(field).and_then(|p| get(&p.fields).map(|value| Sourced { value, source: p.source.clone() }))
-        };
+        // The winning profile's value, with its source.
         fn won<T>(p: Option<&SourceProfile>, get: impl Fn(&ProfileFields) -> Option<T>) -> Option<Sourced<T>> {
             p.and_then(|p| get(&p.fields).map(|value| Sourced { value, source: p.source.clone() }))
         }
@@ -120,25 +118,22 @@ impl CombinedProfile {
             emails: won(pick(Field::Emails), |f| listed(&f.details.emails)),
             contact_email: won(pick(Field::ContactEmail), |f| f.details.contact_email.clone()),
             phones: won(pick(Field::Phones), |f| listed(&f.details.phones)),
-            pronouns: sourced(Field::Pronouns, &|f| f.details.pronouns.clone()),
-            name_pronunciation: sourced(Field::NamePronunciation, &|f| f.details.name_pronunciation.clone()),
-            job_title: sourced(Field::JobTitle, &|f| f.details.job_title.clone()),
-            grade: sourced(Field::Grade, &|f| f.details.grade.clone()),
-            team: sourced(Field::Team, &|f| f.details.team.clone()),
+            pronouns: won(pick(Field::Pronouns), |f| f.details.pronouns.clone()),
+            name_pronunciation: won(pick(Field::NamePronunciation), |f| f.details.name_pronunciation.clone()),
+            job_title: won(pick(Field::JobTitle), |f| f.details.job_title.clone()),
+            grade: won(pick(Field::Grade), |f| f.details.grade.clone()),
+            team: won(pick(Field::Team), |f| f.details.team.clone()),
             manager: won(pick(Field::Manager), |f| f.details.manager),
         };
         Self {
-            first_name: sourced(Field::FirstName, &|f| f.first_name.clone()),
-            middle_name: sourced(Field::MiddleName, &|f| f.middle_name.clone()),
-            last_name: sourced(Field::LastName, &|f| f.last_name.clone()),
-            preferred_name: sourced(Field::PreferredName, &|f| f.preferred_name.clone()),
-            display_name: sourced(Field::DisplayName, &|f| f.display_name.clone()),
-            email: pick(Field::Email)
-                .and_then(|p| p.fields.email.clone().map(|value| Sourced { value, source: p.source.clone() })),
-            date_of_birth: pick(Field::DateOfBirth)
-                .and_then(|p| p.fields.date_of_birth.map(|value| Sourced { value, source: p.source.clone() })),
-            trn: pick(Field::Trn)
-                .and_then(|p| p.fields.trn.clone().map(|value| Sourced { value, source: p.source.clone() })),
+            first_name: won(pick(Field::FirstName), |f| f.first_name.clone()),
+            middle_name: won(pick(Field::MiddleName), |f| f.middle_name.clone()),
+            last_name: won(pick(Field::LastName), |f| f.last_name.clone()),
+            preferred_name: won(pick(Field::PreferredName), |f| f.preferred_name.clone()),
+            display_name: won(pick(Field::DisplayName), |f| f.display_name.clone()),
+            email: won(pick(Field::Email), |f| f.email.clone()),
+            date_of_birth: won(pick(Field::DateOfBirth), |f| f.date_of_birth),
+            trn: won(pick(Field::Trn), |f| f.trn.clone()),
             details,
         }
     }

@@ -26,12 +26,17 @@ impl List {
 
     /// The keys as pydantic lists them in an enum error: `'a', 'b' or 'c'`.
     pub fn expected(&self) -> String {
-        let quoted: Vec<String> = self.choices.iter().map(|c| format!("'{}'", c.key)).collect();
-        match quoted.split_last() {
-            Some((last, [])) => last.clone(),
-            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-            None => String::new(),
-        }
+        expected(self.choices.iter().map(|c| c.key.as_str()))
+    }
+}
+
+/// `keys` as pydantic lists them in an enum error: `'a', 'b' or 'c'`.
+pub fn expected<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = keys.into_iter().map(|k| format!("'{k}'")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 

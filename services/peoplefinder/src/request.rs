@@ -106,7 +106,7 @@ impl Problem {
 
     /// A problem with a field of the body People Finder's framework names `body`.
     pub fn in_body(body: &str, name: &str, kind: &'static str, msg: impl Into<String>) -> Self {
-        Self::new(kind, vec![json!("body"), json!(body), json!(name)], msg)
+        Self::new(kind, Self::loc(body, name), msg)
     }
 
     /// The body is not an object.
@@ -118,17 +118,17 @@ impl Problem {
         )
     }
 
-    /// A choice not among `keys`.
-    pub fn not_one_of(body: &str, name: &str, keys: &[&str]) -> Self {
-        let quoted: Vec<String> = keys.iter().map(|k| format!("'{k}'")).collect();
-        let expected = match quoted.split_last() {
-            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
-            _ => quoted.join(""),
-        };
+    /// A choice at `loc` not among those `expected` lists (`reference::expected`).
+    pub fn not_one_of(loc: Vec<Value>, expected: String) -> Self {
         Self {
             ctx: Some(json!({ "expected": expected })),
-            ..Self::in_body(body, name, "enum", format!("Input should be {expected}"))
+            ..Self::new("enum", loc, format!("Input should be {expected}"))
         }
+    }
+
+    /// Where a field of the body People Finder's framework names `body` is.
+    pub fn loc(body: &str, name: &str) -> Vec<Value> {
+        vec![json!("body"), json!(body), json!(name)]
     }
 
     pub fn to_json(&self) -> Value {
@@ -220,11 +220,11 @@ fn check(name: &str, kind: Kind, value: &Value, problems: &mut Vec<Problem>) -> 
             let mut keys = Vec::with_capacity(items.len());
             let mut ok = true;
             for (i, item) in items.iter().enumerate() {
-                match choice(list, item) {
+                let mut loc = Problem::loc(BODY, name);
+                loc.push(json!(i));
+                match choice(list, item, loc) {
                     Ok(key) => keys.push(json!(key)),
                     Err(p) => {
-                        let mut p = p;
-                        p.loc = vec![json!("body"), json!(BODY), json!(name), json!(i)];
                         problems.push(p);
                         ok = false;
                     }
@@ -232,10 +232,9 @@ fn check(name: &str, kind: Kind, value: &Value, problems: &mut Vec<Problem>) -> 
             }
             ok.then_some(Value::Array(keys))
         }
-        Kind::Choice(list) => match choice(list, value) {
+        Kind::Choice(list) => match choice(list, value, Problem::loc(BODY, name)) {
             Ok(key) => Some(json!(key)),
-            Err(mut p) => {
-                p.loc = vec![json!("body"), json!(BODY), json!(name)];
+            Err(p) => {
                 problems.push(p);
                 None
             }
@@ -286,17 +285,12 @@ fn time(text: &str) -> Option<DateTime<Utc>> {
     })
 }
 
-fn choice(list: &str, value: &Value) -> Result<String, Problem> {
-    let list = reference::list(list).ok_or_else(|| Problem::new("enum", Vec::new(), "no such list"))?;
+/// `value` if it is a key of the reference list `list`; else the problem at `loc`.
+fn choice(list: &str, value: &Value, loc: Vec<Value>) -> Result<String, Problem> {
+    let list = reference::list(list).ok_or_else(|| Problem::new("enum", loc.clone(), "no such list"))?;
     match value.as_str() {
         Some(key) if list.has(key) => Ok(key.to_owned()),
-        _ => {
-            let expected = list.expected();
-            Err(Problem {
-                ctx: Some(json!({ "expected": expected })),
-                ..Problem::new("enum", Vec::new(), format!("Input should be {expected}"))
-            })
-        }
+        _ => Err(Problem::not_one_of(loc, list.expected())),
     }
 }
 

@@ -13,6 +13,7 @@ use identity_core::team::{slugify, LeadersOrdering, Team, TeamRefusal, TeamType,
 use identity_store::{StoreError, TeamUpdate};
 use serde_json::{json, Map, Value};
 
+use crate::reference;
 use crate::request::Problem;
 use crate::routes::{detached, failed, invalid, message, AppState};
 
@@ -152,7 +153,8 @@ impl<'a> Fields<'a> {
             Some(v) => match v.as_str().and_then(parse) {
                 Some(c) => Some(c),
                 None => {
-                    self.problems.push(Problem::not_one_of(BODY, name, keys));
+                    self.problems
+                        .push(Problem::not_one_of(Problem::loc(BODY, name), reference::expected(keys.iter().copied())));
                     None
                 }
             },

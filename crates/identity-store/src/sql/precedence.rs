@@ -90,7 +90,7 @@ pub(super) async fn in_force(conn: &mut Conn, cache: &Cache) -> Result<Arc<Prece
         Some(held) => held,
         None => {
             let row = sqlx::query(&newest_sql()).fetch_optional(&mut *conn).await?;
-            Arc::new(row.map_or_else(|| Ok(shipped()), |r| version_of(&r))?)
+            newest_of(row.as_ref())?
         }
     };
     cache.put(current.clone());
@@ -111,6 +111,11 @@ fn version_of(row: &Row) -> Result<PrecedenceVersion> {
 
 fn shipped() -> PrecedenceVersion {
     PrecedenceVersion { version: 0, precedence: Precedence::standard().clone(), set_by: None, set_at: None }
+}
+
+/// The version the newest stored row holds; none stored: the shipped one.
+fn newest_of(row: Option<&Row>) -> Result<Arc<PrecedenceVersion>> {
+    Ok(Arc::new(row.map_or_else(|| Ok(shipped()), version_of)?))
 }
 
 /// The newest stored version's row.
@@ -254,7 +259,7 @@ impl Backend {
             None => {
                 let sql = newest_sql();
                 let row = self.conns.fetch_optional(sqlx::query(&sql)).await?;
-                Arc::new(row.map_or_else(|| Ok(shipped()), |r| version_of(&r))?)
+                newest_of(row.as_ref())?
             }
         };
         self.precedence.put(current.clone());
