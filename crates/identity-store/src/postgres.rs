@@ -45,10 +45,31 @@ pub(crate) fn push_columns(qb: &mut sqlx::QueryBuilder<'static, Db>, columns: Co
 }
 
 /// `expr` is one of `values`, as `expr = ANY($1)`: one bound array, one plan whatever its length.
+/// A single value goes as `expr = $1`: the server planned `= ANY` afresh on every execution (a
+/// plan for a one-element array is always cheaper than its generic plan's guess of ten), and
+/// that planning cost People Finder's PUT more than running its reads (BENCHMARKS.md).
 pub(crate) fn push_in(qb: &mut sqlx::QueryBuilder<'static, Db>, expr: &str, values: Column) {
+    if values.len() == 1 {
+        qb.push(format!("{expr} = "));
+        bind_one(qb, values);
+        return;
+    }
     qb.push(format!("{expr} = ANY("));
     bind_array(qb, values);
     qb.push(")");
+}
+
+/// The one value of `column`, bound as a scalar.
+fn bind_one(qb: &mut sqlx::QueryBuilder<'static, Db>, column: Column) {
+    match column {
+        Column::Uuid(v) => qb.push_bind(v.into_iter().next()).push("::uuid"),
+        Column::MaybeUuid(v) => qb.push_bind(v.into_iter().next().flatten()).push("::uuid"),
+        Column::Text(v) => qb.push_bind(v.into_iter().next().flatten()).push("::text"),
+        Column::Date(v) => qb.push_bind(v.into_iter().next().flatten()).push("::date"),
+        Column::Time(v) => qb.push_bind(v.into_iter().next()).push("::timestamptz"),
+        Column::Int(v) => qb.push_bind(v.into_iter().next()).push("::bigint"),
+        Column::Json(v) => qb.push_bind(v.into_iter().next().map(|j| j.to_string())).push("::text"),
+    };
 }
 
 fn bind_array(qb: &mut sqlx::QueryBuilder<'static, Db>, column: Column) {
