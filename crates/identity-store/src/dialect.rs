@@ -51,6 +51,14 @@ impl Dialect {
         }
     }
 
+    /// [`Dialect::for_update`] of the rows of one table of a join.
+    pub(crate) fn for_update_of(self, table: &str) -> String {
+        match self {
+            Self::Postgres => format!(" FOR UPDATE OF {table}"),
+            Self::Sqlite => String::new(),
+        }
+    }
+
     /// Whether a transaction can lock a row while another connection of this process writes
     /// elsewhere. SQLite has one writer: its writing transaction holds every row already.
     pub(crate) const fn locks_rows_apart(self) -> bool {

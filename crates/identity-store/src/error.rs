@@ -69,6 +69,23 @@ pub enum StoreError {
     /// A team write that the tree refuses (see `identity_core::team`).
     #[error("{0}")]
     TeamRefused(identity_core::team::TeamRefusal),
+    /// A People Finder write about nobody it may write about.
+    #[error("{0}")]
+    PeopleFinderRefused(PeopleFinderRefusal),
+}
+
+/// Why People Finder's write about a person was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PeopleFinderRefusal {
+    /// Staff SSO knows nobody active by the id the write named.
+    #[error("no active person has that SSO id")]
+    NoActivePerson,
+    /// No People Finder profile has the slug a replace named.
+    #[error("no People Finder profile has that slug")]
+    NoProfile,
+    /// The profile a replace named belongs to another person than the SSO id names.
+    #[error("the People Finder profile is someone else's")]
+    SomeoneElses,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

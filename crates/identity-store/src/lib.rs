@@ -16,7 +16,7 @@ use identity_core::change::Change;
 use identity_core::{Source, Trn, UserId};
 use uuid::Uuid;
 
-pub use error::{Result, StoreError, Uniqueness};
+pub use error::{PeopleFinderRefusal, Result, StoreError, Uniqueness};
 pub use model::*;
 
 /// Which database a store talks to.
@@ -161,18 +161,19 @@ impl Store {
 
     // --- People Finder (peoplefinder source) ---
 
-    /// Writes `person`'s People Finder profile under `slug`, new (`create`) or replaced whole:
-    /// `NotFound` when the person is not active or (a replace) `slug` is not theirs;
-    /// `AlreadyExists(ExternalId)` when (a create) the slug is taken or they have one already.
+    /// Writes the People Finder profile of the active person Staff SSO knows as `sso_id` under
+    /// `slug`, new (`create`) or replaced whole: `PeopleFinderRefused` when nobody active has
+    /// that SSO id or (a replace) `slug` is not their profile's; `AlreadyExists(ExternalId)`
+    /// when (a create) the slug is taken or they have one already.
     pub async fn peoplefinder_put(
         &self,
-        person: UserId,
+        sso_id: &str,
         slug: &str,
         write: &PeopleFinderWrite,
         create: bool,
         actor: &Actor,
-    ) -> Result<StoredProfile> {
-        dispatch!(self.peoplefinder_put(person, slug, write, create, actor))
+    ) -> Result<PeopleFinderWritten> {
+        dispatch!(self.peoplefinder_put(sso_id, slug, write, create, actor))
     }
 
     /// Every People Finder team (the root's `parent` is none).

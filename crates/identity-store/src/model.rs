@@ -174,6 +174,13 @@ pub struct PeopleFinderWrite {
     pub document: Value,
 }
 
+/// A People Finder profile as written, with the id of its person as Staff SSO spelled it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeopleFinderWritten {
+    pub profile: StoredProfile,
+    pub sso_id: String,
+}
+
 /// What a team update changes: each field given is set (an inner `None` clears a field that may
 /// be empty); a field not given keeps its value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

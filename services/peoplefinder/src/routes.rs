@@ -17,7 +17,9 @@ use identity_core::{Source, UserId, UserStatus};
 use identity_server::auth::{AuthError, Authenticator, Principal};
 use identity_server::hawk::{self, Hawk};
 use identity_server::runner::Running;
-use identity_store::{Actor, CredentialKind, LinkHolder, PeopleFinderWrite, Store, StoreError, Uniqueness};
+use identity_store::{
+    Actor, CredentialKind, LinkHolder, PeopleFinderRefusal, PeopleFinderWrite, Store, StoreError, Uniqueness,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -131,12 +133,6 @@ async fn by_slug(store: &Store, slug: &str) -> Result<Option<LinkHolder>, StoreE
     }
 }
 
-/// The active person Staff SSO knows as `sso_email_id`, with the id as SSO spelled it.
-async fn active_by_sso_id(store: &Store, sso_email_id: &str) -> Result<Option<LinkHolder>, StoreError> {
-    let found = store.link_holder(&Source::Sso, sso_email_id).await?;
-    Ok(found.filter(|p| p.status == UserStatus::Active))
-}
-
 /// `GET /people/{slug}`: the profile of an active person (the seed system's minimal answer).
 async fn read(State(s): State<AppState>, Path(slug): Path<String>) -> Response {
     let missing = || message(StatusCode::NOT_FOUND, "Unable to find people finder profile");
@@ -176,13 +172,8 @@ async fn create(State(s): State<AppState>, Extension(p): Extension<Principal>, b
         Ok(r) => r,
         Err(refused) => return refused.into_response(),
     };
-    let person = match active_by_sso_id(&s.0.store, &r.sso_email_id).await {
-        Ok(Some(person)) => person,
-        Ok(None) => return message(StatusCode::NOT_FOUND, NO_PROFILE),
-        Err(e) => return failed(&e),
-    };
     let slug = r.slug.map(|u| u.to_string()).unwrap_or_default();
-    write(&s, &p, &r, person, &slug, true).await
+    write(&s, &p, &r, &slug, true).await
 }
 
 /// `PUT /people/{slug}`: the profile replaced whole (what the request leaves out is cleared).
@@ -196,49 +187,28 @@ async fn replace(
         Ok(r) => r,
         Err(refused) => return refused.into_response(),
     };
-    // As the seed system: the person named first, then the profile.
-    let person = match active_by_sso_id(&s.0.store, &r.sso_email_id).await {
-        Ok(Some(person)) => person,
-        Ok(None) => return message(StatusCode::NOT_FOUND, NO_PROFILE),
-        Err(e) => return failed(&e),
-    };
-    let owner = match by_slug(&s.0.store, &slug).await {
-        Ok(Some(owner)) => owner,
-        Ok(None) => return message(StatusCode::NOT_FOUND, NO_PEOPLEFINDER_PROFILE),
-        Err(e) => return failed(&e),
-    };
-    if owner.user != person.user {
-        // The seed system wrote the profile whoever the body named.
-        return invalid(&[Problem::field(
-            "sso_email_id",
-            "value_error",
-            "Value error, this People Finder profile belongs to someone else",
-        )]);
+    match Uuid::try_parse(&slug) {
+        Ok(slug) => write(&s, &p, &r, &slug.to_string(), false).await,
+        // Not a slug People Finder could have made: nobody's (the seed system answered 500).
+        Err(_) => message(StatusCode::NOT_FOUND, NO_PEOPLEFINDER_PROFILE),
     }
-    let slug = Uuid::try_parse(&slug).map(|u| u.to_string()).unwrap_or(slug);
-    write(&s, &p, &r, person, &slug, false).await
 }
 
-async fn write(
-    s: &AppState,
-    p: &Principal,
-    r: &ProfileRequest,
-    person: LinkHolder,
-    slug: &str,
-    create: bool,
-) -> Response {
+/// The write, which finds and locks the person and the profile itself: as the seed system, the
+/// person named is looked for first, then the profile.
+async fn write(s: &AppState, p: &Principal, r: &ProfileRequest, slug: &str, create: bool) -> Response {
     let manager = match manager(&s.0.store, r).await {
         Ok(m) => m,
         Err(refused) => return refused.into_response(),
     };
     let document = Value::Object(r.document.clone());
     let w = PeopleFinderWrite { fields: request::profile_fields(&r.document, manager), document };
-    let (store, id, slug_owned, by) = (s.0.store.clone(), person.user, slug.to_owned(), actor(p));
-    let put = detached(async move { store.peoplefinder_put(id, &slug_owned, &w, create, &by).await });
+    let (store, sso_id, slug_owned, by) = (s.0.store.clone(), r.sso_email_id.clone(), slug.to_owned(), actor(p));
+    let put = detached(async move { store.peoplefinder_put(&sso_id, &slug_owned, &w, create, &by).await });
     match put.await {
-        Ok(stored) => {
+        Ok(written) => {
             let status = if create { StatusCode::CREATED } else { StatusCode::OK };
-            let answer = request::response(slug, Some(&person.external_id), &stored.attributes, true);
+            let answer = request::response(slug, Some(&written.sso_id), &written.profile.attributes, true);
             (status, Json(answer)).into_response()
         }
         Err(StoreError::AlreadyExists(Uniqueness::ExternalId)) => {
@@ -247,9 +217,16 @@ async fn write(
         Err(StoreError::AlreadyExists(Uniqueness::Email)) => {
             message(StatusCode::CONFLICT, "The email address is already someone else's")
         }
-        // Deactivated, or the slug moved, since it was looked up.
-        Err(StoreError::NotFound) if create => message(StatusCode::NOT_FOUND, NO_PROFILE),
-        Err(StoreError::NotFound) => message(StatusCode::NOT_FOUND, NO_PEOPLEFINDER_PROFILE),
+        Err(StoreError::PeopleFinderRefused(why)) => match why {
+            PeopleFinderRefusal::NoActivePerson => message(StatusCode::NOT_FOUND, NO_PROFILE),
+            PeopleFinderRefusal::NoProfile => message(StatusCode::NOT_FOUND, NO_PEOPLEFINDER_PROFILE),
+            // The seed system wrote the profile whoever the body named.
+            PeopleFinderRefusal::SomeoneElses => invalid(&[Problem::field(
+                "sso_email_id",
+                "value_error",
+                "Value error, this People Finder profile belongs to someone else",
+            )]),
+        },
         Err(e) => failed(&e),
     }
 }

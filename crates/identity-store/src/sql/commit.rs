@@ -1,28 +1,60 @@
-//! How SCIM's small writes commit. On PostgreSQL each runs in its own transaction on whichever
-//! pool connection is free: the server runs them side by side and groups their commits itself.
-//! SQLite has one writer at a time, and a commit costs a write of every page it touched: so a
-//! writer task takes every SCIM write waiting and commits them together, each in its own
-//! savepoint, so a write that fails (a taken `userName`) undoes only itself. Callers still get
-//! their answer only once their write is committed.
+//! How small writes commit: SCIM's, and People Finder's. On PostgreSQL each runs in its own
+//! transaction on whichever pool connection is free: the server runs them side by side and
+//! groups their commits itself. SQLite has one writer at a time, and a commit costs a write of
+//! every page it touched: so a writer task takes every small write waiting and commits them
+//! together, each in its own savepoint, so a write that fails (a taken `userName`) undoes only
+//! itself. Callers still get their answer only once their write is committed; one that stops
+//! waiting does not stop its write.
 
 use identity_core::precedence::Precedence;
 use sqlx::{Acquire, Pool};
 use tokio::sync::{mpsc, oneshot};
 
+use super::peoplefinder::{PeopleFinderPut, Version};
 use super::precedence::{in_force, Cache};
 use super::queue::{Batches, Queue};
 use super::sso::{create_many, SsoWrite};
-use super::{Backend, Db, DIALECT};
+use super::{Backend, Conn, Db, DIALECT};
 use crate::error::{Result, StoreError};
-use crate::model::SsoUser;
+use crate::model::{Actor, PeopleFinderWritten, SsoUser, SsoUserWrite};
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 64;
 
-type Reply = oneshot::Sender<Result<Option<SsoUser>>>;
+/// A write for SQLite's writer task.
+enum Small {
+    Sso(SsoWrite),
+    PeopleFinder(PeopleFinderPut),
+}
+
+/// What a [`Small`] write answers.
+enum Done {
+    Sso(Option<SsoUser>),
+    PeopleFinder(Box<PeopleFinderWritten>),
+}
+
+impl Small {
+    fn as_create(&self) -> Option<(&SsoUserWrite, &Actor)> {
+        match self {
+            Self::Sso(w) => w.as_create(),
+            Self::PeopleFinder(_) => None,
+        }
+    }
+
+    async fn run(&self, conn: &mut Conn, precedence: &Precedence) -> Result<Done> {
+        match self {
+            Self::Sso(w) => w.run(conn, precedence).await.map(Done::Sso),
+            Self::PeopleFinder(w) => {
+                w.run(conn, Version::Read(precedence)).await.map(|w| Done::PeopleFinder(Box::new(w)))
+            }
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Done>>;
 
 /// A write waiting for the writer task.
-type Pending = (SsoWrite, Reply);
+type Pending = (Small, Reply);
 
 /// The queue in front of SQLite's writer task, started on first use.
 #[derive(Clone, Default)]
@@ -64,7 +96,7 @@ async fn commit_batch(pool: &Pool<Db>, precedence: &Cache, batch: Vec<Pending>) 
 
 /// The batch in one transaction: the creates in multi-row statements, the other writes each in
 /// a savepoint. Fails as a whole if a create fails.
-async fn together(pool: &Pool<Db>, precedence: &Cache, batch: &[Pending]) -> Result<Vec<Result<Option<SsoUser>>>> {
+async fn together(pool: &Pool<Db>, precedence: &Cache, batch: &[Pending]) -> Result<Vec<Result<Done>>> {
     let mut tx = pool.begin_with(DIALECT.begin_write()).await?;
     // Read with the one write lock held: no version can be set until the batch commits.
     let precedence = in_force(&mut tx, precedence).await?;
@@ -74,7 +106,7 @@ async fn together(pool: &Pool<Db>, precedence: &Cache, batch: &[Pending]) -> Res
     let mut results = Vec::with_capacity(batch.len());
     for (write, _) in batch {
         results.push(match write.as_create() {
-            Some(_) => Ok(created.next()),
+            Some(_) => Ok(Done::Sso(created.next())),
             None => in_savepoint(&mut tx, write, precedence).await,
         });
     }
@@ -82,11 +114,7 @@ async fn together(pool: &Pool<Db>, precedence: &Cache, batch: &[Pending]) -> Res
     Ok(results)
 }
 
-async fn in_savepoint(
-    tx: &mut sqlx::Transaction<'static, Db>,
-    write: &SsoWrite,
-    precedence: &Precedence,
-) -> Result<Option<SsoUser>> {
+async fn in_savepoint(tx: &mut sqlx::Transaction<'static, Db>, write: &Small, precedence: &Precedence) -> Result<Done> {
     let mut savepoint = tx.begin().await?;
     match write.run(&mut savepoint, precedence).await {
         Ok(out) => {
@@ -143,16 +171,29 @@ async fn one_by_one(pool: &Pool<Db>, precedence: &Cache, batch: Vec<Pending>) {
 }
 
 impl Backend {
+    /// Hands a write to SQLite's writer task and waits for it to be committed.
+    async fn combined(&self, write: Small) -> Result<Done> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Commit("the writer has stopped".into());
+        self.combiner.queue(&self.write, &self.precedence).send((write, reply)).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Commits People Finder's write through SQLite's writer task.
+    pub(super) async fn commit_peoplefinder(&self, write: PeopleFinderPut) -> Result<PeopleFinderWritten> {
+        match self.combined(Small::PeopleFinder(write)).await? {
+            Done::PeopleFinder(written) => Ok(*written),
+            Done::Sso(_) => Err(StoreError::Commit("the writer answered another write".into())),
+        }
+    }
+
     /// Runs a SCIM write and commits it (see the module's comment for how).
     pub(super) async fn commit_sso(&self, write: SsoWrite) -> Result<Option<SsoUser>> {
         if DIALECT.combines_writes() {
-            let (reply, answer) = oneshot::channel();
-            self.combiner
-                .queue(&self.write, &self.precedence)
-                .send((write, reply))
-                .await
-                .map_err(|_| StoreError::Commit("the writer has stopped".into()))?;
-            answer.await.map_err(|_| StoreError::Commit("the writer has stopped".into()))?
+            match self.combined(Small::Sso(write)).await? {
+                Done::Sso(user) => Ok(user),
+                Done::PeopleFinder(_) => Err(StoreError::Commit("the writer answered another write".into())),
+            }
         } else {
             // A write the server refused because it ended the session did not commit: it is
             // sent once more, on a new connection. (One whose connection just broke may have
