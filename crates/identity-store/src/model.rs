@@ -30,7 +30,12 @@ pub struct SignInProfile {
     pub sso_id: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    /// The combined profile's primary address.
     pub email: Option<Email>,
+    /// The combined contact address (People Finder's, by the shipped precedence).
+    pub contact_email: Option<Email>,
+    /// Every address of the combined `emails` list besides `email`, in its order.
+    pub other_emails: Vec<Email>,
 }
 
 /// A person erased (DESIGN.md §7.9): who erased them, when and why, and every record erased with

@@ -107,6 +107,8 @@ mod tests {
             first_name: Some(first.to_owned()),
             last_name: Some("Lee".to_owned()),
             email: identity_core::Email::parse("ann.lee@example.gov.uk").ok(),
+            contact_email: None,
+            other_emails: Vec::new(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! sso-profile's reads: the sign-in profile of every active user Staff SSO knows, keyed by SSO's
 //! id (the `sso` profile's external id), and where the change feed ends.
 
+use identity_core::combined::CombinedDetails;
 use identity_core::UserId;
+use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row as _};
 use uuid::Uuid;
 
@@ -13,14 +15,14 @@ use crate::model::SignInProfile;
 
 /// Active users only: the seed system's sign-in profile is `is_active=True` (a deactivated,
 /// archived or merged person cannot sign in).
-const SELECT: &str = "SELECT u.id, p.external_id, c.first_name, c.last_name, c.email FROM users u \
+const SELECT: &str = "SELECT u.id, p.external_id, c.first_name, c.last_name, c.email, c.details FROM users u \
      JOIN source_profiles p ON p.user_id = u.id AND p.source = 'sso' \
      LEFT JOIN combined_profiles c ON c.user_id = u.id WHERE u.status = 'active'";
 
 /// A page after `$1`: the bound is given to every table, so that each index scan starts there.
 /// Given to `users` alone, PostgreSQL merge-joins the other two from their first row on every
 /// page, and loading a million users read 50 million index entries (a minute, BENCHMARKS.md).
-const PAGE: &str = "SELECT u.id, p.external_id, c.first_name, c.last_name, c.email FROM users u \
+const PAGE: &str = "SELECT u.id, p.external_id, c.first_name, c.last_name, c.email, c.details FROM users u \
      JOIN source_profiles p ON p.user_id = u.id AND p.source = 'sso' AND p.user_id > $1 \
      LEFT JOIN combined_profiles c ON c.user_id = u.id AND c.user_id > $1 \
      WHERE u.status = 'active' AND u.id > $1 ORDER BY u.id LIMIT $2";
@@ -41,12 +43,24 @@ fn sign_ins(rows: &[Row]) -> Vec<SignInProfile> {
 }
 
 fn sign_in(row: &Row) -> Result<SignInProfile> {
+    let email = rows::email(row.try_get("email")?)?;
+    // A person without a combined profile yet (a row of the LEFT JOIN) has no details either.
+    let details = match row.try_get::<Option<Json<CombinedDetails>>, _>("details")? {
+        Some(Json(d)) => d,
+        None => CombinedDetails::default(),
+    };
+    let other_emails = details
+        .emails
+        .map(|e| e.value.into_iter().map(|entry| entry.address).filter(|a| Some(a) != email.as_ref()).collect())
+        .unwrap_or_default();
     Ok(SignInProfile {
         user: rows::user_id(row, "id")?,
         sso_id: row.try_get::<Option<String>, _>("external_id")?.ok_or_else(|| corrupt("sso external_id", "none"))?,
         first_name: row.try_get("first_name")?,
         last_name: row.try_get("last_name")?,
-        email: rows::email(row.try_get("email")?)?,
+        email,
+        contact_email: details.contact_email.map(|c| c.value),
+        other_emails,
     })
 }
 

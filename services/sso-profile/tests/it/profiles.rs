@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use identity_core::profile::{ContactKind, Details, EmailEntry};
 use identity_core::{Email, ProfileFields, UserId};
 use identity_store::testing::TestDatabase;
 use identity_store::{Actor, NewMerge, PoolConfig, SsoUserWrite, Store};
@@ -73,7 +74,17 @@ pub async fn sign_in_profiles_follow_the_store(db: &TestDatabase) {
     store.migrate().await.unwrap();
     let actor = Actor::new("scim:test");
     let ann = store.sso_create(&write("Ann.Lee", "Ann", "ann.lee@example.gov.uk", true), &actor).await.unwrap().id;
-    let bob = store.sso_create(&write("bob.lee", "Bob", "bob.lee@example.gov.uk", true), &actor).await.unwrap().id;
+    let mut bob = write("bob.lee", "Bob", "bob.lee@example.gov.uk", true);
+    let entry = |address: &str, kind, primary| EmailEntry { address: Email::parse(address).unwrap(), kind, primary };
+    bob.fields.details = Details {
+        emails: vec![
+            entry("bob.lee@example.gov.uk", ContactKind::Work, true),
+            entry("robert.lee@other.example", ContactKind::Other, false),
+        ],
+        contact_email: Some(Email::parse("bob@home.example").unwrap()),
+        ..Details::default()
+    };
+    let bob = store.sso_create(&bob, &actor).await.unwrap().id;
     let dormant = store.sso_create(&write("dot.lee", "Dot", "dot.lee@example.gov.uk", false), &actor).await.unwrap();
     store.sequence_changes().await.unwrap();
     let p = Profiles::start(db, store).await;
@@ -86,6 +97,12 @@ pub async fn sign_in_profiles_follow_the_store(db: &TestDatabase) {
                "contact_email": null, "emails": ["ann.lee@example.gov.uk"]})
     );
     assert_eq!(p.get("ANN.LEE").await.0, 200, "SSO ids compare case-insensitively");
+    let (_, body) = p.get("bob.lee").await;
+    assert_eq!(
+        (&body["contact_email"], &body["emails"]),
+        (&json!("bob@home.example"), &json!(["bob.lee@example.gov.uk", "robert.lee@other.example"])),
+        "the combined contact address and every address, the primary first: {body}"
+    );
     assert_eq!(p.get("dot.lee").await, (404, json!({"message": "Unable to find user"})), "an inactive user");
     assert_eq!(p.get("nobody").await, (404, json!({"message": "Unable to find user"})));
     let _ = dormant;
