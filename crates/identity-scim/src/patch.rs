@@ -11,7 +11,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::filter::{get_ci, matches};
 use crate::path::{parse_path, PatchPath};
-use crate::schema::{resolve_sub, AttrDef, Mutability, Resolved, SchemaDef};
+use crate::schema::{resolve_sub, AttrDef, Mutability, Resolved, SchemaDef, COMBINED_USER_SCHEMA};
 use crate::ScimError;
 
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -63,7 +63,10 @@ pub fn apply_patch(doc: &mut Value, body: &Value) -> Result<(), ScimError> {
 pub fn document_from(attributes: &Map<String, Value>) -> Result<Value, ScimError> {
     let mut root = Object::new();
     for (name, value) in attributes {
-        if name.eq_ignore_ascii_case("schemas") || is_password(name) {
+        // identity's combined profile is read-only as a whole: a client that sends back what it
+        // read has it ignored (RFC 7644 §3.5.1), never stored as Staff SSO's.
+        if name.eq_ignore_ascii_case("schemas") || is_password(name) || name.eq_ignore_ascii_case(COMBINED_USER_SCHEMA)
+        {
             continue;
         }
         let path = parse_path(name).map_err(|_| ScimError::invalid_value(format!("unknown attribute '{name}'")))?;

@@ -7,6 +7,9 @@ use serde_json::{json, Value};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// identity's combined profile of the user, each value with the source that won it: read-only,
+/// and returned only when `attributes` names it.
+pub const COMBINED_USER_SCHEMA: &str = "urn:identity:scim:schemas:extension:combined:1.0:User";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mutability {
@@ -284,6 +287,50 @@ fn find(attrs: &'static [AttrDef], name: &str) -> Option<&'static AttrDef> {
     attrs.iter().find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
+/// The combined profile's attributes: read-only, returned on request.
+const fn combined(mut a: AttrDef) -> AttrDef {
+    a.mutability = Mutability::ReadOnly;
+    a.returned = Returned::Request;
+    a
+}
+
+const SOURCE: AttrDef =
+    read_only(string("source", "The source whose value won: sso, peoplefinder, import:<service>, registry."));
+const SOURCED_SUBS: &[AttrDef] = &[read_only(string("value", "The value.")), SOURCE];
+const SOURCED_ENTRY_SUBS: &[AttrDef] = &[
+    read_only(string("value", "The address or number.")),
+    read_only(string("type", "Its kind: work, home, mobile, contact or other.")),
+    read_only(attr("primary", AttrType::Boolean, "Whether it is the primary one.")),
+    SOURCE,
+];
+
+const fn sourced(name: &'static str, description: &'static str) -> AttrDef {
+    combined(AttrDef { sub_attributes: SOURCED_SUBS, ..attr(name, AttrType::Complex, description) })
+}
+
+pub static COMBINED_USER: SchemaDef = SchemaDef {
+    id: COMBINED_USER_SCHEMA,
+    name: "CombinedUser",
+    description: "identity's combined profile of the user, derived from every source by precedence",
+    attributes: &[
+        sourced("firstName", "First name."),
+        sourced("middleName", "Middle name."),
+        sourced("lastName", "Last name."),
+        sourced("preferredName", "The name the person prefers to be called."),
+        sourced("displayName", "The name to display."),
+        sourced("primaryEmail", "The primary email address."),
+        sourced("contactEmail", "The address to contact the person at."),
+        combined(multi("emails", "Every email address.", SOURCED_ENTRY_SUBS)),
+        combined(multi("phoneNumbers", "Every phone number.", SOURCED_ENTRY_SUBS)),
+        sourced("pronouns", "Pronouns."),
+        sourced("namePronunciation", "How the name is said."),
+        sourced("title", "Job title."),
+        sourced("grade", "Grade."),
+        sourced("team", "The team's People Finder slug."),
+        sourced("manager", "The manager's id."),
+    ],
+};
+
 /// Finds an attribute of a User by its SCIM name, case-insensitively: `userName`,
 /// `name.givenName`, `emails.value`, `meta.lastModified`, a fully qualified
 /// `urn:ietf:params:scim:schemas:core:2.0:User:name.givenName`, or an extension attribute
@@ -383,8 +430,8 @@ pub fn schema_json(s: &SchemaDef, base: &str) -> Value {
 }
 
 /// The schemas this service serves.
-pub fn schemas() -> [&'static SchemaDef; 2] {
-    [&USER, &ENTERPRISE_USER]
+pub fn schemas() -> [&'static SchemaDef; 3] {
+    [&USER, &ENTERPRISE_USER, &COMBINED_USER]
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use identity_core::normalize::non_blank;
 use identity_core::profile::{ContactKind, Details, EmailEntry, Phone, PhoneEntry};
-use identity_core::{Email, ProfileFields};
+use identity_core::{CombinedProfile, Email, ProfileFields, Sourced};
 use serde_json::{json, Map, Value};
 
 use crate::patch::document_from;
-use crate::schema::{self, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use crate::schema::{self, COMBINED_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 use crate::ScimError;
 
 /// The longest `userName` accepted: it is an external id, not prose.
@@ -68,9 +68,8 @@ fn check_schemas(body: &Map<String, Value>) -> Result<(), ScimError> {
         return Err(ScimError::invalid_syntax("'schemas' must be an array of strings"));
     };
     let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
-    if let Some(unknown) =
-        names.iter().find(|n| !n.eq_ignore_ascii_case(USER_SCHEMA) && !n.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA))
-    {
+    let known = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, COMBINED_USER_SCHEMA];
+    if let Some(unknown) = names.iter().find(|n| !known.iter().any(|k| n.eq_ignore_ascii_case(k))) {
         return Err(ScimError::invalid_value(format!("unknown schema \"{unknown}\"")));
     }
     if !names.iter().any(|n| n.eq_ignore_ascii_case(USER_SCHEMA)) {
@@ -244,11 +243,64 @@ pub struct Stored<'a> {
 }
 
 /// A stored user as the resource served, serialised straight from its stored document (no
-/// copy of it is made); `location` is its URL.
+/// copy of it is made); `location` is its URL. With `combined` (asked for by `attributes`), it
+/// carries identity's combined profile in its extension.
 #[derive(Debug, Clone, Copy)]
 pub struct Resource<'a> {
     pub user: Stored<'a>,
     pub location: &'a str,
+    pub combined: Option<&'a CombinedProfile>,
+}
+
+fn sourced<T>(s: &Option<Sourced<T>>, text: impl Fn(&T) -> String) -> Option<Value> {
+    s.as_ref().map(|s| json!({ "value": text(&s.value), "source": s.source.to_string() }))
+}
+
+/// The combined profile as the extension shows it: each value with the source that won it. The
+/// date of birth and TRN are left out: Staff SSO has no use for the registry's identifiers.
+pub fn combined_json(c: &CombinedProfile) -> Value {
+    let d = &c.details;
+    let text = |t: &String| t.clone();
+    let mut out = Map::new();
+    let mut put = |name: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            out.insert(name.to_owned(), v);
+        }
+    };
+    put("firstName", sourced(&c.first_name, text));
+    put("middleName", sourced(&c.middle_name, text));
+    put("lastName", sourced(&c.last_name, text));
+    put("preferredName", sourced(&c.preferred_name, text));
+    put("displayName", sourced(&c.display_name, text));
+    put("primaryEmail", sourced(&c.email, |e| e.as_str().to_owned()));
+    put("contactEmail", sourced(&d.contact_email, |e| e.as_str().to_owned()));
+    put(
+        "emails",
+        d.emails.as_ref().map(|e| {
+            let source = e.source.to_string();
+            e.value
+                .iter()
+                .map(|a| json!({"value": a.address.as_str(), "type": a.kind.as_str(), "primary": a.primary, "source": source}))
+                .collect()
+        }),
+    );
+    put(
+        "phoneNumbers",
+        d.phones.as_ref().map(|p| {
+            let source = p.source.to_string();
+            p.value
+                .iter()
+                .map(|n| json!({"value": n.number.as_str(), "type": n.kind.as_str(), "primary": n.primary, "source": source}))
+                .collect()
+        }),
+    );
+    put("pronouns", sourced(&d.pronouns, text));
+    put("namePronunciation", sourced(&d.name_pronunciation, text));
+    put("title", sourced(&d.job_title, text));
+    put("grade", sourced(&d.grade, text));
+    put("team", sourced(&d.team, text));
+    put("manager", sourced(&d.manager, ToString::to_string));
+    Value::Object(out)
 }
 
 #[derive(serde::Serialize)]
@@ -276,11 +328,15 @@ impl serde::Serialize for Resource<'_> {
                 map.serialize_entry(k, v)?;
             }
         }
+        let mut schemas = vec![USER_SCHEMA];
         if has(ENTERPRISE_USER_SCHEMA) {
-            map.serialize_entry("schemas", &[USER_SCHEMA, ENTERPRISE_USER_SCHEMA])?;
-        } else {
-            map.serialize_entry("schemas", &[USER_SCHEMA])?;
+            schemas.push(ENTERPRISE_USER_SCHEMA);
         }
+        if let Some(c) = self.combined {
+            schemas.push(COMBINED_USER_SCHEMA);
+            map.serialize_entry(COMBINED_USER_SCHEMA, &combined_json(c))?;
+        }
+        map.serialize_entry("schemas", &schemas)?;
         map.serialize_entry("id", u.id)?;
         map.serialize_entry("userName", u.user_name)?;
         if has("active") {
@@ -304,6 +360,8 @@ impl serde::Serialize for Resource<'_> {
 pub struct Projection {
     only: Vec<schema::Resolved>,
     except: Vec<schema::Resolved>,
+    /// `attributes` named the combined profile's extension (returned only then).
+    combined: bool,
 }
 
 fn names(list: Option<&str>) -> Vec<schema::Resolved> {
@@ -312,21 +370,31 @@ fn names(list: Option<&str>) -> Vec<schema::Resolved> {
 
 impl Projection {
     pub fn new(attributes: Option<&str>, excluded: Option<&str>) -> Self {
-        Self { only: names(attributes), except: names(excluded) }
+        let combined = attributes
+            .into_iter()
+            .flat_map(|l| l.split(','))
+            .any(|n| n.trim().eq_ignore_ascii_case(COMBINED_USER_SCHEMA));
+        Self { only: names(attributes), except: names(excluded), combined }
     }
 
     /// Whether it returns resources as they are.
     pub fn is_empty(&self) -> bool {
-        self.only.is_empty() && self.except.is_empty()
+        self.only.is_empty() && self.except.is_empty() && !self.combined
+    }
+
+    /// Whether the resources are to carry the combined profile.
+    pub fn wants_combined(&self) -> bool {
+        self.combined
     }
 
     pub fn apply(&self, resource: Value) -> Value {
         let Value::Object(mut map) = resource else { return resource };
-        if !self.only.is_empty() {
+        if !self.only.is_empty() || self.combined {
             let mut kept = Map::new();
-            for key in ["schemas", "id"] {
-                if let Some(v) = map.get(key) {
-                    kept.insert(key.to_owned(), v.clone());
+            let always = if self.combined { &["schemas", "id", COMBINED_USER_SCHEMA][..] } else { &["schemas", "id"] };
+            for key in always {
+                if let Some(v) = map.get(*key) {
+                    kept.insert((*key).to_owned(), v.clone());
                 }
             }
             for r in &self.only {
@@ -517,7 +585,7 @@ mod tests {
     }
 
     fn render(user: Stored<'_>, location: &str) -> Value {
-        serde_json::to_value(Resource { user, location }).unwrap()
+        serde_json::to_value(Resource { user, location, combined: None }).unwrap()
     }
 
     #[test]
@@ -578,6 +646,58 @@ mod tests {
         assert_eq!(except["id"], "1", "id is always returned");
         assert_eq!(except["name"], json!({"givenName": "Ann"}));
         assert_eq!(except["emails"], json!([{"value": "a@b.co"}]));
+    }
+
+    #[test]
+    fn the_combined_extension_is_kept_only_when_asked_for() {
+        let resource = json!({"schemas": [USER_SCHEMA, COMBINED_USER_SCHEMA], "id": "1", "userName": "ann",
+                              COMBINED_USER_SCHEMA: {"pronouns": {"value": "she/her", "source": "peoplefinder"}}});
+        let asked = Projection::new(Some(&format!("userName, {}", COMBINED_USER_SCHEMA.to_uppercase())), None);
+        assert!(asked.wants_combined() && !asked.is_empty());
+        assert_eq!(asked.apply(resource.clone()), resource, "the names compare case-insensitively");
+        let alone = Projection::new(Some(COMBINED_USER_SCHEMA), None).apply(resource.clone());
+        assert!(alone.get("userName").is_none() && alone.get(COMBINED_USER_SCHEMA).is_some());
+        assert!(!Projection::new(Some("userName"), None).wants_combined());
+        assert!(!Projection::new(None, Some(COMBINED_USER_SCHEMA)).wants_combined());
+    }
+
+    #[test]
+    fn the_combined_profile_shows_each_value_with_its_source() {
+        use identity_core::combined::CombinedDetails;
+        use identity_core::Source;
+        let by = |source: &str| source.parse::<Source>().unwrap();
+        let c = CombinedProfile {
+            first_name: Some(Sourced { value: "Ann".into(), source: by("registry") }),
+            email: Some(Sourced { value: Email::parse("ann@example.gov.uk").unwrap(), source: by("sso") }),
+            details: CombinedDetails {
+                phones: Some(Sourced {
+                    value: vec![PhoneEntry {
+                        number: Phone::parse("020 7946 0000").unwrap(),
+                        kind: ContactKind::Work,
+                        primary: true,
+                    }],
+                    source: by("peoplefinder"),
+                }),
+                ..CombinedDetails::default()
+            },
+            ..CombinedProfile::default()
+        };
+        assert_eq!(
+            combined_json(&c),
+            json!({
+                "firstName": {"value": "Ann", "source": "registry"},
+                "primaryEmail": {"value": "ann@example.gov.uk", "source": "sso"},
+                "phoneNumbers": [{"value": "020 7946 0000", "type": "work", "primary": true, "source": "peoplefinder"}]
+            })
+        );
+    }
+
+    #[test]
+    fn a_document_sent_back_with_the_combined_profile_does_not_keep_it() {
+        let sent = json!({"schemas": [USER_SCHEMA, COMBINED_USER_SCHEMA], "userName": "ann",
+                          COMBINED_USER_SCHEMA: {"pronouns": {"value": "x", "source": "sso"}}});
+        let input = user_from_request(sent.to_string().as_bytes()).unwrap();
+        assert!(input.document.get(COMBINED_USER_SCHEMA).is_none(), "{}", input.document);
     }
 
     #[test]

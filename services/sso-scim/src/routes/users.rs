@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use identity_core::query::{Attr, SortOrder};
-use identity_core::UserId;
+use identity_core::{CombinedProfile, UserId};
 use identity_scim::filter::parse_filter;
 use identity_scim::patch::apply_patch;
 use identity_scim::user::{
@@ -114,9 +114,14 @@ impl Names {
     }
 }
 
-fn rendered<'a>(u: &'a SsoUser, names: &'a (String, String), projection: &Projection) -> Rendered<'a> {
+fn rendered<'a>(
+    u: &'a SsoUser,
+    names: &'a (String, String),
+    projection: &Projection,
+    combined: Option<&'a CombinedProfile>,
+) -> Rendered<'a> {
     let user = stored(u, &names.0);
-    let resource = Resource { user, location: &names.1 };
+    let resource = Resource { user, location: &names.1, combined };
     if projection.is_empty() {
         Rendered::Whole(resource)
     } else {
@@ -126,8 +131,18 @@ fn rendered<'a>(u: &'a SsoUser, names: &'a (String, String), projection: &Projec
 
 /// A user resource with its ETag (and `Location` when created).
 fn user_response(s: &AppState, status: StatusCode, u: &SsoUser, projection: &Projection) -> Response {
+    user_response_with(s, status, u, projection, None)
+}
+
+fn user_response_with(
+    s: &AppState,
+    status: StatusCode,
+    u: &SsoUser,
+    projection: &Projection,
+    combined: Option<&CombinedProfile>,
+) -> Response {
     let names = (u.id.to_string(), location(s, u.id));
-    let mut response = scim(status, &rendered(u, &names, projection));
+    let mut response = scim(status, &rendered(u, &names, projection, combined));
     if let Ok(tag) = HeaderValue::from_str(&etag(u.version)) {
         response.headers_mut().insert(header::ETAG, tag);
     }
@@ -299,8 +314,14 @@ async fn list_users(s: &AppState, params: &HashMap<String, String>) -> Result<Re
     let list = s.store.sso_list(&SsoQuery { filter, sort, page }).await?;
     let projection = projection(params);
     let names = Names::of(s, &list.users);
+    let combined: HashMap<UserId, CombinedProfile> = if projection.wants_combined() {
+        let ids: Vec<UserId> = list.users.iter().map(|u| u.id).collect();
+        s.store.people_of(&ids).await?.into_iter().map(|p| (p.user.id, p.combined)).collect()
+    } else {
+        HashMap::new()
+    };
     let resources: Vec<Rendered<'_>> =
-        list.users.iter().zip(&names.0).map(|(u, n)| rendered(u, n, &projection)).collect();
+        list.users.iter().zip(&names.0).map(|(u, n)| rendered(u, n, &projection, combined.get(&u.id))).collect();
     let (start_index, next) = match page {
         SsoPage::Index { start, .. } => (Some(start), None),
         SsoPage::Cursor { .. } => (None, list.next_cursor.map(|c| c.simple().to_string())),
@@ -337,7 +358,11 @@ pub async fn get(
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    Ok(user_response(&s, StatusCode::OK, &user, &projection(&params)))
+    let projection = projection(&params);
+    // Read after the user: a combined profile a moment newer than the SSO document is still one
+    // identity served.
+    let combined = if projection.wants_combined() { Some(s.store.person(user.id).await?.combined) } else { None };
+    Ok(user_response_with(&s, StatusCode::OK, &user, &projection, combined.as_ref()))
 }
 
 pub async fn replace(

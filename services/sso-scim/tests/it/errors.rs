@@ -80,7 +80,7 @@ pub async fn discovery_documents(db: &TestDatabase) {
     assert_eq!(types.body["Resources"][0]["endpoint"], "/Users");
     assert_eq!(scim.get("/ResourceTypes/User").await.body["schema"], USER);
     let schemas = scim.get("/Schemas").await;
-    assert_eq!(schemas.body["totalResults"], 2);
+    assert_eq!(schemas.body["totalResults"], 3, "core, enterprise, identity's combined profile");
     let user_schema = scim.get(&format!("/Schemas/{USER}")).await;
     assert!(user_schema.body["attributes"]
         .as_array()

@@ -1,7 +1,12 @@
+use identity_core::profile::Details;
+use identity_core::ProfileFields;
 use identity_store::testing::TestDatabase;
+use identity_store::{Actor, PeopleFinderWrite, PoolConfig, Store};
 use serde_json::json;
 
-use crate::support::{urlencode, user, Scim, ENTERPRISE};
+use crate::support::{urlencode, user, Scim, ENTERPRISE, USER};
+
+const COMBINED: &str = identity_scim::schema::COMBINED_USER_SCHEMA;
 
 async fn seeded(db: &TestDatabase) -> Scim {
     let scim = Scim::start(db, &[]).await;
@@ -189,4 +194,71 @@ pub async fn cursor_walks_are_stable_under_deletes(db: &TestDatabase) {
     assert_eq!(seen, expected, "every user not deleted ahead of the walk is met once");
     scim.get("/Users?cursor=garbage").await.assert_error(400, Some("invalidCursor"));
     scim.get("/Users?cursor=&startIndex=2").await.assert_error(400, Some("invalidValue"));
+}
+
+/// identity's combined profile, each value with its source, comes only when `attributes` names
+/// its extension; a document sent back with it has it ignored; `/Schemas` describes it.
+pub async fn the_combined_profile_is_returned_on_request(db: &TestDatabase) {
+    let scim = Scim::start(db, &[]).await;
+    let mut u = user("cara", "Cara", "Diaz", "cara@example.gov.uk");
+    u["emails"] = json!([
+        {"value": "cara@example.gov.uk", "type": "work", "primary": true},
+        {"value": "cara@home.example", "type": "contact"}
+    ]);
+    u["title"] = json!("Engineer");
+    let id = scim.create(&u).await["id"].as_str().unwrap().to_owned();
+
+    let plain = scim.get(&format!("/Users/{id}")).await;
+    assert!(plain.body.get(COMBINED).is_none(), "not returned by default: {}", plain.body);
+    assert!(!plain.body["schemas"].as_array().unwrap().contains(&json!(COMBINED)));
+
+    let asked = scim.get(&format!("/Users/{id}?attributes={COMBINED}")).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let mut keys: Vec<&str> = asked.body.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["id", "schemas", COMBINED]);
+    assert!(asked.body["schemas"].as_array().unwrap().contains(&json!(COMBINED)));
+    let c = &asked.body[COMBINED];
+    assert_eq!(c["firstName"], json!({"value": "Cara", "source": "sso"}));
+    assert_eq!(c["primaryEmail"], json!({"value": "cara@example.gov.uk", "source": "sso"}));
+    assert_eq!(c["contactEmail"], json!({"value": "cara@home.example", "source": "sso"}));
+    assert_eq!(c["title"], json!({"value": "Engineer", "source": "sso"}));
+    assert_eq!(
+        c["emails"][1],
+        json!({"value": "cara@home.example", "type": "contact", "primary": false, "source": "sso"})
+    );
+    assert!(c.get("dateOfBirth").is_none() && c.get("trn").is_none());
+
+    // People Finder's profile wins what precedence gives it, and the extension says so.
+    let store = Store::connect(&db.url, &PoolConfig::default()).unwrap();
+    let pronouns = "she/her";
+    let fields = ProfileFields {
+        preferred_name: Some("Cee".into()),
+        details: Details { pronouns: Some(pronouns.into()), ..Details::default() },
+        ..ProfileFields::default()
+    };
+    let pf = PeopleFinderWrite { fields, document: json!({"pronouns": pronouns}) };
+    let slug = "77777777-7777-4777-8777-777777777777";
+    store.peoplefinder_put("cara", slug, &pf, true, &Actor::new("peoplefinder:test")).await.unwrap();
+    let listed =
+        scim.get(&format!("/Users?filter={}&attributes=userName,{COMBINED}", urlencode("userName eq \"cara\""))).await;
+    let r = &listed.body["Resources"][0];
+    assert_eq!(r["userName"], "cara", "{}", listed.body);
+    assert_eq!(r[COMBINED]["pronouns"], json!({"value": "she/her", "source": "peoplefinder"}));
+    assert_eq!(r[COMBINED]["preferredName"], json!({"value": "Cee", "source": "peoplefinder"}));
+    assert_eq!(r[COMBINED]["firstName"]["source"], "sso");
+
+    // Sent back whole with the extension: accepted, and never stored as Staff SSO's.
+    let mut back = scim.get(&format!("/Users/{id}")).await.body;
+    back[COMBINED] = asked.body[COMBINED].clone();
+    back["schemas"] = json!([USER, ENTERPRISE, COMBINED]);
+    let put = scim.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(&back), &[]).await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert!(put.body.get(COMBINED).is_none(), "{}", put.body);
+    assert!(scim.get(&format!("/Users/{id}")).await.body.get(COMBINED).is_none());
+
+    let schema = scim.get(&format!("/Schemas/{COMBINED}")).await;
+    assert_eq!(schema.status, 200, "{}", schema.body);
+    let attrs = schema.body["attributes"].as_array().unwrap();
+    assert!(attrs.iter().all(|a| a["mutability"] == "readOnly" && a["returned"] == "request"), "{attrs:?}");
 }

@@ -28,6 +28,7 @@ identity_testkit::both_backends!(crate::cases:
     every_operator_and_grouping,
     bad_filters_are_invalid_filter,
     sorting_paging_and_projection,
+    the_combined_profile_is_returned_on_request,
     cursor_walks_are_stable_under_deletes,
     every_patch_form,
     identity_provider_quirks,
