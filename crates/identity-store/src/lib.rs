@@ -512,6 +512,18 @@ impl Store {
         dispatch!(self.hawk_nonces_sweep(before))
     }
 
+    // --- Reference lists that are the department's data ---
+
+    /// Replaces a reference list with `entries` (key and entry, in order), all or nothing.
+    pub async fn reference_replace(&self, list: ReferenceList, entries: &[(String, serde_json::Value)]) -> Result<u64> {
+        dispatch!(self.reference_replace(list, entries))
+    }
+
+    /// A reference list's entries in order; empty until one is loaded.
+    pub async fn reference_entries(&self, list: ReferenceList) -> Result<Vec<serde_json::Value>> {
+        dispatch!(self.reference_entries(list))
+    }
+
     // --- The embedded registry ---
 
     pub async fn registry_put(&self, records: &[RegistryRecord]) -> Result<u64> {

@@ -31,6 +31,7 @@ pub(crate) const POSTGRES: Embedded = &[
     (12, "precedence_versions", include_str!("../../../migrations/postgres/0012_precedence_versions.sql")),
     (13, "profile_details", include_str!("../../../migrations/postgres/0013_profile_details.sql")),
     (14, "teams", include_str!("../../../migrations/postgres/0014_teams.sql")),
+    (15, "reference_lists", include_str!("../../../migrations/postgres/0015_reference_lists.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -52,6 +53,7 @@ pub(crate) const SQLITE: Embedded = &[
     (12, "precedence_versions", include_str!("../../../migrations/sqlite/0012_precedence_versions.sql")),
     (13, "profile_details", include_str!("../../../migrations/sqlite/0013_profile_details.sql")),
     (14, "teams", include_str!("../../../migrations/sqlite/0014_teams.sql")),
+    (15, "reference_lists", include_str!("../../../migrations/sqlite/0015_reference_lists.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {

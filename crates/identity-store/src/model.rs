@@ -179,6 +179,29 @@ pub struct PeopleFinderWrite {
     pub document: Value,
 }
 
+/// A reference list that is the department's data, loaded from its datasets (DESIGN.md §7.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceList {
+    Countries,
+    UkStaffLocations,
+}
+
+impl ReferenceList {
+    pub const ALL: [Self; 2] = [Self::Countries, Self::UkStaffLocations];
+
+    /// Its name in People Finder's route (`/reference/countries`) and in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Countries => "countries",
+            Self::UkStaffLocations => "uk_staff_locations",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+}
+
 /// A People Finder profile as written, with the id of its person as Staff SSO spelled it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeopleFinderWritten {

@@ -3,6 +3,7 @@
 //! source profile, which feeds their combined profile through precedence.
 
 pub mod config;
+pub mod datasets;
 mod reference;
 mod request;
 mod routes;

@@ -1,10 +1,12 @@
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
 use identity_server::cli::{fail, ServeArgs, ServerArgs, Serving, TokenCommand};
 use identity_server::metrics::Metrics;
 use identity_server::runner;
-use identity_store::CredentialKind;
+use identity_store::{CredentialKind, ReferenceList};
 use peoplefinder::config::Config;
 
 #[global_allocator]
@@ -34,6 +36,35 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Load a reference list that is the department's data from its dataset export (JSON Lines
+    /// with each entry under "object", or a JSON array), replacing the list whole; nothing is
+    /// stored if any entry is wrong.
+    Reference {
+        #[command(subcommand)]
+        command: ReferenceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReferenceCommand {
+    /// Replace LIST with the entries of FILE.
+    Load { list: ListName, file: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListName {
+    Countries,
+    #[value(name = "uk_staff_locations")]
+    UkStaffLocations,
+}
+
+impl From<ListName> for ReferenceList {
+    fn from(name: ListName) -> Self {
+        match name {
+            ListName::Countries => Self::Countries,
+            ListName::UkStaffLocations => Self::UkStaffLocations,
+        }
+    }
 }
 
 const BINARY: &str = "peoplefinder";
@@ -62,6 +93,11 @@ fn main() -> ExitCode {
                 let store = runner::store_for_command(BINARY, &config.database).await?;
                 identity_server::cli::run_credentials(&store, CredentialKind::PeopleFinderToken, command.into(), &[])
                     .await
+            }
+            Command::Reference { command: ReferenceCommand::Load { list, file } } => {
+                let store = runner::store_for_command(BINARY, &config.database).await?;
+                println!("{}", peoplefinder::datasets::load(&store, list.into(), &file).await?);
+                Ok(())
             }
         }
     });

@@ -18,7 +18,8 @@ use identity_server::auth::{AuthError, Authenticator, Principal};
 use identity_server::hawk::{self, Hawk};
 use identity_server::runner::Running;
 use identity_store::{
-    Actor, CredentialKind, LinkHolder, PeopleFinderRefusal, PeopleFinderWrite, Store, StoreError, Uniqueness,
+    Actor, CredentialKind, LinkHolder, PeopleFinderRefusal, PeopleFinderWrite, ReferenceList, Store, StoreError,
+    Uniqueness,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -231,10 +232,17 @@ async fn write(s: &AppState, p: &Principal, r: &ProfileRequest, slug: &str, crea
     }
 }
 
-/// `GET /reference/{name}`: one of the lists of choices, `[{"key", "value"}]`.
-async fn reference_list(Path(name): Path<String>) -> Response {
-    match reference::list(&name) {
-        Some(list) => Json(&list.choices).into_response(),
+/// `GET /reference/{name}`: one of the lists of choices, `[{"key", "value"}]`, or one of the
+/// department's lists (`countries`, `uk_staff_locations`) as last loaded; empty until then.
+async fn reference_list(State(s): State<AppState>, Path(name): Path<String>) -> Response {
+    if let Some(list) = reference::list(&name) {
+        return Json(&list.choices).into_response();
+    }
+    match ReferenceList::parse(&name) {
+        Some(list) => match s.0.store.reference_entries(list).await {
+            Ok(entries) => Json(entries).into_response(),
+            Err(e) => failed(&e),
+        },
         None => detail(StatusCode::NOT_FOUND, "Not Found"),
     }
 }

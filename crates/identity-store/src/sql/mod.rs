@@ -16,6 +16,7 @@ mod peoplefinder;
 mod personal;
 mod precedence;
 mod queue;
+mod reference;
 mod registry;
 mod retention;
 mod reviews;

@@ -18,6 +18,7 @@ identity_testkit::both_backends!(crate::cases:
     a_profile_feeds_the_combined_profile_through_precedence,
     callers_must_authenticate,
     teams_form_a_tree_under_the_root,
+    the_departments_lists_are_loaded_from_its_datasets,
 );
 
 #[tokio::test]

@@ -283,3 +283,72 @@ pub async fn callers_must_authenticate(db: &TestDatabase) {
     assert_eq!(r.status(), 401);
     assert!(pf.svc.stop().await);
 }
+
+/// Countries and UK staff locations are the department's data: empty until `reference load`
+/// reads its dataset export, answered in People Finder's order, replaced whole, and a bad file
+/// is refused with its first problem named and nothing changed.
+pub async fn the_departments_lists_are_loaded_from_its_datasets(db: &TestDatabase) {
+    let pf = PeopleFinder::start(db).await;
+    let countries = "/api/peoplefinder/reference/countries";
+    assert_eq!(pf.send("GET", countries, None).await, (200, json!([])), "empty until loaded");
+
+    let dir = std::env::temp_dir().join(format!("pf-reference-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let rows = concat!(
+        r#"{"object": {"reference_id": "CTHMTC00260", "name": "United Kingdom", "type": "Country", "iso_1_code": "826", "iso_2_code": "GB", "iso_3_code": "GBR"}}"#,
+        "\n",
+        r#"{"object": {"reference_id": "CTHMTC00002", "name": "Afghanistan", "type": "Country", "iso_2_code": "AF"}}"#,
+        "\n"
+    );
+    let said = pf.svc.cli(&["reference", "load", "countries", &file("countries.jsonl", rows)]).await;
+    assert!(said.contains("loaded 2 entries into countries"), "{said}");
+    let (status, got) = pf.send("GET", countries, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(got[0]["name"], "Afghanistan", "by reference id: {got}");
+    assert_eq!(
+        got[1],
+        json!({"reference_id": "CTHMTC00260", "name": "United Kingdom", "type": "country", "iso_1_code": "826",
+               "iso_2_code": "GB", "iso_3_code": "GBR", "overseas_region": null, "start_date": null, "end_date": null})
+    );
+
+    // One bad entry: refused, named, and the list stays as it was.
+    let bad =
+        format!("{rows}{}\n", r#"{"object": {"reference_id": "CTHMTC00274", "name": "Zimbabwe", "type": "moon"}}"#);
+    let path = file("bad.jsonl", &bad);
+    let out = identity_testkit::cli_output(
+        env!("CARGO_BIN_EXE_peoplefinder"),
+        &db.url,
+        &["reference", "load", "countries", &path],
+        &[],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("entry 3") && stderr.contains("nothing was loaded"), "{stderr}");
+    assert_eq!(pf.send("GET", countries, None).await.1.as_array().map(Vec::len), Some(2));
+
+    // Loaded again: replaced whole. The seed system's Django fixture loads too.
+    let fixture =
+        json!([{"model": "profiles.country", "pk": "CTHMTC00274", "fields": {"name": "Zimbabwe", "type": "country"}}]);
+    pf.svc.cli(&["reference", "load", "countries", &file("fixture.json", &fixture.to_string())]).await;
+    let (_, got) = pf.send("GET", countries, None).await;
+    assert_eq!(got.as_array().map(|l| l.iter().map(|c| c["name"].clone()).collect()), Some(vec![json!("Zimbabwe")]));
+
+    let places = json!([
+        {"code": "L2", "name": "Windsor House", "organisation": "DBT", "building_name": "Windsor House", "city": "London"},
+        {"code": "L1", "name": "Old Admiralty Building", "organisation": "DBT", "building_name": "OAB", "city": "London"}
+    ]);
+    pf.svc.cli(&["reference", "load", "uk_staff_locations", &file("places.json", &places.to_string())]).await;
+    let (status, got) = pf.send("GET", "/api/peoplefinder/reference/uk_staff_locations", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        got,
+        json!([{"code": "L1", "name": "Old Admiralty Building", "organisation": "DBT", "building_name": "OAB"},
+               {"code": "L2", "name": "Windsor House", "organisation": "DBT", "building_name": "Windsor House"}])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
