@@ -32,6 +32,7 @@ pub(crate) const POSTGRES: Embedded = &[
     (13, "profile_details", include_str!("../../../migrations/postgres/0013_profile_details.sql")),
     (14, "teams", include_str!("../../../migrations/postgres/0014_teams.sql")),
     (15, "reference_lists", include_str!("../../../migrations/postgres/0015_reference_lists.sql")),
+    (16, "hawk_nonces_unlogged", include_str!("../../../migrations/postgres/0016_hawk_nonces_unlogged.sql")),
 ];
 
 pub(crate) const SQLITE: Embedded = &[
@@ -54,6 +55,7 @@ pub(crate) const SQLITE: Embedded = &[
     (13, "profile_details", include_str!("../../../migrations/sqlite/0013_profile_details.sql")),
     (14, "teams", include_str!("../../../migrations/sqlite/0014_teams.sql")),
     (15, "reference_lists", include_str!("../../../migrations/sqlite/0015_reference_lists.sql")),
+    (16, "hawk_nonces_unlogged", include_str!("../../../migrations/sqlite/0016_hawk_nonces_unlogged.sql")),
 ];
 
 pub(crate) fn migrator(embedded: Embedded) -> Migrator {
