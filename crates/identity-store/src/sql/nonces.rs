@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::queue::{Batches, Queue};
 use super::{Backend, Db};
+use crate::columns::{Column, Columns};
 use crate::error::{Result, StoreError};
 
 /// The most nonces recorded by one statement (three bound values each).
@@ -57,9 +58,14 @@ async fn recorder(pool: Pool<Db>, mut queue: Batches<(Key, Reply)>) {
 /// Inserts the batch's nonces; returns those that were not there before.
 async fn record(pool: &Pool<Db>, batch: &[(Key, Reply)]) -> Result<HashSet<Key>> {
     let mut qb = QueryBuilder::<Db>::new("INSERT INTO hawk_nonces (key_id, nonce, ts) ");
-    qb.push_values(batch, |mut b, ((id, nonce, ts), _)| {
-        b.push_bind(id.clone()).push_bind(nonce.clone()).push_bind(*ts);
-    });
+    // Columns, not a VALUES list: on PostgreSQL one statement text (one array per column) for a
+    // batch of any size, so it is parsed and planned once per connection, not per batch size.
+    let columns = Columns(vec![
+        Column::Text(batch.iter().map(|((id, ..), _)| Some(id.clone())).collect()),
+        Column::Text(batch.iter().map(|((_, nonce, _), _)| Some(nonce.clone())).collect()),
+        Column::Int(batch.iter().map(|((.., ts), _)| *ts).collect()),
+    ]);
+    super::push_columns(&mut qb, columns, "true");
     // ON CONFLICT rather than an error: PostgreSQL would log the failed key with its values.
     qb.push(" ON CONFLICT DO NOTHING RETURNING key_id, nonce, ts");
     let rows = qb.build().fetch_all(pool).await?;

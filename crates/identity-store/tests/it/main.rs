@@ -120,6 +120,7 @@ conformance!(
     an_undone_merge_is_derived_with_the_version_in_force,
     a_people_finder_profile_is_one_per_person_and_slug,
     a_write_abandoned_mid_way_leaves_the_next_write_working,
+    merges_and_undos_abandoned_mid_way_leave_nothing_half_done,
 );
 
 /// SQLite: what is committed reaches the database file within moments, copied from the WAL by
