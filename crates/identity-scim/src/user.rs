@@ -360,8 +360,51 @@ impl serde::Serialize for Resource<'_> {
 pub struct Projection {
     only: Vec<schema::Resolved>,
     except: Vec<schema::Resolved>,
-    /// `attributes` named the combined profile's extension (returned only then).
-    combined: bool,
+    /// What `attributes` asked of the combined profile's extension (returned only then).
+    combined: Combined,
+}
+
+/// What `attributes` asked of the combined profile's extension.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Combined {
+    #[default]
+    No,
+    Whole,
+    /// Some of its attributes (`urn:…:combined:1.0:User:pronouns`), by name.
+    Only(Vec<String>),
+}
+
+impl Combined {
+    fn of(attributes: Option<&str>) -> Self {
+        let mut asked = Self::No;
+        for name in attributes.into_iter().flat_map(|l| l.split(',')).map(str::trim) {
+            let Some(rest) =
+                name.get(..COMBINED_USER_SCHEMA.len()).filter(|h| h.eq_ignore_ascii_case(COMBINED_USER_SCHEMA))
+            else {
+                continue;
+            };
+            match (name[rest.len()..].strip_prefix(':'), &mut asked) {
+                (None, _) if name.len() == rest.len() => asked = Self::Whole,
+                (Some(attr), Self::No) => asked = Self::Only(vec![attr.to_owned()]),
+                (Some(attr), Self::Only(attrs)) => attrs.push(attr.to_owned()),
+                _ => {}
+            }
+        }
+        asked
+    }
+
+    /// The extension's object as asked for.
+    fn kept(&self, ext: &Value) -> Value {
+        match (self, ext) {
+            (Self::Only(attrs), Value::Object(o)) => Value::Object(
+                o.iter()
+                    .filter(|(k, _)| attrs.iter().any(|a| a.eq_ignore_ascii_case(k)))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            _ => ext.clone(),
+        }
+    }
 }
 
 fn names(list: Option<&str>) -> Vec<schema::Resolved> {
@@ -370,32 +413,30 @@ fn names(list: Option<&str>) -> Vec<schema::Resolved> {
 
 impl Projection {
     pub fn new(attributes: Option<&str>, excluded: Option<&str>) -> Self {
-        let combined = attributes
-            .into_iter()
-            .flat_map(|l| l.split(','))
-            .any(|n| n.trim().eq_ignore_ascii_case(COMBINED_USER_SCHEMA));
-        Self { only: names(attributes), except: names(excluded), combined }
+        Self { only: names(attributes), except: names(excluded), combined: Combined::of(attributes) }
     }
 
     /// Whether it returns resources as they are.
     pub fn is_empty(&self) -> bool {
-        self.only.is_empty() && self.except.is_empty() && !self.combined
+        self.only.is_empty() && self.except.is_empty() && !self.wants_combined()
     }
 
     /// Whether the resources are to carry the combined profile.
     pub fn wants_combined(&self) -> bool {
-        self.combined
+        self.combined != Combined::No
     }
 
     pub fn apply(&self, resource: Value) -> Value {
         let Value::Object(mut map) = resource else { return resource };
-        if !self.only.is_empty() || self.combined {
+        if !self.only.is_empty() || self.wants_combined() {
             let mut kept = Map::new();
-            let always = if self.combined { &["schemas", "id", COMBINED_USER_SCHEMA][..] } else { &["schemas", "id"] };
-            for key in always {
-                if let Some(v) = map.get(*key) {
-                    kept.insert((*key).to_owned(), v.clone());
+            for key in ["schemas", "id"] {
+                if let Some(v) = map.get(key) {
+                    kept.insert(key.to_owned(), v.clone());
                 }
+            }
+            if let Some(ext) = map.get(COMBINED_USER_SCHEMA) {
+                kept.insert(COMBINED_USER_SCHEMA.to_owned(), self.combined.kept(ext));
             }
             for r in &self.only {
                 copy(&map, &mut kept, r);
@@ -658,6 +699,11 @@ mod tests {
         let alone = Projection::new(Some(COMBINED_USER_SCHEMA), None).apply(resource.clone());
         assert!(alone.get("userName").is_none() && alone.get(COMBINED_USER_SCHEMA).is_some());
         assert!(!Projection::new(Some("userName"), None).wants_combined());
+        let one = Projection::new(Some(&format!("{COMBINED_USER_SCHEMA}:Pronouns,{COMBINED_USER_SCHEMA}:grade")), None);
+        let kept = one.apply(resource.clone());
+        assert_eq!(kept[COMBINED_USER_SCHEMA], resource[COMBINED_USER_SCHEMA], "one of its attributes, by name");
+        let other = Projection::new(Some(&format!("{COMBINED_USER_SCHEMA}:grade")), None).apply(resource.clone());
+        assert_eq!(other[COMBINED_USER_SCHEMA], json!({}));
         assert!(!Projection::new(None, Some(COMBINED_USER_SCHEMA)).wants_combined());
     }
 

@@ -195,8 +195,9 @@ async fn replace(
     }
 }
 
-/// The write, which finds and locks the person and the profile itself: as the seed system, the
-/// person named is looked for first, then the profile.
+/// The write, which finds and locks the person and the profile itself (the person named is
+/// looked for first, then the profile, as in the seed system). What the request itself gets
+/// wrong is answered before: a manager nobody is (422), a slug People Finder never makes (404).
 async fn write(s: &AppState, p: &Principal, r: &ProfileRequest, slug: &str, create: bool) -> Response {
     let manager = match manager(&s.0.store, r).await {
         Ok(m) => m,

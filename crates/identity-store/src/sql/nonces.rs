@@ -14,7 +14,7 @@ use super::{Backend, Db};
 use crate::columns::{Column, Columns};
 use crate::error::{Result, StoreError};
 
-/// The most nonces recorded by one statement (three bound values each).
+/// The most nonces recorded by one statement.
 const MAX_BATCH: usize = 500;
 
 type Key = (String, String, i64);
@@ -58,8 +58,9 @@ async fn recorder(pool: Pool<Db>, mut queue: Batches<(Key, Reply)>) {
 /// Inserts the batch's nonces; returns those that were not there before.
 async fn record(pool: &Pool<Db>, batch: &[(Key, Reply)]) -> Result<HashSet<Key>> {
     let mut qb = QueryBuilder::<Db>::new("INSERT INTO hawk_nonces (key_id, nonce, ts) ");
-    // Columns, not a VALUES list: on PostgreSQL one statement text (one array per column) for a
-    // batch of any size, so it is parsed and planned once per connection, not per batch size.
+    // Columns, not a VALUES list: on PostgreSQL one statement text (one array per column) for
+    // every batch of more than one nonce (and one for a single nonce), so it is parsed and
+    // planned once per connection, not once per batch size.
     let columns = Columns(vec![
         Column::Text(batch.iter().map(|((id, ..), _)| Some(id.clone())).collect()),
         Column::Text(batch.iter().map(|((_, nonce, _), _)| Some(nonce.clone())).collect()),

@@ -2,7 +2,7 @@
 //! id (the `sso` profile's external id), and where the change feed ends.
 
 use identity_core::combined::CombinedDetails;
-use identity_core::UserId;
+use identity_core::{Email, UserId};
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row as _};
 use uuid::Uuid;
@@ -51,7 +51,12 @@ fn sign_in(row: &Row) -> Result<SignInProfile> {
     };
     let other_emails = details
         .emails
-        .map(|e| e.value.into_iter().map(|entry| entry.address).filter(|a| Some(a) != email.as_ref()).collect())
+        .map(|e| {
+            // Compared as addresses are (case-insensitively), not as spelled: the primary and the
+            // list may come from different sources.
+            let primary = email.as_ref().map(Email::key);
+            e.value.into_iter().map(|entry| entry.address).filter(|a| Some(a.key()) != primary).collect()
+        })
         .unwrap_or_default();
     Ok(SignInProfile {
         user: rows::user_id(row, "id")?,

@@ -78,7 +78,8 @@ pub async fn sign_in_profiles_follow_the_store(db: &TestDatabase) {
     let entry = |address: &str, kind, primary| EmailEntry { address: Email::parse(address).unwrap(), kind, primary };
     bob.fields.details = Details {
         emails: vec![
-            entry("bob.lee@example.gov.uk", ContactKind::Work, true),
+            // The primary as the list spells it, another case: not repeated.
+            entry("Bob.Lee@Example.gov.uk", ContactKind::Work, true),
             entry("robert.lee@other.example", ContactKind::Other, false),
         ],
         contact_email: Some(Email::parse("bob@home.example").unwrap()),

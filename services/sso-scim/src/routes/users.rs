@@ -351,14 +351,17 @@ pub async fn get(
 ) -> Result<Response> {
     let user = s.store.sso_get(user_id(&id)?).await?;
     let tag = etag(user.version);
-    if headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+    let projection = projection(&params);
+    // The ETag is the SSO document's version: the combined profile changes without it, so a GET
+    // that asks for it is answered whole.
+    if !projection.wants_combined()
+        && headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
     {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    let projection = projection(&params);
     // Read after the user: a combined profile a moment newer than the SSO document is still one
     // identity served.
     let combined = if projection.wants_combined() { Some(s.store.person(user.id).await?.combined) } else { None };

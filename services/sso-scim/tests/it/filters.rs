@@ -228,6 +228,11 @@ pub async fn the_combined_profile_is_returned_on_request(db: &TestDatabase) {
         json!({"value": "cara@home.example", "type": "contact", "primary": false, "source": "sso"})
     );
     assert!(c.get("dateOfBirth").is_none() && c.get("trn").is_none());
+    let path = format!("/Users/{id}?attributes={COMBINED}");
+    let cached = scim.send(reqwest::Method::GET, &path, None, &[("if-none-match", "*")]).await;
+    assert_eq!(cached.status, 200, "its ETag does not follow the combined profile: never 304");
+    let one = scim.get(&format!("/Users/{id}?attributes={COMBINED}:title")).await;
+    assert_eq!(one.body[COMBINED], json!({"title": {"value": "Engineer", "source": "sso"}}), "{}", one.body);
 
     // People Finder's profile wins what precedence gives it, and the extension says so.
     let store = Store::connect(&db.url, &PoolConfig::default()).unwrap();
