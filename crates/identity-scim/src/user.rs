@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use identity_core::normalize::non_blank;
 use identity_core::profile::{ContactKind, Details, EmailEntry, Phone, PhoneEntry};
-use identity_core::{CombinedProfile, Email, ProfileFields, Sourced};
+use identity_core::{CombinedProfile, Email, ProfileFields, Source, Sourced};
 use serde_json::{json, Map, Value};
 
 use crate::patch::document_from;
@@ -256,6 +256,12 @@ fn sourced<T>(s: &Option<Sourced<T>>, text: impl Fn(&T) -> String) -> Option<Val
     s.as_ref().map(|s| json!({ "value": text(&s.value), "source": s.source.to_string() }))
 }
 
+/// Addresses or numbers as the extension shows them, each with the source of the list.
+fn entries_json<'a>(source: &Source, entries: impl Iterator<Item = (&'a str, ContactKind, bool)>) -> Value {
+    let source = source.to_string();
+    entries.map(|(value, kind, primary)| json!({"value": value, "type": kind.as_str(), "primary": primary, "source": source})).collect()
+}
+
 /// The combined profile as the extension shows it: each value with the source that won it. The
 /// date of birth and TRN are left out: Staff SSO has no use for the registry's identifiers.
 pub fn combined_json(c: &CombinedProfile) -> Value {
@@ -274,26 +280,14 @@ pub fn combined_json(c: &CombinedProfile) -> Value {
     put("displayName", sourced(&c.display_name, text));
     put("primaryEmail", sourced(&c.email, |e| e.as_str().to_owned()));
     put("contactEmail", sourced(&d.contact_email, |e| e.as_str().to_owned()));
-    put(
-        "emails",
-        d.emails.as_ref().map(|e| {
-            let source = e.source.to_string();
-            e.value
-                .iter()
-                .map(|a| json!({"value": a.address.as_str(), "type": a.kind.as_str(), "primary": a.primary, "source": source}))
-                .collect()
-        }),
-    );
-    put(
-        "phoneNumbers",
-        d.phones.as_ref().map(|p| {
-            let source = p.source.to_string();
-            p.value
-                .iter()
-                .map(|n| json!({"value": n.number.as_str(), "type": n.kind.as_str(), "primary": n.primary, "source": source}))
-                .collect()
-        }),
-    );
+    let addresses = |e: &Sourced<Vec<EmailEntry>>| {
+        entries_json(&e.source, e.value.iter().map(|a| (a.address.as_str(), a.kind, a.primary)))
+    };
+    put("emails", d.emails.as_ref().map(addresses));
+    let numbers = |p: &Sourced<Vec<PhoneEntry>>| {
+        entries_json(&p.source, p.value.iter().map(|n| (n.number.as_str(), n.kind, n.primary)))
+    };
+    put("phoneNumbers", d.phones.as_ref().map(numbers));
     put("pronouns", sourced(&d.pronouns, text));
     put("namePronunciation", sourced(&d.name_pronunciation, text));
     put("title", sourced(&d.job_title, text));
