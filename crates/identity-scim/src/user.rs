@@ -704,7 +704,6 @@ mod tests {
     #[test]
     fn the_combined_profile_shows_each_value_with_its_source() {
         use identity_core::combined::CombinedDetails;
-        use identity_core::Source;
         let by = |source: &str| source.parse::<Source>().unwrap();
         let c = CombinedProfile {
             first_name: Some(Sourced { value: "Ann".into(), source: by("registry") }),
