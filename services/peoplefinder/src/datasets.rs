@@ -135,21 +135,16 @@ fn entry_of(list: ReferenceList, row: Value) -> Value {
     if let Some(object) = row.remove("object") {
         return object;
     }
-    match (row.remove("fields"), row.remove("pk")) {
-        (Some(Value::Object(mut fields)), Some(pk)) => {
-            let key = match list {
-                ReferenceList::Countries => "reference_id",
-                ReferenceList::UkStaffLocations => "code",
-            };
-            fields.entry(key).or_insert(pk);
-            Value::Object(fields)
-        }
-        (fields, pk) => {
-            row.extend(fields.map(|f| ("fields".to_owned(), f)));
-            row.extend(pk.map(|p| ("pk".to_owned(), p)));
-            Value::Object(row)
-        }
+    if let (Some(Value::Object(fields)), Some(pk)) = (row.get("fields"), row.get("pk")) {
+        let key = match list {
+            ReferenceList::Countries => "reference_id",
+            ReferenceList::UkStaffLocations => "code",
+        };
+        let mut fields = fields.clone();
+        fields.entry(key).or_insert_with(|| pk.clone());
+        return Value::Object(fields);
     }
+    Value::Object(row)
 }
 
 /// The entries of `list` that `text` holds, keyed and in the order People Finder answers them:

@@ -102,3 +102,19 @@ impl Backend {
         }
     }
 }
+
+/// Ends `tx` as `result` says: committed if it is `Ok`, else rolled back now, not when dropped:
+/// sqlx only queues a dropped transaction's ROLLBACK, and the connection may go back to be lent
+/// with its locks still held.
+async fn ended<T>(tx: sqlx::Transaction<'_, Db>, result: Result<T>) -> Result<T> {
+    match result {
+        Ok(done) => {
+            tx.commit().await?;
+            Ok(done)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}

@@ -10,7 +10,7 @@ use sqlx::{QueryBuilder, Row};
 use super::precedence::{in_force, Cache};
 use super::rows::{self, now};
 use super::write::{self, Batch, Claim, OnLinked, UserWrite};
-use super::{Backend, Conn, Db, DIALECT};
+use super::{ended, Backend, Conn, Db, DIALECT};
 use crate::error::{PeopleFinderRefusal, Result, StoreError, Uniqueness};
 use crate::model::{Actor, PeopleFinderWrite, PeopleFinderWritten, StoredProfile};
 
@@ -58,17 +58,8 @@ impl Backend {
             return self.commit_peoplefinder(put).await;
         }
         let mut tx = self.begin_write().await?;
-        match put.run(&mut tx, Version::InForce(&self.precedence)).await {
-            Ok(stored) => {
-                tx.commit().await?;
-                Ok(stored)
-            }
-            Err(e) => {
-                // Rolled back now, so that the person's lock goes with it.
-                tx.rollback().await?;
-                Err(e)
-            }
-        }
+        let written = put.run(&mut tx, Version::InForce(&self.precedence)).await;
+        ended(tx, written).await
     }
 }
 

@@ -128,18 +128,8 @@ async fn create(conn: &mut Conn, w: &SsoUserWrite, precedence: &Precedence, acto
 async fn attach(conn: &mut Conn, w: &SsoUserWrite, precedence: &Precedence, actor: &Actor) -> Result<SsoUser> {
     let key = w.fields.email.as_ref().ok_or(StoreError::AlreadyExists(Uniqueness::Email))?.key();
     let mut tx = conn.begin().await?;
-    match attach_in(&mut tx, &key, w, precedence, actor).await {
-        Ok(user) => {
-            tx.commit().await?;
-            Ok(user)
-        }
-        Err(e) => {
-            // Rolled back now, not when dropped: sqlx only queues a dropped transaction's
-            // ROLLBACK, and the connection may go back to be lent with its locks still held.
-            tx.rollback().await?;
-            Err(e)
-        }
-    }
+    let attached = attach_in(&mut tx, &key, w, precedence, actor).await;
+    super::ended(tx, attached).await
 }
 
 async fn attach_in(

@@ -7,7 +7,7 @@ use sqlx::query::Query;
 use sqlx::{Database, Row as _};
 
 use super::rows::corrupt;
-use super::{Backend, Conn, Db, Row, DIALECT};
+use super::{ended, Backend, Conn, Db, Row, DIALECT};
 use crate::error::{Result, StoreError};
 use crate::model::TeamUpdate;
 
@@ -123,26 +123,13 @@ impl Backend {
 
     pub(crate) async fn team_create(&self, team: &Team) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        match create_in(&mut tx, team).await {
-            Ok(()) => Ok(tx.commit().await?),
-            Err(e) => {
-                tx.rollback().await?;
-                Err(e)
-            }
-        }
+        let created = create_in(&mut tx, team).await;
+        ended(tx, created).await
     }
 
     pub(crate) async fn team_update(&self, slug: &str, update: &TeamUpdate) -> Result<Team> {
         let mut tx = self.begin_write().await?;
-        match update_in(&mut tx, slug, update).await {
-            Ok(team) => {
-                tx.commit().await?;
-                Ok(team)
-            }
-            Err(e) => {
-                tx.rollback().await?;
-                Err(e)
-            }
-        }
+        let updated = update_in(&mut tx, slug, update).await;
+        ended(tx, updated).await
     }
 }

@@ -130,11 +130,7 @@ fn rendered<'a>(
 }
 
 /// A user resource with its ETag (and `Location` when created).
-fn user_response(s: &AppState, status: StatusCode, u: &SsoUser, projection: &Projection) -> Response {
-    user_response_with(s, status, u, projection, None)
-}
-
-fn user_response_with(
+fn user_response(
     s: &AppState,
     status: StatusCode,
     u: &SsoUser,
@@ -340,7 +336,7 @@ pub async fn create(
     let input = compute(bytes.len(), move || Ok(user_from_request(&bytes)?)).await?;
     let created = s.store.sso_create(&write_of(input), &actor(&principal)).await?;
     tracing::info!(user.id = %created.id, actor = %principal.name, "SCIM user created");
-    Ok(user_response(&s, StatusCode::CREATED, &created, &Projection::default()))
+    Ok(user_response(&s, StatusCode::CREATED, &created, &Projection::default(), None))
 }
 
 pub async fn get(
@@ -365,7 +361,7 @@ pub async fn get(
     // Read after the user: a combined profile a moment newer than the SSO document is still one
     // identity served.
     let combined = if projection.wants_combined() { Some(s.store.person(user.id).await?.combined) } else { None };
-    Ok(user_response_with(&s, StatusCode::OK, &user, &projection, combined.as_ref()))
+    Ok(user_response(&s, StatusCode::OK, &user, &projection, combined.as_ref()))
 }
 
 pub async fn replace(
@@ -381,7 +377,7 @@ pub async fn replace(
     let input = compute(bytes.len(), move || Ok(user_from_request(&bytes)?)).await?;
     let expected = expected_version(&s, id, &headers).await?;
     let user = s.store.sso_replace(id, &write_of(input), expected, &actor(&principal)).await?;
-    Ok(user_response(&s, StatusCode::OK, &user, &Projection::default()))
+    Ok(user_response(&s, StatusCode::OK, &user, &Projection::default(), None))
 }
 
 pub async fn patch(
@@ -415,7 +411,7 @@ pub async fn patch(
         })
         .await?;
         match s.store.sso_replace(id, &write_of(input), Some(current.version), &actor(&principal)).await {
-            Ok(user) => return Ok(user_response(&s, StatusCode::OK, &user, &Projection::default())),
+            Ok(user) => return Ok(user_response(&s, StatusCode::OK, &user, &Projection::default(), None)),
             // Someone wrote between our read and our write: apply the patch to what they wrote.
             Err(StoreError::VersionMismatch { .. }) if pinned.is_none() && attempt < PATCH_ATTEMPTS => {
                 tokio::time::sleep(jittered(backoff)).await;
